@@ -1,0 +1,126 @@
+// ThreadPool — a fixed set of workers that run one data-parallel job at a time.
+//
+// parallel_for(n, task) runs task(i) for i in [0, n) on the workers and the
+// calling thread, and returns when all are done. Tasks are handed out
+// dynamically, but a task's result never depends on which thread ran it, so
+// kernels that give each output element to exactly one task are bitwise
+// identical for any thread count.
+//
+// Concurrency: jobs are serialised (a mutex admits one at a time), so several
+// host threads calling into one model share the pool's threads instead of
+// multiplying them. A parallel_for issued from inside a task runs inline on
+// that thread (no deadlock, no oversubscription).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace urm {
+
+class ThreadPool {
+ public:
+  // n_threads counts the calling thread: 1 means "run everything on the
+  // caller", 0 means std::thread::hardware_concurrency().
+  explicit ThreadPool(std::size_t n_threads = 0) {
+    if (n_threads == 0) n_threads = std::max(1u, std::thread::hardware_concurrency());
+    workers_.reserve(n_threads - 1);
+    for (std::size_t i = 0; i + 1 < n_threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  }
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+  ~ThreadPool() {
+    {
+      std::lock_guard lock(state_mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+  std::size_t size() const { return workers_.size() + 1; }
+
+  void parallel_for(std::size_t n_tasks, const std::function<void(std::size_t)>& task) {
+    if (n_tasks == 0) return;
+    if (workers_.empty() || n_tasks == 1 || inside_task()) {
+      for (std::size_t i = 0; i < n_tasks; ++i) task(i);
+      return;
+    }
+    std::lock_guard job_lock(job_mutex_);
+    {
+      std::lock_guard lock(state_mutex_);
+      task_ = &task;
+      n_tasks_ = n_tasks;
+      next_.store(0, std::memory_order_relaxed);
+      active_ = workers_.size();
+      error_ = nullptr;
+      ++generation_;
+    }
+    wake_.notify_all();
+    run_tasks();
+    std::unique_lock lock(state_mutex_);
+    done_.wait(lock, [this] { return active_ == 0; });
+    task_ = nullptr;
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+  }
+
+ private:
+  static bool& inside_task() {
+    thread_local bool inside = false;
+    return inside;
+  }
+
+  void run_tasks() {
+    inside_task() = true;
+    for (;;) {
+      const std::size_t i = next_.fetch_add(1, std::memory_order_relaxed);
+      if (i >= n_tasks_) break;
+      try {
+        (*task_)(i);
+      } catch (...) {
+        std::lock_guard lock(state_mutex_);
+        if (!error_) error_ = std::current_exception();
+        next_.store(n_tasks_, std::memory_order_relaxed);  // stop handing out work
+      }
+    }
+    inside_task() = false;
+  }
+
+  void worker_loop() {
+    std::size_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock lock(state_mutex_);
+        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+        if (stopping_) return;
+        seen = generation_;
+      }
+      run_tasks();
+      {
+        std::lock_guard lock(state_mutex_);
+        if (--active_ == 0) done_.notify_one();
+      }
+    }
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex job_mutex_;    // one parallel_for at a time
+  std::mutex state_mutex_;  // guards the fields below
+  std::condition_variable wake_, done_;
+  const std::function<void(std::size_t)>* task_ = nullptr;
+  std::size_t n_tasks_ = 0;
+  std::atomic<std::size_t> next_{0};
+  std::size_t active_ = 0;
+  std::size_t generation_ = 0;
+  bool stopping_ = false;
+  std::exception_ptr error_;
+};
+
+}  // namespace urm

@@ -1,0 +1,47 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "urm/core/error.hpp"
+#include "urm/core/thread_pool.hpp"
+
+TEST_CASE("parallel_for runs every task exactly once for any pool size") {
+  for (std::size_t threads : {1u, 2u, 7u}) {
+    urm::ThreadPool pool(threads);
+    CHECK(pool.size() == threads);
+    for (std::size_t n : {0u, 1u, 5u, 1000u}) {
+      std::vector<std::atomic<int>> hits(n);
+      pool.parallel_for(n, [&](std::size_t i) { hits[i].fetch_add(1); });
+      for (auto& h : hits) REQUIRE(h.load() == 1);
+    }
+  }
+}
+
+TEST_CASE("an exception in a task reaches the caller and the pool stays usable") {
+  urm::ThreadPool pool(3);
+  CHECK_THROWS_WITH_AS(pool.parallel_for(100,
+                                         [](std::size_t i) {
+                                           if (i == 42) throw urm::Error("task 42 failed");
+                                         }),
+                       "task 42 failed", urm::Error);
+  std::atomic<int> count{0};
+  pool.parallel_for(10, [&](std::size_t) { ++count; });
+  CHECK(count == 10);
+}
+
+TEST_CASE("nested and concurrent parallel_for calls complete") {
+  urm::ThreadPool pool(2);
+  std::atomic<int> count{0};
+  pool.parallel_for(4, [&](std::size_t) { pool.parallel_for(4, [&](std::size_t) { ++count; }); });
+  CHECK(count == 16);
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 4; ++c)
+    callers.emplace_back([&] {
+      for (int r = 0; r < 50; ++r) pool.parallel_for(8, [&](std::size_t) { ++count; });
+    });
+  for (auto& t : callers) t.join();
+  CHECK(count == 16 + 4 * 50 * 8);
+}
