@@ -275,11 +275,6 @@ class Evaluator {
           if (k == key.str()) return v;
       return get_attribute(obj, key.str(), at);
     }
-    if (key.is_undefined()) {
-      // Python hashes Undefined fine; no dict key, list index or attribute matches it.
-      if (obj.is_list() || obj.is_string()) at.fail(std::string(python_type_name(obj)) + " indices must be integers");
-      return Value(Undefined{object_type_repr(obj) + " has no element Undefined"});
-    }
     if ((obj.is_list() || obj.is_string()) && key.is_integral()) {
       const std::int64_t i = key.integer();
       if (obj.is_list()) {
@@ -296,15 +291,16 @@ class Evaluator {
           return Value(s.substr(b, utf8_length(static_cast<unsigned char>(s[b]))));
         }
       }
-      return Value(Undefined{object_type_repr(obj) + " has no element " + std::to_string(i)});
     }
-    if (obj.is_list() || obj.is_string()) at.fail(std::string(python_type_name(obj)) + " indices must be integers");
-    if (obj.is_map() || obj.is_none()) {
-      if (key.is_list() || key.is_map()) at.fail("unhashable type: '" + std::string(python_type_name(key)) + "'");
-      return Value(Undefined{object_type_repr(obj) + " has no element " + python_str(key, at)});
-    }
-    at.fail("subscripting a " + std::string(python_type_name(obj)) +
-            " is outside the Jinja subset urm.cpp implements");
+    if (obj.is_number())
+      at.fail("subscripting a " + std::string(python_type_name(obj)) +
+              " is outside the Jinja subset urm.cpp implements");
+    // Any other key: Python raises IndexError, KeyError or TypeError, which
+    // the sandbox's getitem turns into an undefined value.
+    const std::string key_text = key.is_list() || key.is_map() || key.is_loop() ? std::string(python_type_name(key))
+                                 : key.is_undefined()                           ? std::string("Undefined")
+                                                                                : python_str(key, at);
+    return Value(Undefined{object_type_repr(obj) + " has no element " + key_text});
   }
 
   // Python's +.
