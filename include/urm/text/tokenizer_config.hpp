@@ -25,10 +25,10 @@ namespace urm {
 // The special-token strings transformers passes to a chat template
 // (tokenizer.special_tokens_map); absent ones are undefined in the template.
 struct SpecialTokens {
-  std::optional<std::string> bos_token;
-  std::optional<std::string> eos_token;
-  std::optional<std::string> pad_token;
-  std::optional<std::string> unk_token;
+  std::optional<std::string> bos_token = std::nullopt;
+  std::optional<std::string> eos_token = std::nullopt;
+  std::optional<std::string> pad_token = std::nullopt;
+  std::optional<std::string> unk_token = std::nullopt;
 };
 
 struct NamedChatTemplate {
