@@ -67,8 +67,8 @@ class ChatTemplate {
 
  private:
   static void check_utf8(const std::string& s, const std::string& what) {
-    if (const auto bad = detail::jinja::find_invalid_utf8(s))
-      throw Error(what + ": not valid UTF-8 (byte " + std::to_string(*bad) + ")");
+    if (const std::size_t bad = detail::find_invalid_utf8(s); bad != std::string_view::npos)
+      throw Error(what + ": not valid UTF-8 (byte " + std::to_string(bad) + ")");
   }
 
   std::shared_ptr<const detail::jinja::Template> template_;

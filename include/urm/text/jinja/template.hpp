@@ -23,8 +23,8 @@ class Template {
  public:
   // `name` starts every error message, e.g. "chat template 3:14: ...".
   static Template parse(std::string_view source, std::string name = "template", Limits limits = {}) {
-    if (const auto bad = find_invalid_utf8(source))
-      throw Error(name + ": not valid UTF-8 (byte " + std::to_string(*bad) + ")");
+    if (const std::size_t bad = find_invalid_utf8(source); bad != std::string_view::npos)
+      throw Error(name + ": not valid UTF-8 (byte " + std::to_string(bad) + ")");
     Template t;
     t.name_ = std::move(name);
     t.limits_ = limits;
