@@ -20,15 +20,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/json_file.hpp"
 #include "urm/core/error.hpp"
 
 namespace urm::test {
-
-inline nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path + ": cannot open (run scripts/setup to fetch the test data)");
-  return nlohmann::json::parse(in);
-}
 
 inline std::string llama3_tokenizer_json_path() { return URM_CACHE_DIR "/llama3/tokenizer.json"; }
 

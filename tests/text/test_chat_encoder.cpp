@@ -8,8 +8,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "support/chat_golden.hpp"
 #include "support/llama3_tokenizers.hpp"
 #include "urm/text/conversation_encoder.hpp"
 
@@ -17,37 +16,24 @@ using urm::BosPolicy;
 using urm::Conversation;
 using urm::ConversationEncoder;
 
-namespace {
-
-Conversation conversation_of(const nlohmann::json& messages) {
-  Conversation c;
-  for (const auto& m : messages) c.push_back({m.at("role").get<std::string>(), m.at("content").get<std::string>()});
-  return c;
-}
-
-}  // namespace
-
 TEST_CASE("conversation encoder: card pipeline and single-BOS ids identical to transformers on chat_golden") {
-  const nlohmann::json golden = urm::test::read_json_file(URM_TEST_DATA_DIR "/tokenizer/chat_golden.json");
-  for (const char* variant : {"llama3-base", "llama3-rm"}) {
+  for (const std::string variant : {"llama3-base", "llama3-rm"}) {
     CAPTURE(variant);
     const std::string dir = urm::test::llama3_tokenizer_dir(variant);
     const auto card = ConversationEncoder::load(dir);
     const auto single = ConversationEncoder::load(dir, {.bos_policy = BosPolicy::Single});
     CHECK(card.bos_policy() == BosPolicy::CardPipeline);
-    const auto& cases = golden.at("variants").at(variant);
+    const auto cases = urm::test::chat_golden_cases(variant);
     REQUIRE(cases.size() == 25);
     int identical = 0;
     for (std::size_t i = 0; i < cases.size(); ++i) {
       CAPTURE(i);
-      const Conversation c = conversation_of(cases[i].at("messages"));
-      CHECK(card.render(c) == cases[i].at("text").get<std::string>());
-      const auto ids_card = card.encode(c);
-      const auto ids_single = single.encode(c);
-      CHECK(ids_card == cases[i].at("ids_card_pipeline").get<std::vector<std::int32_t>>());
-      CHECK(ids_single == cases[i].at("ids_apply_chat_template").get<std::vector<std::int32_t>>());
-      identical += ids_card == cases[i].at("ids_card_pipeline").get<std::vector<std::int32_t>>() &&
-                   ids_single == cases[i].at("ids_apply_chat_template").get<std::vector<std::int32_t>>();
+      CHECK(card.render(cases[i].messages) == cases[i].text);
+      const auto ids_card = card.encode(cases[i].messages);
+      const auto ids_single = single.encode(cases[i].messages);
+      CHECK(ids_card == cases[i].ids_card_pipeline);
+      CHECK(ids_single == cases[i].ids_apply_chat_template);
+      identical += ids_card == cases[i].ids_card_pipeline && ids_single == cases[i].ids_apply_chat_template;
     }
     CHECK(identical == 25);
   }
