@@ -34,17 +34,23 @@ class MergeMap {
     std::int32_t id;
   };
 
+  // Room for n pairs (the table is kept at most 3/4 full).
   void reserve(std::size_t n) {
     std::size_t cap = 16;
-    while (cap < 2 * n) cap *= 2;
+    while (3 * cap < 4 * n) cap *= 2;
+    if (cap <= slots_.size()) return;
+    std::vector<Slot> old = std::move(slots_);
     slots_.assign(cap, Slot{});
     mask_ = cap - 1;
+    size_ = 0;
+    for (const Slot& s : old)
+      if (s.merge.id >= 0) insert(static_cast<std::int32_t>(s.key >> 32), static_cast<std::int32_t>(s.key), s.merge);
   }
 
   // Sets (a, b) -> m. A pair listed twice keeps its last rank, as in HF
   // (whose merge table is a HashMap collected in file order).
   void insert(std::int32_t a, std::int32_t b, Merge m) {
-    if (2 * (size_ + 1) > slots_.size()) grow();
+    if (4 * (size_ + 1) > 3 * slots_.size()) reserve(2 * (size_ + 1));
     const std::uint64_t k = key(a, b);
     for (std::size_t i = slot_of(k);; i = (i + 1) & mask_) {
       if (slots_[i].merge.id < 0) {
@@ -68,6 +74,10 @@ class MergeMap {
     }
   }
 
+  void prefetch(std::int32_t a, std::int32_t b) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[slot_of(key(a, b))]);
+  }
+
   std::size_t size() const { return size_; }
 
  private:
@@ -81,13 +91,6 @@ class MergeMap {
   std::size_t slot_of(std::uint64_t k) const {
     k *= 0x9E3779B97F4A7C15ull;
     return (k ^ (k >> 32)) & mask_;
-  }
-  void grow() {
-    std::vector<Slot> old = std::move(slots_);
-    reserve(old.empty() ? 8 : old.size());
-    size_ = 0;
-    for (const Slot& s : old)
-      if (s.merge.id >= 0) insert(static_cast<std::int32_t>(s.key >> 32), static_cast<std::int32_t>(s.key), s.merge);
   }
 
   std::vector<Slot> slots_;
