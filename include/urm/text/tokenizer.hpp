@@ -27,13 +27,15 @@
 //
 // Thread safety: a Tokenizer is immutable after loading; every method is const
 // and keeps its working memory on the caller's stack, so any number of threads
-// may encode and decode at once.
+// may encode and decode at once. The one shared mutable part, a cache of BPE
+// results (bpe_word_cache.hpp), has its own locks.
 #pragma once
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -46,6 +48,7 @@
 #include "urm/core/error.hpp"
 #include "urm/text/added_tokens.hpp"
 #include "urm/text/bpe.hpp"
+#include "urm/text/bpe_word_cache.hpp"
 #include "urm/text/byte_level.hpp"
 #include "urm/text/llama3_pre_tokenizer.hpp"
 #include "urm/text/post_processor.hpp"
@@ -142,15 +145,35 @@ class Tokenizer {
     added_.split(text, segments);
     std::vector<std::int32_t> ids;
     ids.reserve(text.size() / 3 + 4);
-    std::vector<detail::PreTokenChar> chars;
     detail::BpeScratch scratch;
+    std::vector<detail::PreTokenChar> chars;
+    std::vector<std::string_view> words;
+    std::vector<std::uint64_t> hashes;
     for (const detail::TextSegment& s : segments) {
       if (s.token_id >= 0) {
         ids.push_back(s.token_id);
         continue;
       }
+      words.clear();
       detail::llama3_pre_tokenize(text.substr(s.begin, s.end - s.begin), chars,
-                                  [&](std::string_view word) { bpe_.encode_word(word, ids, scratch); });
+                                  [&](std::string_view word) { words.push_back(word); });
+      // Each word starts with a lookup at a random place in the vocabulary
+      // table (megabytes): hash and prefetch a few words ahead so that those
+      // cache misses overlap.
+      constexpr std::size_t kAhead = 8;
+      hashes.resize(words.size());
+      const auto prefetch = [&](std::size_t k) {
+        hashes[k] = detail::hash_bytes(words[k]);
+        if (words[k].size() > 1) bpe_.vocab.prefetch(hashes[k]);
+      };
+      for (std::size_t k = 0; k < std::min(kAhead, words.size()); ++k) prefetch(k);
+      for (std::size_t k = 0; k < words.size(); ++k) {
+        if (k + kAhead < words.size()) prefetch(k + kAhead);
+        if (bpe_.encode_whole_word(words[k], hashes[k], ids) || word_cache_->find(words[k], hashes[k], ids)) continue;
+        const std::size_t first = ids.size();
+        bpe_.merge_word(words[k], ids, scratch);
+        word_cache_->insert(words[k], hashes[k], std::span<const std::int32_t>(ids).subspan(first));
+      }
     }
     return ids;
   }
@@ -169,6 +192,9 @@ class Tokenizer {
   class Loader;  // below: builds the tables while tokenizer.json is read
 
   detail::BytePairModel bpe_;
+  // Shared by copies of this Tokenizer (they have the same tables); guarded
+  // by its own locks.
+  std::shared_ptr<detail::BpeWordCache> word_cache_ = std::make_shared<detail::BpeWordCache>();
   detail::StringIdMap verbatim_vocab_;   // model tokens outside the ByteLevel alphabet, by spelling
   detail::StringIdMap added_by_content_;
   detail::AddedTokenMatcher added_;
@@ -236,6 +262,7 @@ class Tokenizer::Loader {
 
   Tokenizer finish(const detail::TokenizerJson& doc, Options options) {
     add_merges();
+    t_.bpe_.index_byte_pairs();
     const nlohmann::json& c = doc.config;
     check_top_level(c);
     const nlohmann::json& model = c.at("model");
