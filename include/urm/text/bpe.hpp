@@ -66,6 +66,7 @@ class MergeMap {
   }
 
   const Merge* find(std::int32_t a, std::int32_t b) const {
+    if (size_ == 0) return nullptr;
     const std::uint64_t k = key(a, b);
     for (std::size_t i = slot_of(k);; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];

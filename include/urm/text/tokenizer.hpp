@@ -262,7 +262,6 @@ class Tokenizer::Loader {
 
   Tokenizer finish(const detail::TokenizerJson& doc, Options options) {
     add_merges();
-    t_.bpe_.index_byte_pairs();
     const nlohmann::json& c = doc.config;
     check_top_level(c);
     const nlohmann::json& model = c.at("model");
@@ -272,6 +271,7 @@ class Tokenizer::Loader {
     if (!doc.has_vocab) fail("model.vocab: missing");
     if (!doc.has_merges) fail("model.merges: missing");
     t_.bpe_.ignore_merges = flag(model, "ignore_merges", false, "model");
+    t_.bpe_.index_byte_pairs();
 
     std::vector<AddedToken> added = added_tokens(c);
     std::size_t new_contents = 0;  // added tokens not in the model vocabulary
@@ -292,7 +292,7 @@ class Tokenizer::Loader {
     t_.vocab_size_ = n_vocab_ + new_contents;
 
     t_.post_processor_ = detail::parse_post_processor(c.contains("post_processor") ? c.at("post_processor") : nlohmann::json(),
-                                                      source_ + ": post_processor");
+                                                      source_);
     for (const auto* tmpl : {&t_.post_processor_.single, &t_.post_processor_.pair})
       for (const auto& piece : *tmpl)
         for (const std::int32_t id : piece.ids)
@@ -476,7 +476,7 @@ class Tokenizer::Loader {
       if (!t.is_object()) fail(where + ": expected an object");
       AddedToken a;
       const auto* id = member(t, "id");
-      if (id == nullptr || !id->is_number_unsigned() || id->get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxTokenId))
+      if (id == nullptr || !id->is_number_integer() || id->get<std::int64_t>() < 0 || id->get<std::int64_t>() > kMaxTokenId)
         fail(where + ".id: expected an integer in 0.." + std::to_string(kMaxTokenId));
       a.id = id->get<std::int32_t>();
       const auto* content = member(t, "content");

@@ -166,11 +166,11 @@ class Reader : public nlohmann::json_sax<nlohmann::json> {
     stack_.pop_back();
     return true;
   }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& e) override {
-    // e.what() is "[json.exception.parse_error.101] parse error at line …": keep the part after the tag.
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    // e.what() is "[json.exception.parse_error.101] parse error at line L, column C: …": keep what follows the tag.
     std::string what = e.what();
     if (const auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
-    throw Error(source_ + ": invalid JSON at byte " + std::to_string(position) + ": " + what);
+    throw Error(source_ + ": invalid JSON: " + what);
   }
 
  private:
