@@ -142,10 +142,13 @@ TEST_CASE("invalid UTF-8 input is an error naming the byte offset") {
   CHECK_THROWS_WITH_AS(t.encode_pair("ok", "o\xFF", true), "Tokenizer::encode: invalid UTF-8 at byte offset 1", urm::Error);
 }
 
-TEST_CASE("a copy encodes like the original") {
-  const urm::Tokenizer t = tiny();
+TEST_CASE("a copy encodes like the original; a moved-from Tokenizer says so") {
+  urm::Tokenizer t = tiny();
   const urm::Tokenizer copy = t;  // NOLINT(performance-unnecessary-copy-initialization)
   CHECK(copy.encode(" hello <s>", true) == t.encode(" hello <s>", true));
+  const urm::Tokenizer moved = std::move(t);
+  CHECK(moved.encode(" hello", false) == Ids{32, 259});
+  CHECK_THROWS_WITH_AS(t.encode(" hello", false), "Tokenizer::encode: this Tokenizer was moved from", urm::Error);  // NOLINT(bugprone-use-after-move)
 }
 
 namespace {

@@ -141,6 +141,7 @@ class Tokenizer {
   std::vector<std::int32_t> encode_text(std::string_view text) const {
     if (const std::size_t bad = detail::find_invalid_utf8(text); bad != std::string_view::npos)
       throw Error("Tokenizer::encode: invalid UTF-8 at byte offset " + std::to_string(bad));
+    if (bpe_.byte_pair_merges.empty()) throw Error("Tokenizer::encode: this Tokenizer was moved from");
     std::vector<detail::TextSegment> segments;
     added_.split(text, segments);
     std::vector<std::int32_t> ids;
@@ -169,10 +170,11 @@ class Tokenizer {
       for (std::size_t k = 0; k < std::min(kAhead, words.size()); ++k) prefetch(k);
       for (std::size_t k = 0; k < words.size(); ++k) {
         if (k + kAhead < words.size()) prefetch(k + kAhead);
-        if (bpe_.encode_whole_word(words[k], hashes[k], ids) || word_cache_->find(words[k], hashes[k], ids)) continue;
+        if (bpe_.encode_whole_word(words[k], hashes[k], ids)) continue;
+        if (word_cache_ && word_cache_->find(words[k], hashes[k], ids)) continue;
         const std::size_t first = ids.size();
         bpe_.merge_word(words[k], ids, scratch);
-        word_cache_->insert(words[k], hashes[k], std::span<const std::int32_t>(ids).subspan(first));
+        if (word_cache_) word_cache_->insert(words[k], hashes[k], std::span<const std::int32_t>(ids).subspan(first));
       }
     }
     return ids;
@@ -190,6 +192,7 @@ class Tokenizer {
   }
 
   class Loader;  // below: builds the tables while tokenizer.json is read
+  Tokenizer() = default;  // empty tables: only Loader makes Tokenizers
 
   detail::BytePairModel bpe_;
   // Shared by copies of this Tokenizer (they have the same tables); guarded
@@ -364,15 +367,22 @@ class Tokenizer::Loader {
       m.hash[0] = detail::hash_bytes(m.left_bytes);
       m.hash[1] = detail::hash_bytes(m.right_bytes);
       m.hash[2] = detail::hash_bytes(m.merged_bytes);
-      for (const std::uint64_t h : m.hash) vocab.prefetch(h);
+      // Single bytes are looked up in byte_id instead.
+      if (m.left_bytes.size() > 1) vocab.prefetch(m.hash[0]);
+      if (m.right_bytes.size() > 1) vocab.prefetch(m.hash[1]);
+      vocab.prefetch(m.hash[2]);
     }
+    const auto byte_level_id = [&](const std::string& bytes, std::uint64_t hash) -> std::optional<std::int32_t> {
+      if (bytes.size() == 1) return t_.bpe_.byte_id[static_cast<std::uint8_t>(bytes[0])];
+      return vocab.find(bytes, hash);
+    };
     for (std::size_t k = 0; k < n; ++k) {
       PendingMerge& m = batch[k];
       const std::size_t rank = n_merges_ + k;
       const auto where = [&] { return "model.merges[" + std::to_string(rank) + "] (\"" + m.left + " " + m.right + "\")"; };
-      const auto lid = m.byte_level ? vocab.find(m.left_bytes, m.hash[0]) : t_.model_token_id(m.left);
+      const auto lid = m.byte_level ? byte_level_id(m.left_bytes, m.hash[0]) : t_.model_token_id(m.left);
       if (!lid) fail(where() + ": \"" + m.left + "\" is not in model.vocab");
-      const auto rid = m.byte_level ? vocab.find(m.right_bytes, m.hash[1]) : t_.model_token_id(m.right);
+      const auto rid = m.byte_level ? byte_level_id(m.right_bytes, m.hash[1]) : t_.model_token_id(m.right);
       if (!rid) fail(where() + ": \"" + m.right + "\" is not in model.vocab");
       // A merge with a token outside the ByteLevel alphabet never applies to
       // bytes; HF still requires its result to be in the vocabulary.
