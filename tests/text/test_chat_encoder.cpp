@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/chat_golden.hpp"
@@ -80,4 +81,18 @@ TEST_CASE("conversation encoder: missing files are errors naming them") {
   std::filesystem::create_directories(dir);
   CHECK_THROWS_WITH_AS(ConversationEncoder::load(dir.string()),
                        ((dir / "tokenizer_config.json").string() + ": cannot open").c_str(), urm::Error);
+}
+
+TEST_CASE("conversation encoder: one encoder serves several threads at once") {
+  const auto encoder = ConversationEncoder::load(urm_test::llama3_tokenizer_dir("llama3-rm"));
+  const auto cases = urm_test::chat_golden_cases("llama3-rm");
+  std::vector<int> identical(4, 0);
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < identical.size(); ++t)
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 5; ++round)
+        for (const auto& c : cases) identical[t] += encoder.encode(c.messages) == c.ids_card_pipeline;
+    });
+  for (auto& t : threads) t.join();
+  for (const int n : identical) CHECK(n == 5 * 25);
 }

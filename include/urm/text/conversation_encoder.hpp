@@ -38,10 +38,11 @@ enum class BosPolicy : std::uint8_t {
 };
 
 // ConversationEncoder::Options (outside the class for GCC bug 88165, as TokenizerOptions).
+// (No tokenizer options: split_special_tokens would also turn the special
+// tokens the template writes, <|start_header_id|> etc., into plain text.)
 struct ConversationEncoderOptions {
   BosPolicy bos_policy = BosPolicy::CardPipeline;
   std::string chat_template_name = {};  // empty: the default template (see TokenizerConfig::chat_template)
-  TokenizerOptions tokenizer = {};
 };
 
 class ConversationEncoder {
@@ -73,11 +74,11 @@ class ConversationEncoder {
       config.path = jinja.string();
       if (!options.chat_template_name.empty() && options.chat_template_name != "default")
         throw Error(jinja.string() + ": no chat template named '" + options.chat_template_name + "' (available: 'default')");
-      return ConversationEncoder(Tokenizer::load((dir / "tokenizer.json").string(), options.tokenizer),
+      return ConversationEncoder(Tokenizer::load((dir / "tokenizer.json").string()),
                                  ChatTemplate(config.chat_templates[0].source, jinja.string()),
                                  config.special_tokens, options.bos_policy);
     }
-    return ConversationEncoder(Tokenizer::load((dir / "tokenizer.json").string(), options.tokenizer),
+    return ConversationEncoder(Tokenizer::load((dir / "tokenizer.json").string()),
                                ChatTemplate::from_config(config, options.chat_template_name), config.special_tokens,
                                options.bos_policy);
   }
