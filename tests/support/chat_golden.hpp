@@ -10,7 +10,7 @@
 #include "text/test_tokenizer_fixtures.hpp"
 #include "urm/text/conversation.hpp"
 
-namespace urm_test {
+namespace urm::test {
 
 struct ChatGoldenCase {
   urm::Conversation messages;
@@ -20,7 +20,9 @@ struct ChatGoldenCase {
   std::vector<std::int32_t> ids_apply_chat_template; // apply_chat_template(tokenize=True)
 };
 
-inline const nlohmann::json& chat_golden_json() { return read_json(URM_TEST_DATA_DIR "/tokenizer/chat_golden.json"); }
+inline const nlohmann::json& chat_golden_json() {
+  return ::urm_test::read_json(URM_TEST_DATA_DIR "/tokenizer/chat_golden.json");
+}
 
 inline std::vector<ChatGoldenCase> chat_golden_cases(const std::string& variant) {
   std::vector<ChatGoldenCase> cases;
@@ -36,4 +38,4 @@ inline std::vector<ChatGoldenCase> chat_golden_cases(const std::string& variant)
   return cases;
 }
 
-}  // namespace urm_test
+}  // namespace urm::test
