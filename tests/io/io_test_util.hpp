@@ -58,3 +58,32 @@ inline std::string safetensors_bytes(const std::string& header, const std::strin
 }
 
 }  // namespace iotest
+
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace iotest {
+
+struct TensorSpec {
+  std::string name;
+  std::string dtype;  // safetensors name
+  std::vector<std::int64_t> shape;
+};
+
+// A valid safetensors file holding `specs` back to back; byte k of the data
+// area is k mod 251 (a pattern that shows misplaced views).
+inline std::string build_safetensors(const std::vector<TensorSpec>& specs) {
+  nlohmann::json header = nlohmann::json::object();
+  std::uint64_t offset = 0;
+  for (const auto& s : specs) {
+    std::uint64_t n = s.dtype == "F32" ? 4 : s.dtype == "F16" || s.dtype == "BF16" ? 2 : 1;
+    for (auto d : s.shape) n *= static_cast<std::uint64_t>(d);
+    header[s.name] = {{"dtype", s.dtype}, {"shape", s.shape}, {"data_offsets", {offset, offset + n}}};
+    offset += n;
+  }
+  std::string data(offset, '\0');
+  for (std::size_t k = 0; k < data.size(); ++k) data[k] = static_cast<char>(k % 251);
+  return safetensors_bytes(header.dump(), data);
+}
+
+}  // namespace iotest
