@@ -22,7 +22,7 @@
 
 namespace {
 
-const char* kUsage = "usage: urm-inspect [--cpu] [DIR]\n";
+const std::string kUsage = "usage: urm-inspect [--cpu] [DIR]";
 
 // Hook for the CPU report: extend here with run-time feature detection
 // (e.g. AMX, AVX-512 BF16) when the kernels dispatch on them.
@@ -91,17 +91,17 @@ int run(int argc, char** argv) {
     if (a == "--cpu") {
       cpu = true;
     } else if (a == "-h" || a == "--help") {
-      std::cout << kUsage;
+      std::cout << kUsage << "\n";
       return 0;
     } else if (a.starts_with("-")) {
       throw urm::Error("unknown option " + a + "\n" + kUsage);
     } else if (dir.empty()) {
       dir = a;
     } else {
-      throw urm::Error("more than one checkpoint folder given\n" + std::string(kUsage));
+      throw urm::Error("more than one checkpoint folder given\n" + kUsage);
     }
   }
-  if (dir.empty() && !cpu) throw urm::Error(std::string("no checkpoint folder given\n") + kUsage);
+  if (dir.empty() && !cpu) throw urm::Error("no checkpoint folder given\n" + kUsage);
   if (cpu) print_cpu(std::cout);
   if (dir.empty()) return 0;
 
