@@ -187,6 +187,12 @@ TEST_CASE("unsupported or malformed configs are rejected with exact messages") {
       {"missing size", without("hidden_size"), "hidden_size: missing (expected an integer in [1, 2147483647])"},
       {"size as a string", with("hidden_size", "64"),
        "hidden_size: expected an integer in [1, 2147483647], got \"64\""},
+      {"size as an array", with("hidden_size", {64}),
+       "hidden_size: expected an integer in [1, 2147483647], got an array"},
+      {"size as a long string", with("hidden_size", std::string(100, 'x')),
+       "hidden_size: expected an integer in [1, 2147483647], got \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\""},
+      {"size as a long string cut inside a UTF-8 sequence", with("hidden_size", std::string(63, 'x') + "\u00e9\u00e9"),
+       "hidden_size: expected an integer in [1, 2147483647], got \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\xef\xbf\xbd...\""},
       {"size as a float", with("intermediate_size", 128.0),
        "intermediate_size: expected an integer in [1, 2147483647], got 128.0"},
       {"zero layers", with("num_hidden_layers", 0),
@@ -235,6 +241,15 @@ TEST_CASE("unsupported or malformed configs are rejected with exact messages") {
     CAPTURE(c.what);
     CHECK_THROWS_WITH_AS(parse(c.config), (std::string("config.json: ") + c.message).c_str(), urm::Error);
   }
+}
+
+TEST_CASE("a deeply nested value is reported without recursing into it") {
+  // 200000 levels: a recursive dump() or parser would overflow the stack.
+  const std::size_t depth = 200000;
+  const std::string text = R"({"model_type": "llama", "hidden_size": )" + std::string(depth, '[') +
+                           std::string(depth, ']') + "}";
+  CHECK_THROWS_WITH_AS(parse(json::parse(text)),
+                       "config.json: hidden_size: expected an integer in [1, 2147483647], got an array", urm::Error);
 }
 
 TEST_CASE("LlamaConfig::load names the file for missing and invalid files") {

@@ -20,7 +20,7 @@
 
 #include "urm/core/error.hpp"
 #include "urm/core/tensor_view.hpp"
-#include "urm/io/json_file.hpp"
+#include "urm/io/json.hpp"
 #include "urm/io/safetensors.hpp"
 
 namespace urm {

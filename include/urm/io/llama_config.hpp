@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "urm/core/error.hpp"
-#include "urm/io/json_file.hpp"
+#include "urm/io/json.hpp"
 
 namespace urm {
 
@@ -81,11 +81,11 @@ class ConfigReader {
   }
   std::int64_t int_value(std::string_view key, const nlohmann::json& v, std::int64_t lo, std::int64_t hi) const {
     const std::string expected = "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-    if (!v.is_number_integer()) fail(key, expected + ", got " + v.dump());
+    if (!v.is_number_integer()) fail(key, expected + ", got " + describe_json(v));
     // Unsigned values above INT64_MAX would wrap in get<int64_t>(): compare first.
     if (v.is_number_unsigned() ? v.get<std::uint64_t>() > static_cast<std::uint64_t>(hi)
                                : v.get<std::int64_t>() > hi || v.get<std::int64_t>() < lo)
-      fail(key, expected + ", got " + v.dump());
+      fail(key, expected + ", got " + describe_json(v));
     return v.get<std::int64_t>();
   }
 
@@ -94,7 +94,7 @@ class ConfigReader {
     const auto* v = get(key);
     if (v == nullptr) return std::nullopt;
     if (!v->is_number() || !std::isfinite(v->get<double>()) || !(v->get<double>() > 0))
-      fail(key, "expected a positive number, got " + v->dump());
+      fail(key, "expected a positive number, got " + describe_json(*v));
     return v->get<double>();
   }
   double req_positive(std::string_view key) const {
@@ -106,20 +106,20 @@ class ConfigReader {
   std::optional<bool> opt_bool(std::string_view key) const {
     const auto* v = get(key);
     if (v == nullptr) return std::nullopt;
-    if (!v->is_boolean()) fail(key, "expected true or false, got " + v->dump());
+    if (!v->is_boolean()) fail(key, "expected true or false, got " + describe_json(*v));
     return v->get<bool>();
   }
 
   std::optional<std::string> opt_string(std::string_view key) const {
     const auto* v = get(key);
     if (v == nullptr) return std::nullopt;
-    if (!v->is_string()) fail(key, "expected a string, got " + v->dump());
+    if (!v->is_string()) fail(key, "expected a string, got " + describe_json(*v));
     return v->get<std::string>();
   }
 
   const nlohmann::json* opt_object(std::string_view key) const {
     const auto* v = get(key);
-    if (v != nullptr && !v->is_object()) fail(key, "expected an object or null, got " + v->dump());
+    if (v != nullptr && !v->is_object()) fail(key, "expected an object or null, got " + describe_json(*v));
     return v;
   }
 

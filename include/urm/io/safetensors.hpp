@@ -30,6 +30,7 @@
 #include "urm/core/error.hpp"
 #include "urm/core/mapped_file.hpp"
 #include "urm/core/tensor_view.hpp"
+#include "urm/io/json.hpp"
 
 namespace urm {
 
@@ -54,12 +55,6 @@ struct SafetensorsHeader {
 
 namespace detail {
 
-inline std::string json_value_string(const nlohmann::json& v) {
-  // dump() never throws for values that came out of the parser, but invalid
-  // UTF-8 cannot reach here either: the parser rejects it.
-  return v.dump();
-}
-
 inline std::string offsets_string(std::uint64_t begin, std::uint64_t end) {
   // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "[" + std::string.
   std::string s = "[";
@@ -81,7 +76,7 @@ inline SafetensorsEntry parse_safetensors_entry(const std::string& name, const n
   if (dt == info.end() || !dt->is_string()) throw Error(at + "dtype: expected a string");
   const auto parsed = parse_dtype(dt->get_ref<const std::string&>());
   if (!parsed)
-    throw Error(at + "unsupported dtype " + json_value_string(*dt) + " (expected F32, F16, BF16, I8 or U8)");
+    throw Error(at + "unsupported dtype " + describe_json(*dt) + " (expected F32, F16, BF16, I8 or U8)");
   e.dtype = *parsed;
 
   const auto sh = info.find("shape");
@@ -93,7 +88,7 @@ inline SafetensorsEntry parse_safetensors_entry(const std::string& name, const n
   for (std::size_t i = 0; i < sh->size(); ++i) {
     const auto& d = (*sh)[i];
     if (!d.is_number_unsigned() || d.get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
-      throw Error(at + "shape[" + std::to_string(i) + "] is " + json_value_string(d) +
+      throw Error(at + "shape[" + std::to_string(i) + "] is " + describe_json(d) +
                   ", expected a non-negative integer");
     const std::uint64_t dim = d.get<std::uint64_t>();
     e.shape.push_back(static_cast<std::int64_t>(dim));
@@ -172,7 +167,7 @@ inline SafetensorsHeader parse_safetensors_header(std::span<const std::byte> fil
       if (!info.is_object()) throw Error(path + ": __metadata__: expected an object of strings");
       for (const auto& [k, v] : info.items()) {
         if (!v.is_string())
-          throw Error(path + ": __metadata__[\"" + k + "\"]: expected a string, got " + detail::json_value_string(v));
+          throw Error(path + ": __metadata__[\"" + k + "\"]: expected a string, got " + detail::describe_json(v));
         h.metadata.emplace(k, v.get<std::string>());
       }
       continue;
