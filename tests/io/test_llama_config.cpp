@@ -243,6 +243,20 @@ TEST_CASE("unsupported or malformed configs are rejected with exact messages") {
   }
 }
 
+TEST_CASE("integers are range-checked whether the parser stored them signed or unsigned") {
+  // Found by fuzz_llama_config: a parsed 0 is an unsigned JSON number, and
+  // num_key_value_heads = 0 then reached a division.
+  for (const char* key : {"num_key_value_heads", "vocab_size", "num_hidden_layers"}) {
+    CAPTURE(key);
+    auto j = minimal();
+    j[key] = json::parse("0");
+    REQUIRE(j[key].is_number_unsigned());
+    CHECK_THROWS_WITH_AS(parse(j),
+                         (std::string("config.json: ") + key + ": expected an integer in [1, 2147483647], got 0").c_str(),
+                         urm::Error);
+  }
+}
+
 TEST_CASE("a deeply nested value is reported without recursing into it") {
   // 200000 levels: a recursive dump() or parser would overflow the stack.
   const std::size_t depth = 200000;

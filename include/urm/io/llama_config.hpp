@@ -82,11 +82,13 @@ class ConfigReader {
   std::int64_t int_value(std::string_view key, const nlohmann::json& v, std::int64_t lo, std::int64_t hi) const {
     const std::string expected = "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
     if (!v.is_number_integer()) fail(key, expected + ", got " + describe_json(v));
-    // Unsigned values above INT64_MAX would wrap in get<int64_t>(): compare first.
-    if (v.is_number_unsigned() ? v.get<std::uint64_t>() > static_cast<std::uint64_t>(hi)
-                               : v.get<std::int64_t>() > hi || v.get<std::int64_t>() < lo)
+    // The parser stores every non-negative literal as unsigned, and values
+    // above INT64_MAX would wrap in get<int64_t>(): bound it as unsigned first.
+    if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(hi))
       fail(key, expected + ", got " + describe_json(v));
-    return v.get<std::int64_t>();
+    const auto x = v.get<std::int64_t>();
+    if (x < lo || x > hi) fail(key, expected + ", got " + describe_json(v));
+    return x;
   }
 
   // A finite number > 0 (JSON has no inf/nan, but an overflowing literal parses to inf).
