@@ -76,6 +76,15 @@ TEST_CASE("a single-file checkpoint exposes every tensor of model.safetensors") 
   CHECK(moved.tensor("model.norm.weight").data == data);
 }
 
+TEST_CASE("with both model.safetensors and an index, the single file is used (as in transformers)") {
+  const iotest::TempDir dir("both-layouts");
+  make_sharded(dir, tiny_index().dump());
+  iotest::write_file(dir.file("model.safetensors"), iotest::build_safetensors({{"only", "U8", {3}}}));
+  const auto ckpt = urm::Checkpoint::open(dir.path().string());
+  CHECK(ckpt.names() == std::vector<std::string>{"only"});
+  CHECK(ckpt.shard_of("only") == "model.safetensors");
+}
+
 TEST_CASE("the index is authoritative: shard tensors it does not name are not exposed") {
   const iotest::TempDir dir("index-subset");
   auto index = tiny_index();
@@ -95,7 +104,7 @@ TEST_CASE("broken checkpoint folders are rejected with exact messages") {
   SUBCASE("no weights") {
     const iotest::TempDir dir("no-weights");
     CHECK_THROWS_WITH_AS(urm::Checkpoint::open(dir.path().string()),
-                         (dir.path().string() + ": no model.safetensors.index.json or model.safetensors in the folder")
+                         (dir.path().string() + ": no model.safetensors or model.safetensors.index.json in the folder")
                              .c_str(),
                          urm::Error);
   }
