@@ -194,6 +194,7 @@ template <DType D>
 inline void gemm_columns(const float* x, std::size_t m, std::size_t k, const std::byte* w, std::size_t n,
                          std::size_t j_begin, std::size_t j_end, float* y) {
   constexpr std::size_t NW = Gemm::NW, MR = Gemm::MR, KC = Gemm::KC, MC = Gemm::MC, MB = Gemm::MB;
+  constexpr std::size_t es = dtype_size(D);
   float* xp = thread_scratch<GemmXpTag>(MB * KC);
   float* wp = thread_scratch<GemmWpTag>(MC * KC);
   for (std::size_t i0 = 0; i0 < m; i0 += MB) {
@@ -205,9 +206,27 @@ inline void gemm_columns(const float* x, std::size_t m, std::size_t k, const std
       for (std::size_t j0 = j_begin; j0 < j_end; j0 += MC) {
         const std::size_t mc = std::min(MC, j_end - j0);
         gemm_pack_w<D>(w, k, j0, mc, p0, kc, wp);
+        // The next block of w to pack (in this loop order), fetched into L2
+        // a slice per micro-kernel call so that packing it does not wait on
+        // memory: its rows are short strided segments the hardware
+        // prefetchers do not follow.
+        std::size_t nj0 = j0 + MC, np0 = p0;
+        if (nj0 >= j_end) {
+          nj0 = j_begin;
+          np0 = p0 + KC < k ? p0 + KC : (i0 + MB < m ? 0 : k);
+        }
+        const std::size_t next_rows = np0 < k ? std::min(MC, j_end - nj0) : 0;
+        const std::size_t next_bytes = np0 < k ? std::min(KC, k - np0) * es : 0;
+        const std::size_t calls = ((mb + MR - 1) / MR) * ((mc + NW - 1) / NW);
+        std::size_t call = 0;
         for (std::size_t ir = 0; ir < mb; ir += MR) {
           const std::size_t rows = std::min(MR, mb - ir);
-          for (std::size_t jr = 0; jr < mc; jr += NW) {
+          for (std::size_t jr = 0; jr < mc; jr += NW, ++call) {
+            for (std::size_t r = next_rows * call / calls; r < next_rows * (call + 1) / calls; ++r) {
+              const std::byte* row = w + ((nj0 + r) * k + np0) * es;
+              for (std::size_t b = 0; b < next_bytes; b += 64) __builtin_prefetch(row + b, 0, 2);
+              __builtin_prefetch(row + next_bytes - 1, 0, 2);
+            }
             gemm_micro_kernel_rows(rows, std::make_index_sequence<MR>{}, xp + ir * KC, wp + (jr / NW) * KC * NW, kc,
                                    y + (i0 + ir) * n + j0 + jr, n, std::min(NW, mc - jr), first);
           }
