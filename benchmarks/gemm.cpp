@@ -4,7 +4,7 @@
 // runs (after one warm-up). The machine may be shared: medians, not minima, are
 // the honest number, and they are still noisy.
 //
-//   bench-gemm [--quick] [--threads 1,2] [--m 1,64,512,2048]
+//   bench-gemm [--threads 1,2] [--m 1,64,512,2048] [--dtype F16] [--no-attention] [--no-gemm]
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -118,15 +118,16 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> threads = {1, 2};
   std::vector<std::size_t> ms = {1, 64, 512, 2048};
   std::vector<std::string> dtypes = {"F32", "F16", "BF16"};
-  bool attention = true;
+  bool attention = true, gemm = true;
   for (int a = 1; a < argc; ++a) {
     const std::string arg = argv[a];
     if (arg == "--threads" && a + 1 < argc) threads = parse_list(argv[++a]);
     else if (arg == "--m" && a + 1 < argc) ms = parse_list(argv[++a]);
     else if (arg == "--dtype" && a + 1 < argc) dtypes = {argv[++a]};
     else if (arg == "--no-attention") attention = false;
+    else if (arg == "--no-gemm") gemm = false;
     else {
-      std::fprintf(stderr, "usage: bench-gemm [--threads 1,2] [--m 1,64,512,2048] [--dtype F16] [--no-attention]\n");
+      std::fprintf(stderr, "usage: bench-gemm [--threads 1,2] [--m 1,64,512,2048] [--dtype F16] [--no-attention] [--no-gemm]\n");
       return 2;
     }
   }
@@ -157,7 +158,7 @@ int main(int argc, char** argv) {
   std::printf("GFLOP/s = 2·m·n·k / median wall time; cpu-GFLOP/s uses the median CPU time per thread instead\n");
   std::printf("%-6s %-5s %-20s %6s %7s %10s %9s %12s\n", "kernel", "dtype", "shape (n x k)", "m", "threads", "ms",
               "GFLOP/s", "cpu-GFLOP/s");
-  for (const auto& dt : dtypes) {
+  for (const auto& dt : gemm ? dtypes : std::vector<std::string>{}) {
     const urm::DType dtype = *urm::parse_dtype(dt);
     for (const auto& s : shapes) {
       std::vector<std::byte> w(s.n * s.k * urm::dtype_size(dtype));

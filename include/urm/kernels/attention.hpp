@@ -31,9 +31,12 @@
 #include "urm/core/error.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/kernels/load_f32.hpp"
+#include "urm/kernels/scratch.hpp"
 #include "urm/kernels/vector_exp.hpp"
 
 namespace urm::detail {
+
+struct AttentionScratchTag {};
 
 struct Attention {
   static constexpr std::size_t L = simd_width;
@@ -179,8 +182,19 @@ inline void causal_attention(const float* q, const float* k, const float* v, flo
   pool.parallel_for(n_blocks * n_heads, [&](std::size_t task) {
     const std::size_t qb = n_blocks - 1 - task / n_heads, h = task % n_heads, kh = h / group;
     const std::size_t t0 = qb * BQ, bq = std::min(BQ, n_q - t0);
-    const float* kh_base = k + kh * head_dim;
-    const float* vh_base = v + kh * head_dim;
+    // Rows of q, k, v and out are n_heads·D or n_kv_heads·D floats apart
+    // (4–16 KiB for Llama shapes): walked directly, they fall into a few L1
+    // sets and evict each other. So the task works on contiguous copies:
+    //   qp [bq][ds], op [bq][ds] for its queries, kp, vp [bk][ds] per key block.
+    const std::size_t ds = (head_dim + L - 1) / L * L;
+    float* qp = detail::thread_scratch<detail::AttentionScratchTag>(2 * (BQ + BK) * ds);
+    float* op = qp + BQ * ds;
+    float* kp = op + BQ * ds;
+    float* vp = kp + BK * ds;
+    for (std::size_t r = 0; r < bq; ++r) {
+      std::copy_n(q + (t0 + r) * q_stride + h * head_dim, head_dim, qp + r * ds);
+      std::fill_n(op + r * ds, head_dim, 0.0f);
+    }
 
     alignas(64) float s[BQ * BK];  // scores, then probabilities, of one key block
     float row_max[BQ], row_sum[BQ], alpha[BQ];
@@ -188,13 +202,15 @@ inline void causal_attention(const float* q, const float* k, const float* v, flo
     for (std::size_t r = 0; r < bq; ++r) {
       row_max[r] = -std::numeric_limits<float>::infinity();
       row_sum[r] = 0.0f;
-      float* o = out + (t0 + r) * q_stride + h * head_dim;
-      std::fill(o, o + head_dim, 0.0f);
     }
 
     const std::size_t keys = past + t0 + bq;  // keys visible to the last row of the block
     for (std::size_t c0 = 0; c0 < keys; c0 += BK) {
       const std::size_t bk = std::min(BK, keys - c0);
+      for (std::size_t c = 0; c < bk; ++c) {
+        std::copy_n(k + (c0 + c) * kv_stride + kh * head_dim, head_dim, kp + c * ds);
+        std::copy_n(v + (c0 + c) * kv_stride + kh * head_dim, head_dim, vp + c * ds);
+      }
       // Row r sees keys c0 … past + t0 + r of this block.
       for (std::size_t r = 0; r < bq; ++r) {
         const std::size_t last = past + t0 + r;
@@ -207,11 +223,11 @@ inline void causal_attention(const float* q, const float* k, const float* v, flo
         const std::size_t cols_needed = len[r0 + rows - 1];
         const float* qr[QT];
         for (std::size_t r = 0; r < QT; ++r)
-          qr[r] = q + (t0 + r0 + std::min(r, rows - 1)) * q_stride + h * head_dim;
+          qr[r] = qp + (r0 + std::min(r, rows - 1)) * ds;
         for (std::size_t cc = 0; cc < cols_needed; cc += KT) {
           const std::size_t cols = std::min(KT, cols_needed - cc);
           const float* kc[KT];
-          for (std::size_t c = 0; c < KT; ++c) kc[c] = kh_base + (c0 + cc + std::min(c, cols - 1)) * kv_stride;
+          for (std::size_t c = 0; c < KT; ++c) kc[c] = kp + (cc + std::min(c, cols - 1)) * ds;
           detail::attention_score_tile(qr, kc, head_dim, scale, rows, cols, s + r0 * BK + cc, BK);
         }
       }
@@ -245,16 +261,15 @@ inline void causal_attention(const float* q, const float* k, const float* v, flo
       for (std::size_t r0 = 0; r0 < bq; r0 += 4) {
         const std::size_t rows = std::min<std::size_t>(4, bq - r0);
         float* o[4];
-        for (std::size_t r = 0; r < 4; ++r) o[r] = out + (t0 + r0 + std::min(r, rows - 1)) * q_stride + h * head_dim;
-        detail::attention_accumulate_pv(o, s + r0 * BK, BK, alpha + r0, len + r0, rows, vh_base + c0 * kv_stride,
-                                        kv_stride, head_dim);
+        for (std::size_t r = 0; r < 4; ++r) o[r] = op + (r0 + std::min(r, rows - 1)) * ds;
+        detail::attention_accumulate_pv(o, s + r0 * BK, BK, alpha + r0, len + r0, rows, vp, ds, head_dim);
       }
     }
 
     for (std::size_t r = 0; r < bq; ++r) {
       float* o = out + (t0 + r) * q_stride + h * head_dim;
       const float inv = 1.0f / row_sum[r];
-      for (std::size_t i = 0; i < head_dim; ++i) o[i] *= inv;
+      for (std::size_t i = 0; i < head_dim; ++i) o[i] = op[r * ds + i] * inv;
     }
   });
 }
