@@ -142,11 +142,30 @@ inline void gemm_pack_w(const std::byte* w, std::size_t k, std::size_t j0, std::
   }
 }
 
+// Walks a block of w (rows × segment bytes, rows row_stride apart) one cache
+// line per next(), for software prefetch spread thinly over the FMAs: a burst
+// of prefetches would stall on the few line-fill buffers.
+struct PrefetchCursor {
+  const std::byte* row = nullptr;
+  std::size_t row_stride = 0, seg_bytes = 0, rows_left = 0, off = 0;
+  void next() {
+    if (rows_left == 0) return;
+    __builtin_prefetch(row + std::min(off, seg_bytes - 1), 0, 2);
+    off += 64;
+    if (off >= seg_bytes + 64) {  // one more than the segment's lines: it may straddle
+      off = 0;
+      row += row_stride;
+      --rows_left;
+    }
+  }
+};
+
 // y[r, 0 … cols) (+)= Σ_p xp[r][p] · wp[p][·] for r < R: one FMA chain per
-// element. `first` stores instead of adding (the first k block).
+// element. `first` stores instead of adding (the first k block). Prefetches
+// one line of pf every 4 steps of p.
 template <std::size_t R>
 inline void gemm_micro_kernel(const float* xp, const float* wp, std::size_t kc, float* y, std::size_t n,
-                              std::size_t cols, bool first) {
+                              std::size_t cols, bool first, PrefetchCursor& pf) {
   constexpr std::size_t L = Gemm::L, NW = Gemm::NW, KC = Gemm::KC;
   // y is visited once per k block and is usually out of L2 by then: start
   // fetching its rows now, while the FMAs below run.
@@ -157,6 +176,7 @@ inline void gemm_micro_kernel(const float* xp, const float* wp, std::size_t kc, 
   fbatch acc[R][2];
   for (std::size_t r = 0; r < R; ++r) acc[r][0] = acc[r][1] = fbatch(0.0f);
   for (std::size_t p = 0; p < kc; ++p) {
+    if ((p & 3) == 3) pf.next();
     const fbatch b0 = fbatch::load_aligned(wp + p * NW), b1 = fbatch::load_aligned(wp + p * NW + L);
     for (std::size_t r = 0; r < R; ++r) {
       const fbatch a(xp[r * KC + p]);
@@ -184,9 +204,10 @@ inline void gemm_micro_kernel(const float* xp, const float* wp, std::size_t kc, 
 
 template <std::size_t... R>
 inline void gemm_micro_kernel_rows(std::size_t rows, std::index_sequence<R...>, const float* xp, const float* wp,
-                                   std::size_t kc, float* y, std::size_t n, std::size_t cols, bool first) {
+                                   std::size_t kc, float* y, std::size_t n, std::size_t cols, bool first,
+                                   PrefetchCursor& pf) {
   // rows ∈ [1, MR]: call the instantiation for exactly that many rows.
-  ((rows == R + 1 ? (gemm_micro_kernel<R + 1>(xp, wp, kc, y, n, cols, first), 0) : 0), ...);
+  ((rows == R + 1 ? (gemm_micro_kernel<R + 1>(xp, wp, kc, y, n, cols, first, pf), 0) : 0), ...);
 }
 
 // Output features [j_begin, j_end) of y = x · wᵀ, all rows.
@@ -206,8 +227,8 @@ inline void gemm_columns(const float* x, std::size_t m, std::size_t k, const std
       for (std::size_t j0 = j_begin; j0 < j_end; j0 += MC) {
         const std::size_t mc = std::min(MC, j_end - j0);
         gemm_pack_w<D>(w, k, j0, mc, p0, kc, wp);
-        // The next block of w to pack (in this loop order), fetched into L2
-        // a slice per micro-kernel call so that packing it does not wait on
+        // The next block of w to pack (in this loop order) is fetched into
+        // L2 while the micro-kernels run, so that packing it does not wait on
         // memory: its rows are short strided segments the hardware
         // prefetchers do not follow.
         std::size_t nj0 = j0 + MC, np0 = p0;
@@ -215,22 +236,124 @@ inline void gemm_columns(const float* x, std::size_t m, std::size_t k, const std
           nj0 = j_begin;
           np0 = p0 + KC < k ? p0 + KC : (i0 + MB < m ? 0 : k);
         }
-        const std::size_t next_rows = np0 < k ? std::min(MC, j_end - nj0) : 0;
-        const std::size_t next_bytes = np0 < k ? std::min(KC, k - np0) * es : 0;
-        const std::size_t calls = ((mb + MR - 1) / MR) * ((mc + NW - 1) / NW);
-        std::size_t call = 0;
+        PrefetchCursor pf;
+        if (np0 < k) {
+          pf.row = w + (nj0 * k + np0) * es;
+          pf.row_stride = k * es;
+          pf.seg_bytes = std::min(KC, k - np0) * es;
+          pf.rows_left = std::min(MC, j_end - nj0);
+        }
         for (std::size_t ir = 0; ir < mb; ir += MR) {
           const std::size_t rows = std::min(MR, mb - ir);
-          for (std::size_t jr = 0; jr < mc; jr += NW, ++call) {
-            for (std::size_t r = next_rows * call / calls; r < next_rows * (call + 1) / calls; ++r) {
-              const std::byte* row = w + ((nj0 + r) * k + np0) * es;
-              for (std::size_t b = 0; b < next_bytes; b += 64) __builtin_prefetch(row + b, 0, 2);
-              __builtin_prefetch(row + next_bytes - 1, 0, 2);
-            }
+          for (std::size_t jr = 0; jr < mc; jr += NW) {
             gemm_micro_kernel_rows(rows, std::make_index_sequence<MR>{}, xp + ir * KC, wp + (jr / NW) * KC * NW, kc,
-                                   y + (i0 + ir) * n + j0 + jr, n, std::min(NW, mc - jr), first);
+                                   y + (i0 + ir) * n + j0 + jr, n, std::min(NW, mc - jr), first, pf);
           }
         }
+        while (pf.rows_left > 0) pf.next();
+      }
+    }
+  }
+}
+
+// Few rows (gemm_min_rows ≤ m ≤ GemmFew::max_rows): each weight is used by
+// only m rows, so converting and transposing w into panels would cost as
+// much as the FMAs. This form swaps the roles: the sums run along m, w is
+// broadcast from plain converted rows (no transpose) and the short x block
+// is transposed instead; each micro-tile's sums are transposed once per k
+// block when they are added into y. Same per-element order as gemm_columns:
+// one FMA chain per k block, blocks added in order.
+//   pack x → xt [m/MT][k][MT]          (MT = 2·simd_width rows side by side)
+//   for each tile of NR features:
+//     for each k block (KC): pack w rows → wr [NR][KC] float32 (L1)
+//       for each tile of MT rows: NR × MT sums in NR·2 registers → y
+// The per-thread xt holds max_rows·k floats (5.25 MiB for k = 14336).
+struct GemmFew {
+  static constexpr std::size_t L = simd_width;
+  static constexpr std::size_t MT = 2 * L;
+  static constexpr std::size_t NR = L >= 16 ? 12 : 6;
+  static constexpr std::size_t KC = 512;  // wr: NR·KC floats = 24 KiB (L1)
+  static constexpr std::size_t max_rows = 3 * MT;
+};
+
+struct GemmFewXtTag {};
+struct GemmFewWrTag {};
+
+// y[r, j] (+)= tile[j][r] for r < rows, j < cols; tile is [NR][MT].
+inline void gemm_few_store(const float* tile, std::size_t rows, std::size_t cols, bool first, float* y, std::size_t n) {
+  constexpr std::size_t MT = GemmFew::MT;
+#if defined(__AVX512F__)
+  if constexpr (GemmFew::L == 16) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << cols) - 1u);
+    for (std::size_t v = 0; v * 16 < rows; ++v) {
+      __m512 r[16];
+      for (std::size_t j = 0; j < 16; ++j)
+        r[j] = j < cols ? _mm512_load_ps(tile + j * MT + v * 16) : _mm512_setzero_ps();
+      transpose16x16(r);  // r[i] = row 16v + i, features 0 … 15
+      for (std::size_t i = 0; i < 16 && v * 16 + i < rows; ++i) {
+        float* yr = y + (v * 16 + i) * n;
+        const __m512 sum = first ? r[i] : _mm512_add_ps(_mm512_maskz_loadu_ps(mask, yr), r[i]);
+        _mm512_mask_storeu_ps(yr, mask, sum);
+      }
+    }
+    return;
+  }
+#endif
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t j = 0; j < cols; ++j) y[r * n + j] = first ? tile[j * MT + r] : y[r * n + j] + tile[j * MT + r];
+}
+
+// tile[j][r] = Σ_p xt[p][r] · wr[j][p] for j < NR, r < V·L.
+template <std::size_t V>
+inline void gemm_few_micro_kernel(const float* xt, const float* wr, std::size_t kc, float* tile) {
+  constexpr std::size_t L = GemmFew::L, MT = GemmFew::MT, NR = GemmFew::NR, KC = GemmFew::KC;
+  fbatch acc[NR][V];
+  for (std::size_t j = 0; j < NR; ++j)
+    for (std::size_t v = 0; v < V; ++v) acc[j][v] = fbatch(0.0f);
+  for (std::size_t p = 0; p < kc; ++p) {
+    fbatch a[V];
+    for (std::size_t v = 0; v < V; ++v) a[v] = fbatch::load_aligned(xt + p * MT + v * L);
+    for (std::size_t j = 0; j < NR; ++j) {
+      const fbatch b(wr[j * KC + p]);
+      for (std::size_t v = 0; v < V; ++v) acc[j][v] = xsimd::fma(a[v], b, acc[j][v]);
+    }
+  }
+  for (std::size_t j = 0; j < NR; ++j)
+    for (std::size_t v = 0; v < V; ++v) acc[j][v].store_aligned(tile + j * MT + v * L);
+}
+
+template <DType D>
+inline void gemm_few_columns(const float* x, std::size_t m, std::size_t k, const std::byte* w, std::size_t n,
+                             std::size_t j_begin, std::size_t j_end, float* y) {
+  constexpr std::size_t L = GemmFew::L, MT = GemmFew::MT, NR = GemmFew::NR, KC = GemmFew::KC;
+  const std::size_t tiles = (m + MT - 1) / MT;
+  float* xt = thread_scratch<GemmFewXtTag>(tiles * k * MT);
+  float* wr = thread_scratch<GemmFewWrTag>(NR * KC + NR * MT);
+  float* tile = wr + NR * KC;
+  // xt[t][p][r] = x[t·MT + r, p], rows past m are 0.
+  for (std::size_t t = 0; t < tiles; ++t) {
+    float* dst = xt + t * k * MT;
+    for (std::size_t r = 0; r < MT; ++r) {
+      const std::size_t i = t * MT + r;
+      for (std::size_t p = 0; p < k; ++p) dst[p * MT + r] = i < m ? x[i * k + p] : 0.0f;
+    }
+  }
+  for (std::size_t j0 = j_begin; j0 < j_end; j0 += NR) {
+    const std::size_t nj = std::min(NR, j_end - j0);
+    // k blocks innermost: each row of w is read front to back, NR streams
+    // the hardware prefetchers follow, and the y tile stays in cache.
+    for (std::size_t p0 = 0; p0 < k; p0 += KC) {
+      const std::size_t kc = std::min(KC, k - p0);
+      for (std::size_t j = 0; j < nj; ++j) convert_f32<D>(w, (j0 + j) * k + p0, kc, wr + j * KC);
+      for (std::size_t j = nj; j < NR; ++j) std::fill_n(wr + j * KC, kc, 0.0f);
+      for (std::size_t t = 0; t < tiles; ++t) {
+        const std::size_t rows = std::min(MT, m - t * MT);
+        if (rows <= L) {
+          gemm_few_micro_kernel<1>(xt + (t * k + p0) * MT, wr, kc, tile);
+        } else {
+          gemm_few_micro_kernel<2>(xt + (t * k + p0) * MT, wr, kc, tile);
+        }
+        gemm_few_store(tile, rows, nj, p0 == 0, y + t * MT * n + j0, n);
       }
     }
   }
@@ -295,6 +418,17 @@ inline void matmul(const float* x, std::size_t m, std::size_t k, const std::byte
       constexpr std::size_t chunk = 64;
       pool.parallel_for((n + chunk - 1) / chunk, [&](std::size_t t) {
         detail::gemv_columns<D>(x, m, k, w, n, t * chunk, std::min(n, (t + 1) * chunk), y);
+      });
+      return;
+    }
+    if (m <= detail::GemmFew::max_rows) {
+      constexpr std::size_t NR = detail::GemmFew::NR;
+      const std::size_t tiles = (n + NR - 1) / NR;
+      const std::size_t tasks = std::min(tiles, pool.size());
+      pool.parallel_for(tasks, [&](std::size_t t) {
+        const std::size_t j_begin = tiles * t / tasks * NR;
+        const std::size_t j_end = std::min(n, tiles * (t + 1) / tasks * NR);
+        detail::gemm_few_columns<D>(x, m, k, w, n, j_begin, j_end, y);
       });
       return;
     }
