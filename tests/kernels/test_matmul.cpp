@@ -95,12 +95,8 @@ TEST_CASE("matmul matches the double-precision reference on odd shapes, all weig
   }
 }
 
-TEST_CASE("matmul crosses every blocking boundary (rows, features and k blocks, tails)") {
-  // m > Gemm::MB, n spans two feature blocks per task, k spans three k blocks.
-  std::mt19937 rng(2);
-  urm::ThreadPool pool(2);
-  const std::size_t m = urm::detail::Gemm::MB + 29, n = 2 * urm::detail::Gemm::MC + 2 * 37 + 5,
-                    k = 2 * urm::detail::Gemm::KC + 19;
+namespace {
+void check_random(std::size_t m, std::size_t n, std::size_t k, std::mt19937& rng, urm::ThreadPool& pool) {
   const auto x = random_floats(m * k, rng);
   for (DType dt : float_dtypes) {
     const auto w = store(random_floats(n * k, rng), dt, {static_cast<std::int64_t>(n), static_cast<std::int64_t>(k)});
@@ -109,20 +105,21 @@ TEST_CASE("matmul crosses every blocking boundary (rows, features and k blocks, 
     check_against_reference(x, m, k, w.view, y);
   }
 }
+}  // namespace
+
+TEST_CASE("matmul crosses every blocking boundary (rows, features and k blocks, tails)") {
+  // m > Gemm::MB, n spans two feature blocks per task, k spans three k blocks.
+  std::mt19937 rng(2);
+  urm::ThreadPool pool(2);
+  using G = urm::detail::Gemm;
+  check_random(G::MB + 29, 2 * G::MC + 2 * 37 + 5, 2 * G::KC + 19, rng, pool);
+}
 
 TEST_CASE("matmul with few rows crosses k blocks and row tiles") {
   std::mt19937 rng(5);
   urm::ThreadPool pool(2);
-  const std::size_t k = 2 * urm::detail::GemmFew::KC + 77, n = 2 * urm::detail::GemmFew::NR * 3 + 7;
-  for (std::size_t m : {4u, 31u, 40u, 95u, 96u, 97u}) {
-    const auto x = random_floats(m * k, rng);
-    for (DType dt : float_dtypes) {
-      const auto w = store(random_floats(n * k, rng), dt, {static_cast<std::int64_t>(n), static_cast<std::int64_t>(k)});
-      std::vector<float> y(m * n);
-      urm::kernels::matmul(x.data(), m, k, w.view, y.data(), pool);
-      check_against_reference(x, m, k, w.view, y);
-    }
-  }
+  using G = urm::detail::GemmFew;
+  for (std::size_t m : {4u, 31u, 40u, 95u, 96u, 97u}) check_random(m, 6 * G::NR + 7, 2 * G::KC + 77, rng, pool);
 }
 
 TEST_CASE("matmul reads weights at any byte offset") {

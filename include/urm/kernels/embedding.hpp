@@ -17,9 +17,7 @@ inline void embedding(const TensorView& table, const std::int32_t* ids, std::siz
   if (table.rank() != 2)
     throw Error("embedding: table " + table.name + " has shape " + shape_string(table.shape) +
                 ", expected [vocab, dim]");
-  if (table.dtype != DType::F32 && table.dtype != DType::F16 && table.dtype != DType::BF16)
-    throw Error("embedding: table " + table.name + " has dtype " + std::string(dtype_name(table.dtype)) +
-                ", expected F32, F16 or BF16");
+  detail::require_float_dtype(table, "embedding: table ");
   const std::int64_t vocab = table.dim(0);
   const std::size_t dim = static_cast<std::size_t>(table.dim(1));
   detail::dispatch_float_dtype(table.dtype, [&](auto d) {

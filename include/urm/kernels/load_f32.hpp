@@ -12,6 +12,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
+#include <type_traits>
 
 #include <xsimd/xsimd.hpp>
 
@@ -20,6 +22,8 @@
 #endif
 
 #include "urm/core/dtype.hpp"
+#include "urm/core/error.hpp"
+#include "urm/core/tensor_view.hpp"
 
 namespace urm::detail {
 
@@ -89,6 +93,13 @@ inline void convert_f32(const std::byte* base, std::size_t i, std::size_t n, flo
   std::size_t l = 0;
   for (; l + simd_width <= n; l += simd_width) load_f32<D>(base, i + l).store_unaligned(out + l);
   for (; l < n; ++l) out[l] = load_scalar_f32<D>(base, i + l);
+}
+
+// Throws unless t is a stored type these kernels widen: "<what><name> has
+// dtype I8, expected F32, F16 or BF16".
+inline void require_float_dtype(const TensorView& t, const std::string& what) {
+  if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16)
+    throw Error(what + t.name + " has dtype " + std::string(dtype_name(t.dtype)) + ", expected F32, F16 or BF16");
 }
 
 // Calls f(std::integral_constant<DType, D>{}) for the runtime dtype t, so a

@@ -395,6 +395,17 @@ inline void gemv_columns(const float* x, std::size_t m, std::size_t k, const std
   }
 }
 
+// Runs f(j_begin, j_end) on one contiguous range of output features per
+// thread, ranges cut at multiples of `unit` (the micro-tile width).
+template <class F>
+inline void split_columns(ThreadPool& pool, std::size_t n, std::size_t unit, F&& f) {
+  const std::size_t units = (n + unit - 1) / unit;
+  const std::size_t tasks = std::min(units, pool.size());
+  pool.parallel_for(tasks, [&](std::size_t t) {
+    f(units * t / tasks * unit, std::min(n, units * (t + 1) / tasks * unit));
+  });
+}
+
 }  // namespace urm::detail
 
 namespace urm::kernels {
@@ -422,24 +433,14 @@ inline void matmul(const float* x, std::size_t m, std::size_t k, const std::byte
       return;
     }
     if (m <= detail::GemmFew::max_rows) {
-      constexpr std::size_t NR = detail::GemmFew::NR;
-      const std::size_t tiles = (n + NR - 1) / NR;
-      const std::size_t tasks = std::min(tiles, pool.size());
-      pool.parallel_for(tasks, [&](std::size_t t) {
-        const std::size_t j_begin = tiles * t / tasks * NR;
-        const std::size_t j_end = std::min(n, tiles * (t + 1) / tasks * NR);
+      detail::split_columns(pool, n, detail::GemmFew::NR, [&](std::size_t j_begin, std::size_t j_end) {
         detail::gemm_few_columns<D>(x, m, k, w, n, j_begin, j_end, y);
       });
-      return;
+    } else {
+      detail::split_columns(pool, n, detail::Gemm::NW, [&](std::size_t j_begin, std::size_t j_end) {
+        detail::gemm_columns<D>(x, m, k, w, n, j_begin, j_end, y);
+      });
     }
-    constexpr std::size_t NW = detail::Gemm::NW;
-    const std::size_t panels = (n + NW - 1) / NW;
-    const std::size_t tasks = std::min(panels, pool.size());
-    pool.parallel_for(tasks, [&](std::size_t t) {
-      const std::size_t j_begin = panels * t / tasks * NW;
-      const std::size_t j_end = std::min(n, panels * (t + 1) / tasks * NW);
-      detail::gemm_columns<D>(x, m, k, w, n, j_begin, j_end, y);
-    });
   });
 }
 
@@ -447,9 +448,7 @@ inline void matmul(const float* x, std::size_t m, std::size_t k, const TensorVie
   if (w.rank() != 2 || static_cast<std::size_t>(w.dim(1)) != k)
     throw Error("matmul: weight " + w.name + " has shape " + shape_string(w.shape) + ", expected [n, " +
                 std::to_string(k) + "]");
-  if (w.dtype != DType::F32 && w.dtype != DType::F16 && w.dtype != DType::BF16)
-    throw Error("matmul: weight " + w.name + " has dtype " + std::string(dtype_name(w.dtype)) +
-                ", expected F32, F16 or BF16");
+  detail::require_float_dtype(w, "matmul: weight ");
   if (w.nbytes < static_cast<std::size_t>(w.numel()) * dtype_size(w.dtype))
     throw Error("matmul: weight " + w.name + " has " + std::to_string(w.nbytes) + " bytes, expected " +
                 std::to_string(static_cast<std::size_t>(w.numel()) * dtype_size(w.dtype)));

@@ -25,9 +25,7 @@ inline void rmsnorm(const float* x, const TensorView& weight, float eps, float* 
   if (weight.rank() != 1 || static_cast<std::size_t>(weight.dim(0)) != dim)
     throw Error("rmsnorm: weight " + weight.name + " has shape " + shape_string(weight.shape) + ", expected [" +
                 std::to_string(dim) + "]");
-  if (weight.dtype != DType::F32 && weight.dtype != DType::F16 && weight.dtype != DType::BF16)
-    throw Error("rmsnorm: weight " + weight.name + " has dtype " + std::string(dtype_name(weight.dtype)) +
-                ", expected F32, F16 or BF16");
+  detail::require_float_dtype(weight, "rmsnorm: weight ");
   constexpr std::size_t L = detail::simd_width;
   const std::size_t dv = dim - dim % L;
   detail::dispatch_float_dtype(weight.dtype, [&](auto d) {
