@@ -8,8 +8,8 @@
 // n_kv > n_q is the prefix-reuse case: the first n_kv − n_q keys/values were
 // computed earlier (a shared prompt) and only the new queries run.
 //
-// No n × n score matrix is formed. A task owns one head and a block of BQ
-// queries and walks the visible keys in blocks of BK, keeping per query row
+// No n × n score matrix is formed. A task owns one kv head (and the query
+// heads that read it) and a block of BQ queries, and walks the visible keys in blocks of BK, keeping per query row
 // the running maximum m, the running sum ℓ and the unnormalised output o:
 //     s_c = q·k_c / √D,   m' = max(m, max_c s_c),   α = e^{m − m'}
 //     ℓ' = α·ℓ + Σ_c e^{s_c − m'},   o' = α·o + Σ_c e^{s_c − m'}·v_c
@@ -179,31 +179,37 @@ inline void causal_attention(const float* q, const float* k, const float* v, flo
   const std::size_t n_blocks = (n_q + BQ - 1) / BQ;
 
   // Later query blocks see more keys: hand them out first.
-  pool.parallel_for(n_blocks * n_heads, [&](std::size_t task) {
-    const std::size_t qb = n_blocks - 1 - task / n_heads, h = task % n_heads, kh = h / group;
+  // A task is one query block of one kv head, with all the query heads that
+  // share it: each key/value block is copied once for the whole group.
+  // Later query blocks see more keys: hand them out first.
+  pool.parallel_for(n_blocks * n_kv_heads, [&](std::size_t task) {
+    const std::size_t qb = n_blocks - 1 - task / n_kv_heads, kh = task % n_kv_heads;
     const std::size_t t0 = qb * BQ, bq = std::min(BQ, n_q - t0);
     // Rows of q, k, v and out are n_heads·D or n_kv_heads·D floats apart
     // (4–16 KiB for Llama shapes): walked directly, they fall into a few L1
     // sets and evict each other. So the task works on contiguous copies:
-    //   qp [bq][ds], op [bq][ds] for its queries, kp, vp [bk][ds] per key block.
+    //   qp, op [group][BQ][ds] for its queries, kp, vp [BK][ds] per key block,
+    //   and keeps per query row: m, ℓ [group][BQ].
     const std::size_t ds = (head_dim + L - 1) / L * L;
-    float* qp = detail::thread_scratch<detail::AttentionScratchTag>(2 * (BQ + BK) * ds);
-    float* op = qp + BQ * ds;
-    float* kp = op + BQ * ds;
+    float* qp = detail::thread_scratch<detail::AttentionScratchTag>(2 * group * BQ * ds + 2 * BK * ds + 2 * group * BQ);
+    float* op = qp + group * BQ * ds;
+    float* kp = op + group * BQ * ds;
     float* vp = kp + BK * ds;
-    for (std::size_t r = 0; r < bq; ++r) {
-      std::copy_n(q + (t0 + r) * q_stride + h * head_dim, head_dim, qp + r * ds);
-      std::fill_n(op + r * ds, head_dim, 0.0f);
+    float* row_max = vp + BK * ds;
+    float* row_sum = row_max + group * BQ;
+    for (std::size_t g = 0; g < group; ++g) {
+      const std::size_t h = kh * group + g;
+      for (std::size_t r = 0; r < bq; ++r) {
+        std::copy_n(q + (t0 + r) * q_stride + h * head_dim, head_dim, qp + (g * BQ + r) * ds);
+        std::fill_n(op + (g * BQ + r) * ds, head_dim, 0.0f);
+        row_max[g * BQ + r] = -std::numeric_limits<float>::infinity();
+        row_sum[g * BQ + r] = 0.0f;
+      }
     }
 
     alignas(64) float s[BQ * BK];  // scores, then probabilities, of one key block
-    float row_max[BQ], row_sum[BQ], alpha[BQ];
+    float alpha[BQ];
     std::size_t len[BQ];
-    for (std::size_t r = 0; r < bq; ++r) {
-      row_max[r] = -std::numeric_limits<float>::infinity();
-      row_sum[r] = 0.0f;
-    }
-
     const std::size_t keys = past + t0 + bq;  // keys visible to the last row of the block
     for (std::size_t c0 = 0; c0 < keys; c0 += BK) {
       const std::size_t bk = std::min(BK, keys - c0);
@@ -217,59 +223,75 @@ inline void causal_attention(const float* q, const float* k, const float* v, flo
         len[r] = last < c0 ? 0 : std::min(bk, last - c0 + 1);
       }
 
-      // s = q·kᵀ·scale over the visible part, tile by tile.
-      for (std::size_t r0 = 0; r0 < bq; r0 += QT) {
-        const std::size_t rows = std::min(QT, bq - r0);
-        const std::size_t cols_needed = len[r0 + rows - 1];
-        const float* qr[QT];
-        for (std::size_t r = 0; r < QT; ++r)
-          qr[r] = qp + (r0 + std::min(r, rows - 1)) * ds;
-        for (std::size_t cc = 0; cc < cols_needed; cc += KT) {
-          const std::size_t cols = std::min(KT, cols_needed - cc);
-          const float* kc[KT];
-          for (std::size_t c = 0; c < KT; ++c) kc[c] = kp + (cc + std::min(c, cols - 1)) * ds;
-          detail::attention_score_tile(qr, kc, head_dim, scale, rows, cols, s + r0 * BK + cc, BK);
-        }
-      }
+      for (std::size_t g = 0; g < group; ++g) {
+        const float* qg = qp + g * BQ * ds;
+        float* og = op + g * BQ * ds;
+        float* mg = row_max + g * BQ;
+        float* lg = row_sum + g * BQ;
 
-      // Online softmax update; p = e^{s − m'} over the visible keys, 0 after
-      // (and 0 on the padding rows up to a multiple of 4, read below).
-      for (std::size_t r = 0; r < (bq + 3) / 4 * 4; ++r) {
-        float* sr = s + r * BK;
-        const std::size_t n = r < bq ? len[r] : 0;
-        if (n == 0) {
-          std::fill(sr, sr + BK, 0.0f);
-          alpha[r] = 1.0f;
-          continue;
+        // s = q·kᵀ·scale over the visible part, tile by tile.
+        for (std::size_t r0 = 0; r0 < bq; r0 += QT) {
+          const std::size_t rows = std::min(QT, bq - r0);
+          const std::size_t cols_needed = len[r0 + rows - 1];
+          const float* qr[QT];
+          for (std::size_t r = 0; r < QT; ++r) qr[r] = qg + (r0 + std::min(r, rows - 1)) * ds;
+          for (std::size_t cc = 0; cc < cols_needed; cc += KT) {
+            const std::size_t cols = std::min(KT, cols_needed - cc);
+            const float* kc[KT];
+            for (std::size_t c = 0; c < KT; ++c) kc[c] = kp + (cc + std::min(c, cols - 1)) * ds;
+            detail::attention_score_tile(qr, kc, head_dim, scale, rows, cols, s + r0 * BK + cc, BK);
+          }
         }
-        float mx = row_max[r];
-        for (std::size_t c = 0; c < n; ++c) mx = std::max(mx, sr[c]);
-        for (std::size_t c = n; c < BK; ++c) sr[c] = -std::numeric_limits<float>::infinity();
-        const fbatch mv(mx);
-        fbatch sum(0.0f);
-        for (std::size_t c = 0; c < BK; c += L) {
-          const fbatch e = detail::exp_f32(fbatch::load_aligned(sr + c) - mv);  // e^{−∞} = 0
-          e.store_aligned(sr + c);
-          sum += e;
-        }
-        alpha[r] = std::exp(row_max[r] - mx);  // 0 on the first block (m = −∞)
-        row_sum[r] = row_sum[r] * alpha[r] + xsimd::hadd(sum);
-        row_max[r] = mx;
-      }
 
-      // o = α·o + p·v, four rows at a time.
-      for (std::size_t r0 = 0; r0 < bq; r0 += 4) {
-        const std::size_t rows = std::min<std::size_t>(4, bq - r0);
-        float* o[4];
-        for (std::size_t r = 0; r < 4; ++r) o[r] = op + (r0 + std::min(r, rows - 1)) * ds;
-        detail::attention_accumulate_pv(o, s + r0 * BK, BK, alpha + r0, len + r0, rows, vp, ds, head_dim);
+        // Online softmax update; p = e^{s − m'} over the visible keys, 0 after
+        // (and 0 on the padding rows up to a multiple of 4, read below).
+        for (std::size_t r = 0; r < (bq + 3) / 4 * 4; ++r) {
+          float* sr = s + r * BK;
+          const std::size_t n = r < bq ? len[r] : 0;
+          if (n == 0) {
+            std::fill(sr, sr + BK, 0.0f);
+            alpha[r] = 1.0f;
+            continue;
+          }
+          for (std::size_t c = n; c < BK; ++c) sr[c] = -std::numeric_limits<float>::infinity();
+          fbatch mxv(mg[r]);
+          for (std::size_t c = 0; c < BK; c += L) {
+            const fbatch sv = fbatch::load_aligned(sr + c);
+            mxv = xsimd::select(sv > mxv, sv, mxv);  // (xsimd::max trips GCC 12's false warning)
+          }
+          alignas(64) float lanes[L];
+          mxv.store_aligned(lanes);
+          float mx = lanes[0];
+          for (std::size_t l = 1; l < L; ++l) mx = std::max(mx, lanes[l]);
+          const fbatch mv(mx);
+          fbatch sum(0.0f);
+          for (std::size_t c = 0; c < BK; c += L) {
+            const fbatch e = detail::exp_f32(fbatch::load_aligned(sr + c) - mv);  // e^{−∞} = 0
+            e.store_aligned(sr + c);
+            sum += e;
+          }
+          alpha[r] = std::exp(mg[r] - mx);  // 0 on the first block (m = −∞)
+          lg[r] = lg[r] * alpha[r] + xsimd::hadd(sum);
+          mg[r] = mx;
+        }
+
+        // o = α·o + p·v, four rows at a time.
+        for (std::size_t r0 = 0; r0 < bq; r0 += 4) {
+          const std::size_t rows = std::min<std::size_t>(4, bq - r0);
+          float* o[4];
+          for (std::size_t r = 0; r < 4; ++r) o[r] = og + (r0 + std::min(r, rows - 1)) * ds;
+          detail::attention_accumulate_pv(o, s + r0 * BK, BK, alpha + r0, len + r0, rows, vp, ds, head_dim);
+        }
       }
     }
 
-    for (std::size_t r = 0; r < bq; ++r) {
-      float* o = out + (t0 + r) * q_stride + h * head_dim;
-      const float inv = 1.0f / row_sum[r];
-      for (std::size_t i = 0; i < head_dim; ++i) o[i] = op[r * ds + i] * inv;
+    for (std::size_t g = 0; g < group; ++g) {
+      for (std::size_t r = 0; r < bq; ++r) {
+        float* o = out + (t0 + r) * q_stride + (kh * group + g) * head_dim;
+        const float* og = op + (g * BQ + r) * ds;
+        const float inv = 1.0f / row_sum[g * BQ + r];
+        for (std::size_t i = 0; i < head_dim; ++i) o[i] = og[i] * inv;
+      }
     }
   });
 }
