@@ -3,13 +3,20 @@
 //   x : [m, k] float32, row-major (activations)
 //   w : [n, k] stored as F32, F16 or BF16 (PyTorch Linear layout: one row per
 //       output feature), used in place from the checkpoint map
-//   y : [m, n] float32
+//   y : [m, n] float32 (must not overlap x)
 //
 // Exact mode: weights are widened to float32 in registers or in a small
 // per-thread tile that lives in cache, never as a copy of the matrix, and
 // every product is accumulated in float32.
 //
-// Blocking (m ≥ gemm_min_rows; the matrix-vector case is below). The k axis is
+// Three forms, chosen by m (the same m always takes the same form):
+//   m < gemm_min_rows         matrix-vector: w streamed once, dot products
+//   m ≤ GemmFew::max_rows     few rows: gemm_few_columns (below)
+//   otherwise                 packed panels: gemm_columns, described here
+// Per-thread scratch (thread_scratch, allocated on a thread's first call and
+// reused): ≤ 2.25 MiB for the panels, ≤ max_rows·k·4 bytes for few rows.
+//
+// Blocking of the packed form. The k axis is
 // cut into blocks of KC; within a block every y[i, j] is one chain of fused
 // multiply-adds over p in order, and blocks are added to y in order:
 //     y = (…((Σ_{p∈K0} x·w) + Σ_{p∈K1} x·w) + …)
