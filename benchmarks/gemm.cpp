@@ -36,8 +36,8 @@ std::string cpu_flags_of_interest() {
   std::string line, out;
   while (std::getline(f, line)) {
     if (line.rfind("flags", 0) != 0) continue;
-    for (const char* want : {"avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_bf16", "avx512_fp16", "amx_tile",
-                             "amx_bf16"}) {
+    for (const char* want :
+         {"avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16"}) {
       if (line.find(std::string(" ") + want + " ") != std::string::npos || line.ends_with(std::string(" ") + want))
         out += std::string(want) + " ";
     }
@@ -63,8 +63,8 @@ std::string compiled_features() {
 #if defined(__F16C__)
   s += "f16c ";
 #endif
-  s += "(xsimd arch " + std::string(xsimd::default_arch::name()) + ", " +
-       std::to_string(urm::detail::simd_width) + " float lanes)";
+  s += "(xsimd arch " + std::string(xsimd::default_arch::name()) + ", " + std::to_string(urm::detail::simd_width) +
+       " float lanes)";
   return s;
 }
 
@@ -121,13 +121,19 @@ int main(int argc, char** argv) {
   bool attention = true, gemm = true;
   for (int a = 1; a < argc; ++a) {
     const std::string arg = argv[a];
-    if (arg == "--threads" && a + 1 < argc) threads = parse_list(argv[++a]);
-    else if (arg == "--m" && a + 1 < argc) ms = parse_list(argv[++a]);
-    else if (arg == "--dtype" && a + 1 < argc) dtypes = {argv[++a]};
-    else if (arg == "--no-attention") attention = false;
-    else if (arg == "--no-gemm") gemm = false;
+    if (arg == "--threads" && a + 1 < argc)
+      threads = parse_list(argv[++a]);
+    else if (arg == "--m" && a + 1 < argc)
+      ms = parse_list(argv[++a]);
+    else if (arg == "--dtype" && a + 1 < argc)
+      dtypes = {argv[++a]};
+    else if (arg == "--no-attention")
+      attention = false;
+    else if (arg == "--no-gemm")
+      gemm = false;
     else {
-      std::fprintf(stderr, "usage: bench-gemm [--threads 1,2] [--m 1,64,512,2048] [--dtype F16] [--no-attention] [--no-gemm]\n");
+      std::fprintf(
+          stderr, "usage: bench-gemm [--threads 1,2] [--m 1,64,512,2048] [--dtype F16] [--no-attention] [--no-gemm]\n");
       return 2;
     }
   }
@@ -164,7 +170,8 @@ int main(int argc, char** argv) {
       std::vector<std::byte> w(s.n * s.k * urm::dtype_size(dtype));
       for (std::size_t i = 0; i < s.n * s.k; ++i) {
         const float v = nd(rng);
-        if (dtype == urm::DType::F32) std::memcpy(&w[4 * i], &v, 4);
+        if (dtype == urm::DType::F32)
+          std::memcpy(&w[4 * i], &v, 4);
         else {
           const std::uint16_t h = dtype == urm::DType::F16 ? urm::f32_to_f16(v) : urm::f32_to_bf16(v);
           std::memcpy(&w[2 * i], &h, 2);
@@ -176,8 +183,8 @@ int main(int argc, char** argv) {
           const Timing t = median_seconds(
               [&] { urm::kernels::matmul(x.data(), m, s.k, w.data(), dtype, s.n, y.data(), pool); }, 5, nt);
           const double flops = 2.0 * static_cast<double>(m) * s.n * s.k;
-          std::printf("%-6s %-5s %-20s %6zu %7zu %10.3f %9.1f %12.1f\n", m == 1 ? "gemv" : "gemm", dt.c_str(), s.name, m,
-                      nt, t.wall * 1e3, flops / t.wall * 1e-9, flops / t.cpu_per_thread * 1e-9);
+          std::printf("%-6s %-5s %-20s %6zu %7zu %10.3f %9.1f %12.1f\n", m == 1 ? "gemv" : "gemm", dt.c_str(), s.name,
+                      m, nt, t.wall * 1e3, flops / t.wall * 1e-9, flops / t.cpu_per_thread * 1e-9);
           std::fflush(stdout);
         }
       }

@@ -114,9 +114,12 @@ TEST_CASE("attention is bitwise identical for 1, 2 and 7 threads") {
     const auto k = random_floats(c.n_kv * c.kv_heads * c.D, rng);
     const auto v = random_floats(c.n_kv * c.kv_heads * c.D, rng);
     std::vector<float> o1(q.size()), o2(q.size()), o7(q.size());
-    urm::kernels::causal_attention(q.data(), k.data(), v.data(), o1.data(), c.n_q, c.n_kv, c.heads, c.kv_heads, c.D, p1);
-    urm::kernels::causal_attention(q.data(), k.data(), v.data(), o2.data(), c.n_q, c.n_kv, c.heads, c.kv_heads, c.D, p2);
-    urm::kernels::causal_attention(q.data(), k.data(), v.data(), o7.data(), c.n_q, c.n_kv, c.heads, c.kv_heads, c.D, p7);
+    urm::kernels::causal_attention(q.data(), k.data(), v.data(), o1.data(), c.n_q, c.n_kv, c.heads, c.kv_heads, c.D,
+                                   p1);
+    urm::kernels::causal_attention(q.data(), k.data(), v.data(), o2.data(), c.n_q, c.n_kv, c.heads, c.kv_heads, c.D,
+                                   p2);
+    urm::kernels::causal_attention(q.data(), k.data(), v.data(), o7.data(), c.n_q, c.n_kv, c.heads, c.kv_heads, c.D,
+                                   p7);
     CHECK(same_bits(o1, o2));
     CHECK(same_bits(o1, o7));
   }

@@ -85,7 +85,8 @@ TEST_CASE("matmul matches the double-precision reference on odd shapes, all weig
       for (std::size_t n : ns) {
         for (std::size_t k : ks) {
           const auto x = random_floats(m * k, rng);
-          const auto w = store(random_floats(n * k, rng), dt, {static_cast<std::int64_t>(n), static_cast<std::int64_t>(k)});
+          const auto w =
+              store(random_floats(n * k, rng), dt, {static_cast<std::int64_t>(n), static_cast<std::int64_t>(k)});
           std::vector<float> y(m * n, std::nanf(""));
           urm::kernels::matmul(x.data(), m, k, w.view, y.data(), pool);
           check_against_reference(x, m, k, w.view, y);
@@ -145,12 +146,12 @@ TEST_CASE("matmul is bitwise identical for 1, 2 and 7 threads") {
   struct Shape {
     std::size_t m, n, k;
   };
-  for (const Shape s : {Shape{1, 300, 129}, Shape{3, 257, 100}, Shape{17, 1000, 100}, Shape{100, 257, 900},
-                        Shape{64, 700, 1100}}) {
+  for (const Shape s :
+       {Shape{1, 300, 129}, Shape{3, 257, 100}, Shape{17, 1000, 100}, Shape{100, 257, 900}, Shape{64, 700, 1100}}) {
     for (DType dt : float_dtypes) {
       const auto x = random_floats(s.m * s.k, rng);
-      const auto w = store(random_floats(s.n * s.k, rng), dt,
-                           {static_cast<std::int64_t>(s.n), static_cast<std::int64_t>(s.k)});
+      const auto w =
+          store(random_floats(s.n * s.k, rng), dt, {static_cast<std::int64_t>(s.n), static_cast<std::int64_t>(s.k)});
       std::vector<float> y1(s.m * s.n), y2(s.m * s.n), y7(s.m * s.n);
       urm::kernels::matmul(x.data(), s.m, s.k, w.view, y1.data(), p1);
       urm::kernels::matmul(x.data(), s.m, s.k, w.view, y2.data(), p2);
@@ -178,7 +179,8 @@ TEST_CASE("matmul rejects a weight of the wrong shape, dtype or size") {
   std::vector<float> x(8), y(8);
   auto w = store(std::vector<float>(12), DType::F32, {3, 4}, 0, "model.layers.0.mlp.up_proj.weight");
   CHECK_THROWS_WITH_AS(urm::kernels::matmul(x.data(), 1, 5, w.view, y.data(), pool),
-                       "matmul: weight model.layers.0.mlp.up_proj.weight has shape [3, 4], expected [n, 5]", urm::Error);
+                       "matmul: weight model.layers.0.mlp.up_proj.weight has shape [3, 4], expected [n, 5]",
+                       urm::Error);
   auto bad_rank = w;
   bad_rank.view.shape = {12};
   CHECK_THROWS_WITH_AS(urm::kernels::matmul(x.data(), 1, 4, bad_rank.view, y.data(), pool),

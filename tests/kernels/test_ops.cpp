@@ -194,7 +194,8 @@ TEST_CASE("embedding rejects out-of-range ids and malformed tables") {
   auto i8 = table;
   i8.view.dtype = DType::I8;
   CHECK_THROWS_WITH_AS(urm::kernels::embedding(i8.view, bad_lo.data(), 1, out.data()),
-                       "embedding: table model.embed_tokens.weight has dtype I8, expected F32, F16 or BF16", urm::Error);
+                       "embedding: table model.embed_tokens.weight has dtype I8, expected F32, F16 or BF16",
+                       urm::Error);
 }
 
 TEST_CASE("exp_f32 is within 2 ulp of exp over the float range, 0 below it and inf above") {
@@ -215,7 +216,8 @@ TEST_CASE("exp_f32 is within 2 ulp of exp over the float range, 0 below it and i
   }
   CHECK(worst_ulp <= 2.0);
   alignas(64) float edge_in[L], edge_out[L];
-  for (std::size_t l = 0; l < L; ++l) edge_in[l] = l % 4 == 0 ? -INFINITY : l % 4 == 1 ? -100.0f : l % 4 == 2 ? INFINITY : 100.0f;
+  for (std::size_t l = 0; l < L; ++l)
+    edge_in[l] = l % 4 == 0 ? -INFINITY : l % 4 == 1 ? -100.0f : l % 4 == 2 ? INFINITY : 100.0f;
   urm::detail::exp_f32(urm::detail::fbatch::load_aligned(edge_in)).store_aligned(edge_out);
   for (std::size_t l = 0; l < L; ++l) CHECK(edge_out[l] == (l % 4 < 2 ? 0.0f : INFINITY));
   edge_in[0] = NAN;

@@ -3,7 +3,6 @@
 
 #include <cmath>
 #include <cstddef>
-
 #include <xsimd/xsimd.hpp>
 
 #include "urm/kernels/load_f32.hpp"

@@ -25,7 +25,6 @@
 #include <cstddef>
 #include <limits>
 #include <string>
-
 #include <xsimd/xsimd.hpp>
 
 #include "urm/core/error.hpp"
@@ -40,9 +39,9 @@ struct AttentionScratchTag {};
 
 struct Attention {
   static constexpr std::size_t L = simd_width;
-  static constexpr std::size_t BQ = 64;  // query rows per task
-  static constexpr std::size_t BK = 64;  // keys per block: scores BQ·BK floats = 16 KiB
-  static constexpr std::size_t QT = 4;   // score tile: QT queries × KT keys, one register each,
+  static constexpr std::size_t BQ = 64;      // query rows per task
+  static constexpr std::size_t BK = 64;      // keys per block: scores BQ·BK floats = 16 KiB
+  static constexpr std::size_t QT = 4;       // score tile: QT queries × KT keys, one register each,
   static constexpr std::size_t KT = L / QT;  // so that lane_sums reduces the whole tile at once
   static_assert(L % QT == 0 && BK % L == 0);
 };

@@ -14,7 +14,6 @@
 #include <cstring>
 #include <string>
 #include <type_traits>
-
 #include <xsimd/xsimd.hpp>
 
 #if defined(__AVX512F__) || defined(__F16C__)
@@ -58,7 +57,8 @@ inline fbatch load_f32(const std::byte* base, std::size_t i) {
     // (-Wmaybe-uninitialized, GCC bug 105593) on the unmasked forms that
     // xsimd's shift uses.
     if constexpr (simd_width == 16) {
-      const __m512i wide = _mm512_maskz_cvtepu16_epi32(0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + 2 * i)));
+      const __m512i wide =
+          _mm512_maskz_cvtepu16_epi32(0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + 2 * i)));
       return fbatch(_mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xffff, wide, 16)));
     }
 #endif
@@ -107,9 +107,12 @@ inline void require_float_dtype(const TensorView& t, const std::string& what) {
 template <class F>
 inline decltype(auto) dispatch_float_dtype(DType t, F&& f) {
   switch (t) {
-    case DType::F16: return f(std::integral_constant<DType, DType::F16>{});
-    case DType::BF16: return f(std::integral_constant<DType, DType::BF16>{});
-    default: return f(std::integral_constant<DType, DType::F32>{});
+    case DType::F16:
+      return f(std::integral_constant<DType, DType::F16>{});
+    case DType::BF16:
+      return f(std::integral_constant<DType, DType::BF16>{});
+    default:
+      return f(std::integral_constant<DType, DType::F32>{});
   }
 }
 

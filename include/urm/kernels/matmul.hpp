@@ -50,7 +50,6 @@
 #include <cstring>
 #include <string>
 #include <utility>
-
 #include <xsimd/xsimd.hpp>
 
 #include "urm/core/dtype.hpp"
@@ -105,7 +104,8 @@ inline void transpose16x16(__m512 r[16]) {
   }
   // Gather lane l of u[c], u[4+c], u[8+c], u[12+c] into column 4l + c.
   for (int c = 0; c < 4; ++c) {
-    const __m512 s0 = _mm512_maskz_shuffle_f32x4(all, u[c], u[4 + c], 0x88), s1 = _mm512_maskz_shuffle_f32x4(all, u[c], u[4 + c], 0xdd);
+    const __m512 s0 = _mm512_maskz_shuffle_f32x4(all, u[c], u[4 + c], 0x88),
+                 s1 = _mm512_maskz_shuffle_f32x4(all, u[c], u[4 + c], 0xdd);
     const __m512 s2 = _mm512_maskz_shuffle_f32x4(all, u[8 + c], u[12 + c], 0x88),
                  s3 = _mm512_maskz_shuffle_f32x4(all, u[8 + c], u[12 + c], 0xdd);
     r[c] = _mm512_maskz_shuffle_f32x4(all, s0, s2, 0x88);
@@ -128,15 +128,14 @@ inline void gemm_pack_w(const std::byte* w, std::size_t k, std::size_t j0, std::
       // Rows j0 + t·NW + h·L + r, r < valid, fill columns h·L … h·L + L − 1.
       const std::size_t first = t * NW + h * L;
       const std::size_t valid = first < cols ? std::min(L, cols - first) : 0;
-      const std::byte* row0 = w;  // element (j0 + first + r)·k + p0 + p
-      const std::size_t base = (j0 + first) * k + p0;
+      const std::size_t base = (j0 + first) * k + p0;  // element index of (row first, p = 0)
       std::size_t p = 0;
 #if defined(__AVX512F__)
       if constexpr (L == 16) {
         for (; p + 16 <= kc; p += 16) {
           __m512 r[16];
           for (std::size_t q = 0; q < 16; ++q)
-            r[q] = q < valid ? static_cast<__m512>(load_f32<D>(row0, base + q * k + p)) : _mm512_setzero_ps();
+            r[q] = q < valid ? static_cast<__m512>(load_f32<D>(w, base + q * k + p)) : _mm512_setzero_ps();
           transpose16x16(r);
           for (std::size_t c = 0; c < 16; ++c) _mm512_store_ps(dst + (p + c) * NW + h * L, r[c]);
         }
@@ -144,7 +143,7 @@ inline void gemm_pack_w(const std::byte* w, std::size_t k, std::size_t j0, std::
 #endif
       for (; p < kc; ++p)
         for (std::size_t q = 0; q < L; ++q)
-          dst[p * NW + h * L + q] = q < valid ? load_scalar_f32<D>(row0, base + q * k + p) : 0.0f;
+          dst[p * NW + h * L + q] = q < valid ? load_scalar_f32<D>(w, base + q * k + p) : 0.0f;
     }
   }
 }
@@ -394,7 +393,8 @@ inline void gemv_columns(const float* x, std::size_t m, std::size_t k, const std
     for (std::size_t i = 0; i < m; ++i) {
       const float* xi = x + i * k;
       fbatch acc(0.0f);
-      for (std::size_t p = 0; p < kv; p += L) acc = xsimd::fma(fbatch::load_unaligned(xi + p), load_f32<D>(w, j * k + p), acc);
+      for (std::size_t p = 0; p < kv; p += L)
+        acc = xsimd::fma(fbatch::load_unaligned(xi + p), load_f32<D>(w, j * k + p), acc);
       float s = xsimd::hadd(acc);
       for (std::size_t p = kv; p < k; ++p) s += xi[p] * load_scalar_f32<D>(w, j * k + p);
       y[i * n + j] = s;
@@ -408,9 +408,8 @@ template <class F>
 inline void split_columns(ThreadPool& pool, std::size_t n, std::size_t unit, F&& f) {
   const std::size_t units = (n + unit - 1) / unit;
   const std::size_t tasks = std::min(units, pool.size());
-  pool.parallel_for(tasks, [&](std::size_t t) {
-    f(units * t / tasks * unit, std::min(n, units * (t + 1) / tasks * unit));
-  });
+  pool.parallel_for(tasks,
+                    [&](std::size_t t) { f(units * t / tasks * unit, std::min(n, units * (t + 1) / tasks * unit)); });
 }
 
 }  // namespace urm::detail
@@ -422,7 +421,8 @@ namespace urm::kernels {
 inline void matmul(const float* x, std::size_t m, std::size_t k, const std::byte* w, DType dtype, std::size_t n,
                    float* y, ThreadPool& pool) {
   if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16)
-    throw Error("matmul: weight dtype " + std::string(dtype_name(dtype)) + " is not supported, expected F32, F16 or BF16");
+    throw Error("matmul: weight dtype " + std::string(dtype_name(dtype)) +
+                " is not supported, expected F32, F16 or BF16");
   if (m == 0 || n == 0) return;
   if (k == 0) {
     std::fill(y, y + m * n, 0.0f);

@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstddef>
 #include <string>
-
 #include <xsimd/xsimd.hpp>
 
 #include "urm/core/error.hpp"

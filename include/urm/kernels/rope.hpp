@@ -9,7 +9,6 @@
 #include <numbers>
 #include <string>
 #include <vector>
-
 #include <xsimd/xsimd.hpp>
 
 #include "urm/core/error.hpp"
@@ -39,7 +38,6 @@ struct Llama3RopeScaling {
   float high_freq_factor = 4.0f;
   float original_max_position_embeddings = 8192.0f;
 };
-
 
 // inv_freq[i] = 1 / theta^(2i/D), i < D/2, in float32 with the operations of
 // transformers' `_compute_default_rope_parameters`. With Llama-3 scaling,

@@ -10,7 +10,6 @@
 
 #include <cstddef>
 #include <vector>
-
 #include <xsimd/xsimd.hpp>
 
 namespace urm::detail {

@@ -18,7 +18,6 @@
 
 #include <cstdint>
 #include <limits>
-
 #include <xsimd/xsimd.hpp>
 
 #include "urm/kernels/load_f32.hpp"
