@@ -279,6 +279,13 @@ TEST_CASE("LlamaConfig::load names the file for missing and invalid files") {
                               "syntax error while parsing value - invalid literal; last read: '\"model_type\": l'")
                            .c_str(),
                        urm::Error);
+  // A (sparse) file above the cap is refused before anything is read.
+  const std::string huge = dir.file("huge.json");
+  iotest::write_file(huge, "{}");
+  std::filesystem::resize_file(huge, 100'000'001);
+  CHECK_THROWS_WITH_AS(urm::LlamaConfig::load(huge),
+                       (huge + ": 100000001 bytes is larger than the cap of 100000000 bytes for a JSON file").c_str(),
+                       urm::Error);
   const std::string other = dir.file("other.json");
   iotest::write_file(other, R"({"model_type": "gpt2"})");
   CHECK_THROWS_WITH_AS(urm::LlamaConfig::load(other),
