@@ -1,6 +1,7 @@
 // Fuzzes parse_safetensors_header() on arbitrary bytes, and checks that what
 // it accepts is safe to use: every tensor inside the data area, with exactly
-// numel · dtype_size bytes, and no two tensors sharing a byte.
+// numel · dtype_size bytes, numel computable in int64, and no two tensors
+// sharing a byte.
 //
 // Each input is tried twice: as a whole file, and as a header followed by
 // data with a correct length prefix (header = the input up to its last '}'),
@@ -37,6 +38,10 @@ void check(std::span<const std::byte> file) {
       const auto ud = static_cast<std::uint64_t>(d);
       bytes = ud != 0 && bytes > (data_size + 1) / ud ? data_size + 1 : bytes * ud;
     }
+    // TensorView::numel() multiplies left to right in int64: no step may overflow.
+    std::int64_t numel = 1;
+    for (auto d : e.shape)
+      if (__builtin_mul_overflow(numel, d, &numel)) std::abort();
     const bool empty = std::find(e.shape.begin(), e.shape.end(), 0) != e.shape.end();
     if ((empty ? 0 : bytes) != e.data_end - e.data_begin) std::abort();
     if (e.data_end > e.data_begin) spans.emplace_back(e.data_begin, e.data_end);

@@ -106,8 +106,7 @@ class Checkpoint {
       if (inserted) {
         const std::string shard_path = (std::filesystem::path(dir_) / shard).string();
         std::error_code ec;
-        if (!std::filesystem::exists(shard_path, ec))
-          throw Error(at + "shard file " + shard_path + " does not exist");
+        if (!std::filesystem::exists(shard_path, ec)) throw Error(at + "shard file " + shard_path + " does not exist");
         shards_.push_back(SafetensorsFile::open(shard_path));
         shard_names_.push_back(shard);
       }

@@ -33,8 +33,8 @@ struct RopeConfig {
 };
 
 struct LlamaConfig {
-  std::int64_t hidden_size = 0, num_hidden_layers = 0, num_attention_heads = 0, num_key_value_heads = 0,
-               head_dim = 0, intermediate_size = 0, vocab_size = 0, max_position_embeddings = 0, num_labels = 0;
+  std::int64_t hidden_size = 0, num_hidden_layers = 0, num_attention_heads = 0, num_key_value_heads = 0, head_dim = 0,
+               intermediate_size = 0, vocab_size = 0, max_position_embeddings = 0, num_labels = 0;
   double rms_norm_eps = 1e-6;
   RopeConfig rope;
   std::string torch_dtype;  // "float32", "float16", "bfloat16" as written (informational)
@@ -195,7 +195,7 @@ inline LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::st
   c.intermediate_size = r.req_int("intermediate_size", 1, kMax);
   c.vocab_size = r.req_int("vocab_size", 1, kMax);
   c.max_position_embeddings = r.opt_int("max_position_embeddings", 1, kMax).value_or(2048);  // HF's default
-  c.rms_norm_eps = r.opt_positive("rms_norm_eps").value_or(1e-6);                           // HF's default
+  c.rms_norm_eps = r.opt_positive("rms_norm_eps").value_or(1e-6);                            // HF's default
   c.tie_word_embeddings = r.opt_bool("tie_word_embeddings").value_or(false);
   // 5.x writes "dtype", 4.x "torch_dtype".
   c.torch_dtype = r.opt_string("torch_dtype").value_or(r.opt_string("dtype").value_or("float32"));
@@ -231,8 +231,8 @@ inline LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::st
   } else if (const auto* scaling = r.opt_object("rope_scaling")) {
     const detail::ConfigReader s(*scaling, source, "rope_scaling.");
     if (const auto inner = s.opt_positive("rope_theta"); inner && r.get("rope_theta") && *inner != top_theta)
-      s.fail("rope_theta", std::to_string(*inner) + " differs from the top-level rope_theta (" +
-                               std::to_string(top_theta) + ")");
+      s.fail("rope_theta",
+             std::to_string(*inner) + " differs from the top-level rope_theta (" + std::to_string(top_theta) + ")");
     c.rope = detail::parse_rope(*scaling, "rope_scaling", s.opt_positive("rope_theta").value_or(top_theta), source);
   } else {
     c.rope.theta = top_theta;
