@@ -88,9 +88,18 @@ namespace urm::detail {
 // Work-item and cache-block sizes (see the blocking comment above).
 struct Bf16Blocking {
   std::size_t item_rows = 512;   // multiple of 32
-  std::size_t item_panels = 4;   // panels of 32 outputs per item
-  std::size_t k_tiles = 16;      // 32-wide k tiles per k block
+  std::size_t item_panels = 8;   // panels of 32 outputs per item
+  std::size_t k_tiles = 8;       // 32-wide k tiles per k block
 };
+
+// Software prefetch (into L2) of slice `part` of `parts` of the cache lines
+// of [p, p + bytes).
+inline void prefetch_slice(const std::uint16_t* p, std::size_t bytes, std::size_t part, std::size_t parts) {
+  const std::size_t lines = bytes / 64, per_part = (lines + parts - 1) / parts;
+  const char* base = reinterpret_cast<const char*>(p);
+  for (std::size_t l = part * per_part; l < std::min(lines, (part + 1) * per_part); ++l)
+    __builtin_prefetch(base + 64 * l, 0, 2);
+}
 
 using Bf16BlockFn = void (*)(const std::uint16_t*, const std::uint16_t*, const std::uint16_t*, std::size_t,
                              std::size_t, float*, std::size_t, bool);
@@ -135,14 +144,29 @@ inline void matmul_bf16_blocked(kernels::Bf16Workspace& ws, const kernels::Packe
       const std::size_t panel0 = (item / m_items) * blocking.item_panels;
       const std::size_t panels = std::min(blocking.item_panels, w.n_panels() - panel0);
       const std::size_t c_stride = 2 * panels * 256;  // floats per row of C tiles
+      const std::size_t row_blocks = rows / kMBlock;
       for (std::size_t kb0 = 0; kb0 < kt; kb0 += blocking.k_tiles) {
         const std::size_t kb1 = std::min(kt, kb0 + blocking.k_tiles);
+        const std::size_t kb2 = std::min(kt, kb1 + blocking.k_tiles);  // end of the next k block
         for (std::size_t j = 0; j < panels; ++j) {
           const std::uint16_t* b = w.panel(panel0 + j);
-          for (std::size_t i = 0; i < rows / kMBlock; ++i) {
+          // The weights of the next (panel, k block) come from memory: fetch
+          // them into L2 while this panel is multiplied, a slice per row block.
+          const std::uint16_t* b_next = j + 1 < panels ? w.panel(panel0 + j + 1) + 2 * kb0 * kTileElems
+                                        : kb1 < kt     ? w.panel(panel0) + 2 * kb1 * kTileElems
+                                                       : nullptr;
+          const std::size_t b_next_bytes = 2 * 2 * (j + 1 < panels ? kb1 - kb0 : kb2 - kb1) * kTileElems;
+          for (std::size_t i = 0; i < row_blocks; ++i) {
             const std::size_t mb = (row0 + i * kMBlock) / kTileRows;
             block(ws.x_tiles(mb), ws.x_tiles(mb + 1), b, kb0, kb1, acc + 2 * i * c_stride + 2 * j * 256, c_stride,
                   kb0 == 0);
+            if (b_next != nullptr) prefetch_slice(b_next, b_next_bytes, i, row_blocks);
+            // Likewise this row block's activations of the next k block (from L3), a slice per panel.
+            if (kb1 < kt) {
+              const std::size_t a_bytes = 2 * (kb2 - kb1) * kTileElems;
+              prefetch_slice(ws.x_tiles(mb) + kb1 * kTileElems, a_bytes, j, panels);
+              prefetch_slice(ws.x_tiles(mb + 1) + kb1 * kTileElems, a_bytes, j, panels);
+            }
           }
         }
       }
