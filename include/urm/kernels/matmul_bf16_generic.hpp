@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include <xsimd/xsimd.hpp>
 
@@ -36,37 +37,53 @@ inline void generic_bf16_block(const std::uint16_t* a0, const std::uint16_t* a1,
   using U = xsimd::batch<std::uint32_t>;
   constexpr std::size_t kW = F::size;
   static_assert(kTileRows % kW == 0, "a float batch must divide a 16-output tile row");
-  constexpr std::size_t kB = kTileRows / kW;                        // batches per 16 outputs
-  constexpr std::size_t kRows = std::max<std::size_t>(1, 8 / kB);  // 8 accumulators in registers
+  // Outputs per pass: both B tiles (32) when batches are wide (32 zmm
+  // registers), else one; rows so that 16 (wide) or 8 accumulators live in
+  // registers. Widening a broadcast x pair costs two integer ops per row, so
+  // more outputs per row is cheaper.
+  constexpr std::size_t kOutputs = kW >= 16 ? kPanel : kTileRows;
+  constexpr std::size_t kB = kOutputs / kW;                                       // batches per row
+  constexpr std::size_t kRows = std::max<std::size_t>(1, (kW >= 16 ? 16 : 8) / kB);
   const U high_half(0xffff0000u);
 
-  for (std::size_t h = 0; h < 2; ++h) {
+  for (std::size_t o0 = 0; o0 < kPanel; o0 += kOutputs) {
     for (std::size_t r0 = 0; r0 < kMBlock; r0 += kRows) {
       const std::uint16_t* a = (r0 < kTileRows ? a0 : a1) + (r0 % kTileRows) * kTileK;
-      float* ct = c + (r0 / kTileRows) * c_stride + h * 256 + (r0 % kTileRows) * kTileRows;
+      float* ct = c + (r0 / kTileRows) * c_stride + (r0 % kTileRows) * kTileRows;
+      // Output o of the panel is lane o % 16 of C tile / B tile o / 16.
+      const auto c_at = [&](std::size_t r, std::size_t q) {
+        const std::size_t o = o0 + q * kW;
+        return ct + (o / kTileRows) * 256 + r * kTileRows + o % kTileRows;
+      };
       F acc[kRows][kB];
       for (std::size_t r = 0; r < kRows; ++r)
-        for (std::size_t q = 0; q < kB; ++q)
-          acc[r][q] = first ? F(0.0f) : F::load_aligned(ct + r * kTileRows + q * kW);
+        for (std::size_t q = 0; q < kB; ++q) acc[r][q] = first ? F(0.0f) : F::load_aligned(c_at(r, q));
       for (std::size_t kb = kb0; kb < kb1; ++kb) {
-        const std::uint16_t* bt = b + (2 * kb + h) * kTileElems;
+        const std::uint16_t* bt = b + 2 * kb * kTileElems;
         const std::uint16_t* at = a + kb * kTileElems;
         for (std::size_t p = 0; p < kTileK / 2; ++p) {
           F w_even[kB], w_odd[kB];
           for (std::size_t q = 0; q < kB; ++q) {
-            const U lanes = xsimd::bitwise_cast<U>(H::load_aligned(bt + p * 32 + q * 2 * kW));
+            const std::size_t o = o0 + q * kW;
+            const U lanes =
+                xsimd::bitwise_cast<U>(H::load_aligned(bt + (o / kTileRows) * kTileElems + p * 32 + 2 * (o % kTileRows)));
             w_even[q] = xsimd::bitwise_cast<F>(lanes << 16);
             w_odd[q] = xsimd::bitwise_cast<F>(lanes & high_half);
           }
           for (std::size_t r = 0; r < kRows; ++r) {
-            const F x0(bf16_to_f32(at[r * kTileK + 2 * p]));
-            const F x1(bf16_to_f32(at[r * kTileK + 2 * p + 1]));
-            for (std::size_t q = 0; q < kB; ++q) acc[r][q] = xsimd::fma(x1, w_odd[q], xsimd::fma(x0, w_even[q], acc[r][q]));
+            // x[r, 2p] | x[r, 2p+1] << 16 in every lane, widened like the weights.
+            std::uint32_t pair;
+            std::memcpy(&pair, at + r * kTileK + 2 * p, 4);
+            const U x_pair(pair);
+            const F x0 = xsimd::bitwise_cast<F>(x_pair << 16);
+            const F x1 = xsimd::bitwise_cast<F>(x_pair & high_half);
+            for (std::size_t q = 0; q < kB; ++q)
+              acc[r][q] = xsimd::fma(x1, w_odd[q], xsimd::fma(x0, w_even[q], acc[r][q]));
           }
         }
       }
       for (std::size_t r = 0; r < kRows; ++r)
-        for (std::size_t q = 0; q < kB; ++q) acc[r][q].store_aligned(ct + r * kTileRows + q * kW);
+        for (std::size_t q = 0; q < kB; ++q) acc[r][q].store_aligned(c_at(r, q));
     }
   }
 }
