@@ -133,6 +133,18 @@ TEST_CASE("pack_bf16 converts F32, F16 and BF16 weights once, in panel layout, z
   }
 }
 
+TEST_CASE("pack_bf16 converts every float16 value like f16_to_f32 then f32_to_bf16") {
+  // All 65536 bit patterns as a [2048, 32] F16 weight: subnormals, infinities
+  // and NaNs included (the F16C path must agree with the scalar reference).
+  std::vector<std::uint16_t> bits(65536);
+  for (std::uint32_t i = 0; i < 65536; ++i) bits[i] = static_cast<std::uint16_t>(i);
+  const TensorView v{"all_f16", DType::F16, {2048, 32}, reinterpret_cast<const std::byte*>(bits.data()), 2 * 65536};
+  ThreadPool pool(2);
+  const PackedBf16Weights p = urm::kernels::pack_bf16(v, pool);
+  for (std::uint32_t i = 0; i < 65536; ++i)
+    REQUIRE(p.at(i / 32, i % 32) == urm::f32_to_bf16(urm::f16_to_f32(static_cast<std::uint16_t>(i))));
+}
+
 TEST_CASE("pack_bf16 rejects weights it cannot pack, naming the tensor") {
   std::vector<std::byte> bytes(64);
   TensorView v{"model.norm.weight", DType::F32, {16}, bytes.data(), 64};
@@ -155,9 +167,9 @@ TEST_CASE("pack_bf16 rejects weights it cannot pack, naming the tensor") {
 }
 
 TEST_CASE("matmul_bf16 is exact on small integers, for every kernel") {
-  // Integers |v| <= 8 are exact in bfloat16, and every partial sum (<= 64 k)
-  // is an integer below 2^24: any kernel must give the exact answer, so a
-  // layout or indexing mistake cannot hide inside a tolerance.
+  // Integers |v| <= 8 are exact in bfloat16, and every partial sum is an
+  // integer of magnitude <= 64 k < 2^24: any kernel must give the exact
+  // answer, so a layout or indexing mistake cannot hide inside a tolerance.
   const std::size_t m = 45, n = 50, k = 97;
   std::mt19937 rng(3);
   std::uniform_int_distribution<int> dist(-8, 8);
@@ -228,8 +240,8 @@ TEST_CASE("matmul_bf16 matches a double reference on ragged shapes, for every ke
 }
 
 TEST_CASE("matmul_bf16 is bitwise identical for 1, 2 and 7 threads, for every kernel") {
-  // 600 rows x 300 outputs x 700 k: two row items, three output items and
-  // two k blocks, with ragged edges in all three.
+  // 600 rows x 300 outputs x 700 k: two row items (512 rows each), two
+  // output items (256 outputs), three k blocks (256), ragged in all three.
   const std::size_t m = 600, n = 300, k = 700;
   const std::vector<float> x = random_values(m * k, 7), w = random_values(n * k, 8);
   const Tensor wt = make_tensor("w", DType::BF16, n, k, w);
