@@ -144,7 +144,7 @@ inline const CpuFeatures& cpu_features() {
 //   cpu: Intel(R) Xeon(R) Processor
 //   isa: avx2 fma f16c avx512f avx512bw avx512_bf16 amx_tile amx_bf16
 //   os:  avx avx512 amx (tile data permitted)
-inline std::string describe(const CpuFeatures& f) {
+inline std::string describe_cpu(const CpuFeatures& f) {
   std::string s = "cpu: " + f.brand + "\nisa:";
   const auto add = [&s](bool on, const char* name) {
     if (on) s += std::string(" ") + name;

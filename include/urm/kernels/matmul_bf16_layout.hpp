@@ -252,7 +252,9 @@ inline PackedBf16Weights pack_bf16(const TensorView& w) {
 // Reusable state of fast-mode matmuls: the current activations, rounded to
 // bfloat16 in tile layout (set once, multiplied by several weights, e.g. the
 // q, k and v projections), and one float32 accumulator area per thread slot.
-// Buffers only grow; allocate one workspace per model (or per caller thread).
+// Buffers only grow, so after the first call of a given size nothing is
+// allocated. Not for concurrent use: one workspace per forward pass that can
+// run at the same time as another.
 struct Bf16Workspace {
   std::size_t m = 0, k = 0;                    // shape of the current activations
   detail::AlignedArray<std::uint16_t> x;       // A tiles [m32 / 16][k32 / 32][16][32]
