@@ -6,6 +6,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "urm/core/dtype.hpp"
@@ -84,6 +85,10 @@ void reference(const std::vector<float>& x, const std::vector<float>& w, std::si
 }
 
 }  // namespace
+
+// Packed weights are large: moved into the model, never copied by accident.
+static_assert(!std::is_copy_constructible_v<PackedBf16Weights>);
+static_assert(std::is_nothrow_move_constructible_v<PackedBf16Weights>);
 
 TEST_CASE("activations are rounded to bfloat16 exactly like urm::f32_to_bf16, zero padded") {
   const float inf = std::numeric_limits<float>::infinity();
