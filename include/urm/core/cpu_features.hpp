@@ -91,7 +91,7 @@ inline CpuFeatures detect_cpu_features() {
   CpuFeatures f;
 #if defined(__x86_64__) || defined(__i386__)
   unsigned a = 0, b = 0, c = 0, d = 0;
-  const unsigned max_leaf = __get_cpuid_max(0, nullptr);
+  const unsigned max_leaf = static_cast<unsigned>(__get_cpuid_max(0, nullptr));
   if (max_leaf >= 1 && __get_cpuid(1, &a, &b, &c, &d)) {
     f.fma = (c >> 12) & 1u;
     f.f16c = (c >> 29) & 1u;
@@ -113,7 +113,7 @@ inline CpuFeatures detect_cpu_features() {
     f.amx_tile = (d >> 24) & 1u;
     if (subleaves >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) f.avx512_bf16 = (a >> 5) & 1u;
   }
-  if (__get_cpuid_max(0x80000000u, nullptr) >= 0x80000004u) {
+  if (static_cast<unsigned>(__get_cpuid_max(0x80000000u, nullptr)) >= 0x80000004u) {
     char brand[49] = {};
     for (unsigned i = 0; i < 3; ++i) {
       unsigned r[4] = {};
