@@ -100,31 +100,24 @@ struct Bf16Blocking {
 
 // Software prefetch (into L2) of slice `part` of `parts` of the cache lines
 // of [p, p + bytes).
-inline void prefetch_slice(const std::uint16_t* p, std::size_t bytes, std::size_t part, std::size_t parts) {
+inline void prefetch_slice(const void* p, std::size_t bytes, std::size_t part, std::size_t parts) {
   const std::size_t lines = bytes / 64, per_part = (lines + parts - 1) / parts;
-  const char* base = reinterpret_cast<const char*>(p);
+  const char* base = static_cast<const char*>(p);
   for (std::size_t l = part * per_part; l < std::min(lines, (part + 1) * per_part); ++l)
     __builtin_prefetch(base + 64 * l, 0, 2);
 }
 
-using Bf16BlockFn = void (*)(const std::uint16_t*, const std::uint16_t*, const std::uint16_t*, std::size_t,
-                             std::size_t, float*, std::size_t, bool);
+// A block kernel: C[32, 32] (+)= A[32, k block] · B[32, k block]ᵀ, A tiles
+// of element type AElem (bfloat16 bits or float32).
+template <class AElem>
+using Bf16BlockFn = void (*)(const AElem*, const AElem*, const std::uint16_t*, std::size_t, std::size_t, float*,
+                             std::size_t, bool);
 
-inline void matmul_bf16_blocked(kernels::Bf16Workspace& ws, const kernels::PackedBf16Weights& w, float* y,
-                                ThreadPool& pool, kernels::Bf16Kernel kernel, const Bf16Blocking& blocking) {
-  if (ws.k != w.k())
-    throw Error("matmul_bf16: activations have k = " + std::to_string(ws.k) + " but weight " + w.name() +
-                " was packed with k = " + std::to_string(w.k()));
-  if (!kernels::bf16_kernel_available(kernel, cpu_features()))
-    throw Error("matmul_bf16: kernel " + std::string(kernels::bf16_kernel_name(kernel)) +
-                " is not available on this machine (" + cpu_features().brand + ")");
-  if (ws.m == 0) return;
-
-  Bf16BlockFn block = &generic_bf16_block;
-#if URM_HAVE_X86_BF16_KERNELS
-  if (kernel == kernels::Bf16Kernel::Amx) block = &amx_block;
-  if (kernel == kernels::Bf16Kernel::Avx512Bf16) block = &avx512_bf16_block;
-#endif
+// The item loop of matmul_bf16_blocked for one kernel; a_tiles: A tiles of
+// the workspace's activations ([m32 / 16][k tiles][512] elements).
+template <class AElem>
+void run_bf16_items(const AElem* a_tiles, kernels::Bf16Workspace& ws, const kernels::PackedBf16Weights& w,
+                    float* y, ThreadPool& pool, Bf16BlockFn<AElem> block, bool amx, const Bf16Blocking& blocking) {
   const std::size_t m = ws.m, n = w.n(), kt = w.k_tiles();
   const std::size_t m_padded = round_up(m, kMBlock);
   const std::size_t item_rows = std::min(blocking.item_rows, m_padded);
@@ -134,6 +127,7 @@ inline void matmul_bf16_blocked(kernels::Bf16Workspace& ws, const kernels::Packe
   const std::size_t slots = std::min(pool.size(), items);
   const std::size_t slot_floats = item_rows * blocking.item_panels * kPanel;
   ws.accumulators.reserve(slots * slot_floats);
+  const auto x_tiles = [&](std::size_t mb) { return a_tiles + mb * kt * kTileElems; };
   std::atomic<std::size_t> next_item{0};
 
   // A slot is one parallel_for task: it runs on one thread from start to end,
@@ -142,7 +136,7 @@ inline void matmul_bf16_blocked(kernels::Bf16Workspace& ws, const kernels::Packe
   pool.parallel_for(slots, [&](std::size_t slot) {
     float* acc = ws.accumulators.data() + slot * slot_floats;
 #if URM_HAVE_X86_BF16_KERNELS
-    if (kernel == kernels::Bf16Kernel::Amx) amx_begin();
+    if (amx) amx_begin();
 #endif
     for (std::size_t item; (item = next_item.fetch_add(1, std::memory_order_relaxed)) < items;) {
       const std::size_t row0 = (item % m_items) * item_rows;
@@ -164,14 +158,14 @@ inline void matmul_bf16_blocked(kernels::Bf16Workspace& ws, const kernels::Packe
           const std::size_t b_next_bytes = 2 * 2 * (j + 1 < panels ? kb1 - kb0 : kb2 - kb1) * kTileElems;
           for (std::size_t i = 0; i < row_blocks; ++i) {
             const std::size_t mb = (row0 + i * kMBlock) / kTileRows;
-            block(ws.x_tiles(mb), ws.x_tiles(mb + 1), b, kb0, kb1, acc + 2 * i * c_stride + 2 * j * 256, c_stride,
+            block(x_tiles(mb), x_tiles(mb + 1), b, kb0, kb1, acc + 2 * i * c_stride + 2 * j * 256, c_stride,
                   kb0 == 0);
             if (b_next != nullptr) prefetch_slice(b_next, b_next_bytes, i, row_blocks);
             // Likewise this row block's activations of the next k block (from L3), a slice per panel.
             if (kb1 < kt) {
-              const std::size_t a_bytes = 2 * (kb2 - kb1) * kTileElems;
-              prefetch_slice(ws.x_tiles(mb) + kb1 * kTileElems, a_bytes, j, panels);
-              prefetch_slice(ws.x_tiles(mb + 1) + kb1 * kTileElems, a_bytes, j, panels);
+              const std::size_t a_bytes = sizeof(AElem) * (kb2 - kb1) * kTileElems;
+              prefetch_slice(x_tiles(mb) + kb1 * kTileElems, a_bytes, j, panels);
+              prefetch_slice(x_tiles(mb + 1) + kb1 * kTileElems, a_bytes, j, panels);
             }
           }
         }
@@ -187,9 +181,37 @@ inline void matmul_bf16_blocked(kernels::Bf16Workspace& ws, const kernels::Packe
       }
     }
 #if URM_HAVE_X86_BF16_KERNELS
-    if (kernel == kernels::Bf16Kernel::Amx) amx_end();
+    if (amx) amx_end();
 #endif
   });
+}
+
+inline void matmul_bf16_blocked(kernels::Bf16Workspace& ws, const kernels::PackedBf16Weights& w, float* y,
+                                ThreadPool& pool, kernels::Bf16Kernel kernel, const Bf16Blocking& blocking) {
+  if (ws.k != w.k())
+    throw Error("matmul_bf16: activations have k = " + std::to_string(ws.k) + " but weight " + w.name() +
+                " was packed with k = " + std::to_string(w.k()));
+  if (!kernels::bf16_kernel_available(kernel, cpu_features()))
+    throw Error("matmul_bf16: kernel " + std::string(kernels::bf16_kernel_name(kernel)) +
+                " is not available on this machine (" + cpu_features().brand + ")");
+  if (ws.m == 0) return;
+
+#if URM_HAVE_X86_BF16_KERNELS
+  if (kernel == kernels::Bf16Kernel::Amx)
+    return run_bf16_items<std::uint16_t>(ws.x.data(), ws, w, y, pool, &amx_block, true, blocking);
+  if (kernel == kernels::Bf16Kernel::Avx512Bf16)
+    return run_bf16_items<std::uint16_t>(ws.x.data(), ws, w, y, pool, &avx512_bf16_block, false, blocking);
+#endif
+  // Generic: widen the activations to float32 once per set_activations_bf16.
+  if (!ws.x_f32_current) {
+    const std::size_t tile_rows = ws.m_tiles(), per_tile_row = ws.k_tiles() * kTileElems;
+    ws.x_f32.reserve(tile_rows * per_tile_row);
+    pool.parallel_for(tile_rows, [&](std::size_t mb) {
+      widen_bf16(ws.x.data() + mb * per_tile_row, ws.x_f32.data() + mb * per_tile_row, per_tile_row);
+    });
+    ws.x_f32_current = true;
+  }
+  run_bf16_items<float>(ws.x_f32.data(), ws, w, y, pool, &generic_bf16_block, false, blocking);
 }
 
 }  // namespace urm::detail

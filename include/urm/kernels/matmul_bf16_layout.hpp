@@ -263,6 +263,8 @@ struct Bf16Workspace {
   std::size_t m = 0, k = 0;                    // shape of the current activations
   detail::AlignedArray<std::uint16_t> x;       // A tiles [m32 / 16][k32 / 32][16][32]
   detail::AlignedArray<float> accumulators;    // per slot: C tiles of one work item
+  detail::AlignedArray<float> x_f32;           // x widened to float32, same layout (generic kernel only)
+  bool x_f32_current = false;                  // x_f32 holds the current activations
 
   std::size_t m_tiles() const { return detail::round_up(m, detail::kMBlock) / detail::kTileRows; }
   std::size_t k_tiles() const { return detail::round_up(k, detail::kTileK) / detail::kTileK; }
@@ -281,6 +283,7 @@ inline void set_activations_bf16(Bf16Workspace& ws, const float* x, std::size_t 
   if (k == 0) throw Error("set_activations_bf16: k = 0, expected k > 0");
   ws.m = m;
   ws.k = k;
+  ws.x_f32_current = false;
   const std::size_t mt = ws.m_tiles(), kt = ws.k_tiles();
   ws.x.reserve(std::max<std::size_t>(1, mt * kt * detail::kTileElems));
   std::uint16_t* out = ws.x.data();
