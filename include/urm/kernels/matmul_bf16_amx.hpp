@@ -57,10 +57,12 @@ URM_TARGET_AMX inline void amx_end() { _tile_release(); }
 // a0, a1 : A tiles of rows 0..15 and 16..31; tile kb at + kb * 512
 // b      : weight panel; tile (kb, h) at + (2 kb + h) * 512
 // c      : C tiles (row block r, output half h) at c + r * c_stride + h * 256,
-//          rows of 16 floats; read unless first, always written
+//          rows of 16 floats; read unless first
+// out    : where the result goes: null = back into c; else (the last k block
+//          of a block that lies inside y) rows of y, C[r, o] at out[r * out_stride + o]
 URM_TARGET_AMX inline void amx_block(const std::uint16_t* a0, const std::uint16_t* a1, const std::uint16_t* b,
                                      std::size_t kb0, std::size_t kb1, float* c, std::size_t c_stride,
-                                     bool first) {
+                                     bool first, float* out, std::size_t out_stride) {
   // The tile-load asm of GCC 12 does not declare the memory it reads.
   __asm__ volatile("" : : : "memory");
   constexpr long kStride = 64;  // bytes per tile row, A, B and C alike
@@ -78,16 +80,13 @@ URM_TARGET_AMX inline void amx_block(const std::uint16_t* a0, const std::uint16_
   }
   for (std::size_t kb = kb0; kb < kb1; ++kb) {
     const std::uint16_t* bt = b + 2 * kb * kTileElems;
-    // A comes from L2 (B stays in L1). A tile register is not renamed, so a
-    // load waits for the multiplies still reading the register: it must not
-    // also wait for L2. Fetch the A tiles two steps ahead into L1 (+6%).
+    // B comes from L2 (the driver keeps A in L1). A tile register is not
+    // renamed, so a load waits for the multiplies still reading the
+    // register: it should not also wait for L2. Fetch the two B tiles two
+    // steps ahead into L1 (a few per cent).
     if (kb + 2 < kb1) {
-      const char* p0 = reinterpret_cast<const char*>(a0 + (kb + 2) * kTileElems);
-      const char* p1 = reinterpret_cast<const char*>(a1 + (kb + 2) * kTileElems);
-      for (int line = 0; line < 16; ++line) {
-        _mm_prefetch(p0 + 64 * line, _MM_HINT_T0);
-        _mm_prefetch(p1 + 64 * line, _MM_HINT_T0);
-      }
+      const char* next = reinterpret_cast<const char*>(b + 2 * (kb + 2) * kTileElems);
+      for (int line = 0; line < 32; ++line) _mm_prefetch(next + 64 * line, _MM_HINT_T0);
     }
     _tile_loadd(4, a0 + kb * kTileElems, kStride);
     _tile_loadd(6, bt, kStride);
@@ -98,10 +97,19 @@ URM_TARGET_AMX inline void amx_block(const std::uint16_t* a0, const std::uint16_
     _tile_dpbf16ps(2, 5, 6);
     _tile_dpbf16ps(3, 5, 7);
   }
-  _tile_stored(0, c, kStride);
-  _tile_stored(1, c + 256, kStride);
-  _tile_stored(2, c1, kStride);
-  _tile_stored(3, c1 + 256, kStride);
+  if (out != nullptr) {
+    const long stride = static_cast<long>(4 * out_stride);
+    float* out1 = out + kTileRows * out_stride;
+    _tile_stored(0, out, stride);
+    _tile_stored(1, out + kTileRows, stride);
+    _tile_stored(2, out1, stride);
+    _tile_stored(3, out1 + kTileRows, stride);
+  } else {
+    _tile_stored(0, c, kStride);
+    _tile_stored(1, c + 256, kStride);
+    _tile_stored(2, c1, kStride);
+    _tile_stored(3, c1 + 256, kStride);
+  }
 }
 
 #endif  // URM_HAVE_X86_BF16_KERNELS

@@ -29,7 +29,8 @@ namespace urm::detail {
 // Same contract as amx_block (see matmul_bf16_amx.hpp).
 URM_TARGET_AVX512_BF16 inline void avx512_bf16_block(const std::uint16_t* a0, const std::uint16_t* a1,
                                                      const std::uint16_t* b, std::size_t kb0, std::size_t kb1,
-                                                     float* c, std::size_t c_stride, bool first) {
+                                                     float* c, std::size_t c_stride, bool first, float* out,
+                                                     std::size_t out_stride) {
   constexpr std::size_t kRows = 8;
   for (std::size_t r0 = 0; r0 < kMBlock; r0 += kRows) {
     const std::uint16_t* a = (r0 < kTileRows ? a0 : a1) + (r0 % kTileRows) * kTileK;
@@ -54,7 +55,10 @@ URM_TARGET_AVX512_BF16 inline void avx512_bf16_block(const std::uint16_t* a0, co
       }
     }
     for (std::size_t r = 0; r < kRows; ++r)
-      for (std::size_t h = 0; h < 2; ++h) _mm512_store_ps(ct + r * kTileRows + h * 256, acc[r][h]);
+      for (std::size_t h = 0; h < 2; ++h) {
+        if (out != nullptr) _mm512_storeu_ps(out + (r0 + r) * out_stride + h * kTileRows, acc[r][h]);
+        else _mm512_store_ps(ct + r * kTileRows + h * 256, acc[r][h]);
+      }
   }
 }
 

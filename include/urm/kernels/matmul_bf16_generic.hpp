@@ -37,7 +37,8 @@ namespace urm::detail {
 // Same contract as amx_block (see matmul_bf16_amx.hpp), except that the A
 // tiles hold float32: tile kb at a0 + kb * 512, row r at + r * 32.
 inline void generic_bf16_block(const float* a0, const float* a1, const std::uint16_t* b,
-                               std::size_t kb0, std::size_t kb1, float* c, std::size_t c_stride, bool first) {
+                               std::size_t kb0, std::size_t kb1, float* c, std::size_t c_stride, bool first,
+                               float* out, std::size_t out_stride) {
   using F = xsimd::batch<float>;
   using H = xsimd::batch<std::uint16_t>;
   using U = xsimd::batch<std::uint32_t>;
@@ -83,7 +84,10 @@ inline void generic_bf16_block(const float* a0, const float* a1, const std::uint
         }
       }
       for (std::size_t r = 0; r < kRows; ++r)
-        for (std::size_t q = 0; q < kB; ++q) acc[r][q].store_aligned(c_at(r, q));
+        for (std::size_t q = 0; q < kB; ++q) {
+          if (out != nullptr) acc[r][q].store_unaligned(out + (r0 + r) * out_stride + o0 + q * kW);
+          else acc[r][q].store_aligned(c_at(r, q));
+        }
     }
   }
 }
