@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
   std::printf("machine : %s, %u hardware threads\n", cpu_model().c_str(), std::thread::hardware_concurrency());
   std::printf("cpu has : %s\n", cpu_flags_of_interest().c_str());
   std::printf("compiler: %s\n", __VERSION__);
-  std::printf("flags   : %s\n", URM_BENCH_FLAGS);
+  std::printf("flags   : %s\n", URM_BUILD_FLAGS);
   std::printf("using   : %s\n", compiled_features().c_str());
   std::printf("timing  : median of 5 runs after 1 warm-up (machine may be shared: numbers are noisy)\n\n");
 
