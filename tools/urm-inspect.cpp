@@ -11,25 +11,27 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <thread>
-#include <xsimd/xsimd.hpp>
 
 #include "urm/core/error.hpp"
 #include "urm/io/checkpoint.hpp"
 #include "urm/io/llama_checkpoint.hpp"
 #include "urm/io/llama_config.hpp"
+#include "urm/kernels/matmul_bf16.hpp"
 
 namespace {
 
 const std::string kUsage = "usage: urm-inspect [--cpu] [DIR]";
 
-// Hook for the CPU report: extend here with run-time feature detection
-// (e.g. AMX, AVX-512 BF16) when the kernels dispatch on them.
+// The CPU features detected at run time and the matmul kernel each mode uses
+// (exact: float32 FMA chosen at compile time; fast: AMX / AVX512-BF16 / xsimd
+// chosen at run time).
 void print_cpu(std::ostream& out) {
-  out << "cpu:\n"
-      << "  hardware threads   " << std::thread::hardware_concurrency() << "\n"
-      << "  SIMD (compiled)    " << xsimd::default_arch::name() << "\n";
+  out << "cpu:\n  hardware threads: " << std::thread::hardware_concurrency() << "\n";
+  std::istringstream lines(urm::kernels::describe_kernels());
+  for (std::string line; std::getline(lines, line);) out << "  " << line << "\n";
 }
 
 std::string optional_id(const std::optional<std::int64_t>& id) { return id ? std::to_string(*id) : "none"; }
