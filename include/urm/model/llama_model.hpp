@@ -20,11 +20,14 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "urm/core/error.hpp"
 #include "urm/core/tensor_view.hpp"
 #include "urm/core/thread_pool.hpp"
+#include "urm/io/checkpoint.hpp"
+#include "urm/io/llama_config.hpp"
 #include "urm/kernels/activation.hpp"
 #include "urm/kernels/attention.hpp"
 #include "urm/kernels/embedding.hpp"
@@ -49,6 +52,30 @@ struct LlamaShape {
 
   std::size_t q_dim() const { return n_heads * head_dim; }
   std::size_t kv_dim() const { return n_kv_heads * head_dim; }
+
+  static LlamaShape from_config(const LlamaConfig& c) {
+    LlamaShape s;
+    s.dim = static_cast<std::size_t>(c.hidden_size);
+    s.n_layers = static_cast<std::size_t>(c.num_hidden_layers);
+    s.n_heads = static_cast<std::size_t>(c.num_attention_heads);
+    s.n_kv_heads = static_cast<std::size_t>(c.num_key_value_heads);
+    s.head_dim = static_cast<std::size_t>(c.head_dim);
+    s.ffn_dim = static_cast<std::size_t>(c.intermediate_size);
+    s.vocab = static_cast<std::size_t>(c.vocab_size);
+    s.max_positions = static_cast<std::size_t>(c.max_position_embeddings);
+    s.norm_eps = static_cast<float>(c.rms_norm_eps);
+    // transformers computes the frequencies in float32 from the float theta.
+    if (c.rope.type == "llama3") {
+      const kernels::Llama3RopeScaling scaling{static_cast<float>(c.rope.factor),
+                                               static_cast<float>(c.rope.low_freq_factor),
+                                               static_cast<float>(c.rope.high_freq_factor),
+                                               static_cast<float>(c.rope.original_max_position_embeddings)};
+      s.rope_inv_freq = kernels::rope_inv_freq(s.head_dim, static_cast<float>(c.rope.theta), &scaling);
+    } else {
+      s.rope_inv_freq = kernels::rope_inv_freq(s.head_dim, static_cast<float>(c.rope.theta));
+    }
+    return s;
+  }
 };
 
 struct LlamaLayerWeights {
@@ -67,6 +94,23 @@ struct LlamaWeights {
   TensorView embed;  // model.embed_tokens [vocab, dim]
   std::vector<LlamaLayerWeights> layers;
   TensorView final_norm;  // model.norm [dim]
+
+  // Views of the checkpoint's tensors (the bytes stay in the map; the
+  // checkpoint must outlive the weights).
+  static LlamaWeights from_checkpoint(const Checkpoint& ckpt, std::size_t n_layers) {
+    LlamaWeights w;
+    w.embed = ckpt.tensor("model.embed_tokens.weight");
+    for (std::size_t l = 0; l < n_layers; ++l) {
+      const std::string p = "model.layers." + std::to_string(l) + ".";
+      w.layers.push_back({ckpt.tensor(p + "input_layernorm.weight"), ckpt.tensor(p + "self_attn.q_proj.weight"),
+                          ckpt.tensor(p + "self_attn.k_proj.weight"), ckpt.tensor(p + "self_attn.v_proj.weight"),
+                          ckpt.tensor(p + "self_attn.o_proj.weight"), ckpt.tensor(p + "post_attention_layernorm.weight"),
+                          ckpt.tensor(p + "mlp.gate_proj.weight"), ckpt.tensor(p + "mlp.up_proj.weight"),
+                          ckpt.tensor(p + "mlp.down_proj.weight")});
+    }
+    w.final_norm = ckpt.tensor("model.norm.weight");
+    return w;
+  }
 };
 
 // Per-caller activations and the K/V of every layer for the positions run so far.
@@ -128,6 +172,12 @@ enum class LlamaOutput {
 class LlamaModel {
  public:
   LlamaModel(LlamaShape shape, LlamaWeights weights) : s_(std::move(shape)), w_(std::move(weights)) { check(); }
+
+  static LlamaModel from_checkpoint(const Checkpoint& ckpt, const LlamaConfig& cfg) {
+    LlamaShape shape = LlamaShape::from_config(cfg);
+    LlamaWeights weights = LlamaWeights::from_checkpoint(ckpt, shape.n_layers);
+    return LlamaModel(std::move(shape), std::move(weights));
+  }
 
   const LlamaShape& shape() const { return s_; }
   const LlamaWeights& weights() const { return w_; }

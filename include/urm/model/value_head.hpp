@@ -22,11 +22,15 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "urm/core/error.hpp"
 #include "urm/core/tensor_view.hpp"
 #include "urm/core/thread_pool.hpp"
+#include "urm/io/checkpoint.hpp"
+#include "urm/io/llama_checkpoint.hpp"
+#include "urm/io/llama_config.hpp"
 #include "urm/kernels/activation.hpp"
 #include "urm/kernels/matmul.hpp"
 #include "urm/model/score.hpp"
@@ -95,6 +99,23 @@ class UncertainValueHead {
       throw Error("value head: " + std::to_string(prior_weights.size()) + " prior weights given, " + score_.name +
                   " has " + std::to_string(k) + " attributes");
     prior_ = std::move(prior_weights);
+  }
+
+  // The head a checkpoint has (see detect_value_head): score.weight, and the
+  // gate weights.fc.{0,2,4} if present. prior_weights overrides the fixed
+  // weights of a URM head without a gate.
+  static UncertainValueHead from_checkpoint(const Checkpoint& ckpt, const LlamaConfig& cfg,
+                                            std::vector<float> prior_weights = {}) {
+    std::vector<LinearLayer> gate;
+    if (detect_value_head(ckpt, cfg) == ValueHeadKind::UrmGated) {
+      for (const char* fc : {"weights.fc.0", "weights.fc.2", "weights.fc.4"}) {
+        const TensorView& b = ckpt.tensor(std::string(fc) + ".bias");
+        std::vector<float> bias(static_cast<std::size_t>(b.numel()));
+        for (std::size_t i = 0; i < bias.size(); ++i) bias[i] = b.get_f32(i);
+        gate.push_back({ckpt.tensor(std::string(fc) + ".weight"), std::move(bias)});
+      }
+    }
+    return UncertainValueHead(ckpt.tensor("score.weight"), std::move(gate), std::move(prior_weights));
   }
 
   std::size_t hidden_size() const { return hidden_; }
