@@ -32,6 +32,7 @@
 #include "urm/model/llama_model.hpp"
 #include "urm/model/score.hpp"
 #include "urm/model/value_head.hpp"
+#include "urm/text/conversation.hpp"
 
 namespace urm {
 
@@ -64,9 +65,33 @@ class RewardModel {
   static RewardModel load(const std::string& dir, const Options& options = {}) {
     if (options.compute == ComputeMode::Fast) throw Error("fast mode is not available yet (use exact)");
     namespace fs = std::filesystem;
-    auto d = std::make_unique<Data>(Checkpoint::open(dir), LlamaConfig::load((fs::path(dir) / "config.json").string()),
-                                    options);
-    return RewardModel(std::move(d));
+    Checkpoint ckpt = Checkpoint::open(dir);  // first: it reports a folder that is not there
+    LlamaConfig config = LlamaConfig::load((fs::path(dir) / "config.json").string());
+    return RewardModel(std::make_unique<Data>(std::move(ckpt), std::move(config), options));
+  }
+
+  // The token ids a conversation is scored with: the checkpoint's chat
+  // template, then the tokenizer (see Options::single_bos).
+  std::vector<std::int32_t> tokenize(const Conversation& conversation) const {
+    (void)conversation;
+    throw Error(d_->tokenizer_dir + ": no tokenizer loaded (tokenizer.json and tokenizer_config.json are needed to "
+                "score conversations; set Options::tokenizer_dir)");
+  }
+
+  Score score(const Conversation& conversation) const { return score_ids(tokenize(conversation)); }
+
+  // Several conversations; see score_ids_batch.
+  std::vector<Score> score_batch(std::span<const Conversation> conversations) const {
+    std::vector<std::vector<std::int32_t>> ids;
+    ids.reserve(conversations.size());
+    for (std::size_t i = 0; i < conversations.size(); ++i) {
+      try {
+        ids.push_back(tokenize(conversations[i]));
+      } catch (const Error& e) {
+        throw Error("input " + std::to_string(i) + ": " + e.what());
+      }
+    }
+    return score_ids_batch(ids);
   }
 
   // Scores token ids as given (no special tokens added).
@@ -134,6 +159,7 @@ class RewardModel {
         throw Error(ckpt.dir() + ": max_tokens " + std::to_string(o.max_tokens) +
                     " is more than the model's max_position_embeddings (" + std::to_string(limit) + ")");
       max_tokens = o.max_tokens == 0 ? limit : o.max_tokens;
+      tokenizer_dir = o.tokenizer_dir.empty() ? ckpt.dir() : o.tokenizer_dir;
     }
 
     Checkpoint ckpt;  // owns the mapped bytes every weight view points into
@@ -143,6 +169,7 @@ class RewardModel {
     UncertainValueHead head;
     std::unique_ptr<ThreadPool> pool;
     std::size_t max_tokens = 0;
+    std::string tokenizer_dir;
     std::mutex states_mutex;
     std::vector<std::unique_ptr<LlamaState>> free_states;  // reused by later calls
   };
