@@ -66,12 +66,14 @@ inline ValueHeadKind detect_value_head(const Checkpoint& ckpt, const LlamaConfig
               " is not a supported value head (expected 10 for a URM head or 1 for a scalar score head)");
 }
 
-// Tensor name → expected shape, in the order the forward pass uses them.
-inline std::vector<std::pair<std::string, std::vector<std::int64_t>>> llama_expected_tensors(
-    const Checkpoint& ckpt, const LlamaConfig& c) {
+using TensorShapes = std::vector<std::pair<std::string, std::vector<std::int64_t>>>;
+
+// Backbone and score tensors: name → shape implied by the config, in the
+// order the forward pass uses them.
+inline TensorShapes llama_tensor_shapes(const LlamaConfig& c) {
   const std::int64_t h = c.hidden_size, q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim,
                      f = c.intermediate_size;
-  std::vector<std::pair<std::string, std::vector<std::int64_t>>> out;
+  TensorShapes out;
   out.push_back({"model.embed_tokens.weight", {c.vocab_size, h}});
   for (std::int64_t l = 0; l < c.num_hidden_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
@@ -87,37 +89,52 @@ inline std::vector<std::pair<std::string, std::vector<std::int64_t>>> llama_expe
   }
   out.push_back({"model.norm.weight", {h}});
   out.push_back({"score.weight", {c.num_labels, h}});
-  if (detect_value_head(ckpt, c) == ValueHeadKind::UrmGated) {
-    // The gate's hidden widths are whatever the checkpoint says; only the
-    // input (hidden) and output (5 attributes) widths are fixed.
-    const auto width = [&](const char* name) {
-      return ckpt.has(name) && ckpt.tensor(name).rank() == 2 ? ckpt.tensor(name).dim(0) : std::int64_t{-1};
-    };
-    const std::int64_t g0 = width("weights.fc.0.weight"), g2 = width("weights.fc.2.weight");
-    out.push_back({"weights.fc.0.weight", {g0, h}});
-    out.push_back({"weights.fc.0.bias", {g0}});
-    out.push_back({"weights.fc.2.weight", {g2, g0}});
-    out.push_back({"weights.fc.2.bias", {g2}});
-    out.push_back({"weights.fc.4.weight", {kUrmAttributes, g2}});
-    out.push_back({"weights.fc.4.bias", {kUrmAttributes}});
-  }
   return out;
+}
+
+namespace detail {
+
+inline void check_tensor(const Checkpoint& ckpt, const std::string& name, const std::vector<std::int64_t>& shape) {
+  if (!ckpt.has(name))
+    throw Error(ckpt.dir() + ": missing tensor \"" + name + "\" (expected shape " + shape_string(shape) + ")");
+  const TensorView& t = ckpt.tensor(name);
+  if (t.shape != shape)
+    throw Error(ckpt.dir() + ": tensor \"" + name + "\" has shape " + shape_string(t.shape) + ", expected " +
+                shape_string(shape));
+  if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16)
+    throw Error(ckpt.dir() + ": tensor \"" + name + "\" has dtype " + std::string(dtype_name(t.dtype)) +
+                ", expected F32, F16 or BF16");
+}
+
+// Rows of the gate matrix `name` whose columns must be `cols`: the gate's
+// hidden widths are whatever the checkpoint says.
+inline std::int64_t gate_rows(const Checkpoint& ckpt, const std::string& name, std::int64_t cols) {
+  const std::string expected = "[n, " + std::to_string(cols) + "]";
+  if (!ckpt.has(name)) throw Error(ckpt.dir() + ": missing tensor \"" + name + "\" (expected shape " + expected + ")");
+  const TensorView& t = ckpt.tensor(name);
+  if (t.rank() != 2 || t.dim(0) < 1 || t.dim(1) != cols)
+    throw Error(ckpt.dir() + ": tensor \"" + name + "\" has shape " + shape_string(t.shape) + ", expected " + expected);
+  return t.dim(0);
+}
+
+}  // namespace detail
+
+// The URM-3.1 gate: fc.0 [g0, hidden], fc.2 [g2, g0], fc.4 [5, g2], each with its bias.
+inline TensorShapes llama_gate_shapes(const Checkpoint& ckpt, const LlamaConfig& c) {
+  const std::int64_t g0 = detail::gate_rows(ckpt, "weights.fc.0.weight", c.hidden_size);
+  const std::int64_t g2 = detail::gate_rows(ckpt, "weights.fc.2.weight", g0);
+  return {{"weights.fc.0.weight", {g0, c.hidden_size}}, {"weights.fc.0.bias", {g0}},
+          {"weights.fc.2.weight", {g2, g0}},            {"weights.fc.2.bias", {g2}},
+          {"weights.fc.4.weight", {kUrmAttributes, g2}}, {"weights.fc.4.bias", {kUrmAttributes}}};
 }
 
 // Every tensor the model needs exists, is a float type, and has the shape the
 // config implies; the first that does not is reported with both shapes.
 inline void validate_llama_checkpoint(const Checkpoint& ckpt, const LlamaConfig& cfg) {
-  for (const auto& [name, shape] : llama_expected_tensors(ckpt, cfg)) {
-    if (!ckpt.has(name))
-      throw Error(ckpt.dir() + ": missing tensor \"" + name + "\" (expected shape " + shape_string(shape) + ")");
-    const TensorView& t = ckpt.tensor(name);
-    if (t.shape != shape)
-      throw Error(ckpt.dir() + ": tensor \"" + name + "\" has shape " + shape_string(t.shape) + ", expected " +
-                  shape_string(shape));
-    if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16)
-      throw Error(ckpt.dir() + ": tensor \"" + name + "\" has dtype " + std::string(dtype_name(t.dtype)) +
-                  ", expected F32, F16 or BF16");
-  }
+  const ValueHeadKind head = detect_value_head(ckpt, cfg);
+  for (const auto& [name, shape] : llama_tensor_shapes(cfg)) detail::check_tensor(ckpt, name, shape);
+  if (head == ValueHeadKind::UrmGated)
+    for (const auto& [name, shape] : llama_gate_shapes(ckpt, cfg)) detail::check_tensor(ckpt, name, shape);
 }
 
 }  // namespace urm

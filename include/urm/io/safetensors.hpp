@@ -61,7 +61,13 @@ inline std::string json_value_string(const nlohmann::json& v) {
 }
 
 inline std::string offsets_string(std::uint64_t begin, std::uint64_t end) {
-  return "[" + std::to_string(begin) + ", " + std::to_string(end) + "]";
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "[" + std::string.
+  std::string s = "[";
+  s += std::to_string(begin);
+  s += ", ";
+  s += std::to_string(end);
+  s += "]";
+  return s;
 }
 
 inline SafetensorsEntry parse_safetensors_entry(const std::string& name, const nlohmann::json& info,
