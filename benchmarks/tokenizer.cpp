@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
                 "c++",
 #endif
                 __VERSION__);
-    std::printf("flags:     %s\n", URM_BENCH_TOKENIZER_FLAGS);
+    std::printf("flags:     %s\n", URM_BUILD_FLAGS);
     std::printf("corpus:    %zu texts, %.3f MB (%s)\n", texts.size(), bytes / 1e6, corpus_path.c_str());
     std::printf("load:      %.1f ms wall, %.1f ms CPU (median of 5; %s)\n", median(load_wall), median(load_cpu),
                 tokenizer_path.c_str());

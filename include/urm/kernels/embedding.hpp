@@ -1,5 +1,6 @@
 // embedding — gather rows of the token-embedding table.
 //   table : [vocab, dim] F32/F16/BF16;  ids : [n];  out : [n, dim] float32
+// Rows are widened in registers straight from the (mapped) table.
 #pragma once
 
 #include <cstddef>
@@ -8,18 +9,26 @@
 
 #include "urm/core/error.hpp"
 #include "urm/core/tensor_view.hpp"
+#include "urm/kernels/load_f32.hpp"
 
 namespace urm::kernels {
 
 inline void embedding(const TensorView& table, const std::int32_t* ids, std::size_t n, float* out) {
-  const std::int64_t vocab = table.dim(0), dim = table.dim(1);
-  for (std::size_t t = 0; t < n; ++t) {
-    if (ids[t] < 0 || ids[t] >= vocab)
-      throw Error("token id " + std::to_string(ids[t]) + " at position " + std::to_string(t) +
-                  " is out of range [0, " + std::to_string(vocab) + ")");
-    const std::size_t row = static_cast<std::size_t>(ids[t]) * static_cast<std::size_t>(dim);
-    for (std::int64_t i = 0; i < dim; ++i) out[t * dim + i] = table.get_f32(row + i);
-  }
+  if (table.rank() != 2)
+    throw Error("embedding: table " + table.name + " has shape " + shape_string(table.shape) +
+                ", expected [vocab, dim]");
+  detail::require_float_dtype(table, "embedding: table ");
+  const std::int64_t vocab = table.dim(0);
+  const std::size_t dim = static_cast<std::size_t>(table.dim(1));
+  detail::dispatch_float_dtype(table.dtype, [&](auto d) {
+    constexpr DType D = decltype(d)::value;
+    for (std::size_t t = 0; t < n; ++t) {
+      if (ids[t] < 0 || ids[t] >= vocab)
+        throw Error("token id " + std::to_string(ids[t]) + " at position " + std::to_string(t) +
+                    " is out of range [0, " + std::to_string(vocab) + ")");
+      detail::convert_f32<D>(table.data, static_cast<std::size_t>(ids[t]) * dim, dim, out + t * dim);
+    }
+  });
 }
 
 }  // namespace urm::kernels
