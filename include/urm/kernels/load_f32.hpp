@@ -90,9 +90,9 @@ inline fbatch load_f32(const std::byte* base, std::size_t i) {
 // out[0 … n) = elements i … i + n − 1 as float32.
 template <DType D>
 inline void convert_f32(const std::byte* base, std::size_t i, std::size_t n, float* out) {
-  std::size_t l = 0;
-  for (; l + simd_width <= n; l += simd_width) load_f32<D>(base, i + l).store_unaligned(out + l);
-  for (; l < n; ++l) out[l] = load_scalar_f32<D>(base, i + l);
+  const std::size_t nv = n - n % simd_width;
+  for (std::size_t l = 0; l < nv; l += simd_width) load_f32<D>(base, i + l).store_unaligned(out + l);
+  for (std::size_t l = nv; l < n; ++l) out[l] = load_scalar_f32<D>(base, i + l);
 }
 
 // Throws unless t is a stored type these kernels widen: "<what><name> has
