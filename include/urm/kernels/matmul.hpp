@@ -66,7 +66,7 @@ struct Gemm {
   static constexpr std::size_t NW = 2 * L;             // output features per micro-panel (2 registers)
   static constexpr std::size_t MR = L >= 16 ? 12 : 6;  // rows per micro-panel: 2·MR accumulators fit the registers
   static constexpr std::size_t KC = 384;               // k block: an x micro-panel MR·KC floats = 18 KiB (L1)
-  static constexpr std::size_t MC = 512;               // feature block: wp MC·KC floats = 768 KiB (L2)
+  static constexpr std::size_t MC = 256;               // feature block: wp MC·KC floats = 384 KiB (L2)
   static constexpr std::size_t MB = 1024;              // row block: xp MB·KC floats = 1.5 MiB
   static_assert(MC % NW == 0);
 };
