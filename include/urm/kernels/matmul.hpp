@@ -57,6 +57,7 @@
 #include "urm/core/tensor_view.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/kernels/load_f32.hpp"
+#include "urm/kernels/prefetch.hpp"
 #include "urm/kernels/scratch.hpp"
 
 namespace urm::detail {
@@ -147,24 +148,6 @@ inline void gemm_pack_w(const std::byte* w, std::size_t k, std::size_t j0, std::
     }
   }
 }
-
-// Walks a block of w (rows × segment bytes, rows row_stride apart) one cache
-// line per next(), for software prefetch spread thinly over the FMAs: a burst
-// of prefetches would stall on the few line-fill buffers.
-struct PrefetchCursor {
-  const std::byte* row = nullptr;
-  std::size_t row_stride = 0, seg_bytes = 0, rows_left = 0, off = 0;
-  void next() {
-    if (rows_left == 0) return;
-    __builtin_prefetch(row + std::min(off, seg_bytes - 1), 0, 2);
-    off += 64;
-    if (off >= seg_bytes + 64) {  // one more than the segment's lines: it may straddle
-      off = 0;
-      row += row_stride;
-      --rows_left;
-    }
-  }
-};
 
 // y[r, 0 … cols) (+)= Σ_p xp[r][p] · wp[p][·] for r < R: one FMA chain per
 // element. `first` stores instead of adding (the first k block). Prefetches
