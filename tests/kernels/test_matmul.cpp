@@ -125,11 +125,12 @@ TEST_CASE("matmul packed panels: every micro-panel height as the row tail, and 2
   check_random(257, 257, 257, rng, pool);
 }
 
-TEST_CASE("matmul with few rows crosses k blocks and row tiles") {
+TEST_CASE("matmul with few rows crosses k blocks, k chunks and row tiles") {
   std::mt19937 rng(5);
   urm::ThreadPool pool(2);
   using G = urm::detail::GemmFew;
   for (std::size_t m : {4u, 31u, 40u, 95u, 96u, 97u}) check_random(m, 6 * G::NR + 7, 2 * G::KC + 77, rng, pool);
+  check_random(40, 31, 2 * G::KH + 600, rng, pool);  // three k chunks
 }
 
 TEST_CASE("matmul reads weights at any byte offset") {
