@@ -18,6 +18,10 @@
 // finite from then on. Each output row belongs to exactly one task and the
 // blocking depends only on the shapes, so results do not depend on the
 // thread count.
+//
+// Scratch: the scores of one block live on the stack (16 KiB); the copies of
+// q, out, k and v rows use thread_scratch, 4·(2·group·BQ + 2·BK)·⌈D⌉ bytes per
+// thread (330 KiB for Llama-3-8B's group 4, D 128).
 #pragma once
 
 #include <algorithm>
