@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
 #else
   std::printf("compiler: g++ %s\n", __VERSION__);
 #endif
-  std::printf("flags   : %s\n", URM_BENCH_FLAGS);
+  std::printf("flags   : %s\n", URM_BUILD_FLAGS);
   std::printf("using   : %s\n", compiled_features().c_str());
   const double peak = measured_fma_peak();
   std::printf("FMA peak: %.1f GFLOP/s per thread (register-only FMA loop, thread CPU time)\n", peak);

@@ -1,0 +1,209 @@
+// bench-gemm-bf16 — GFLOP/s of the fast-mode matmul (bf16 x bf16 -> float32)
+// per kernel, shape and thread count, on the Llama-3-8B prefill shapes
+// (m = 512 tokens; n x k = q/o 4096 x 4096, k/v 1024 x 4096, gate/up
+// 14336 x 4096, down 4096 x 14336).
+//
+//   bench-gemm-bf16 [--reps N] [--m M] [--threads T,T,...] [--kernels amx,avx512_bf16,generic]
+//                   [--item-rows R] [--item-panels P] [--k-tiles K]
+//
+// Each cell is the median of N runs (default 5) of y = x · wᵀ; "total"
+// includes rounding x to bfloat16, "multiply" is the matmul alone; "cpu per
+// core" divides by CPU time instead of wall time, which is what a core
+// delivers when no other job shares it. Also measures the AMX peak
+// (TDPBF16PS on resident tiles) as the yardstick.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "urm/core/cpu_features.hpp"
+#include "urm/core/thread_pool.hpp"
+#include "urm/kernels/matmul_bf16.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// CPU seconds used so far by this thread / by the whole process. On a shared
+// machine wall time also counts the time other jobs hold our core; CPU time
+// does not (the thread pool blocks, it never spins, so CPU time is work).
+double cpu_seconds(clockid_t clock) {
+  timespec t{};
+  clock_gettime(clock, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+std::string proc_model_name() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown";
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
+  return out;
+}
+
+#if URM_HAVE_X86_BF16_KERNELS
+// flops per CPU second of TDPBF16PS with operands already in tiles: 4
+// independent accumulators, no memory traffic. The ceiling the kernel is
+// measured against.
+URM_TARGET_AMX double amx_peak_gflops() {
+  urm::detail::amx_begin();
+  alignas(64) static std::uint16_t ones[512];
+  std::fill(std::begin(ones), std::end(ones), std::uint16_t{0x3f80});
+  __asm__ volatile("" : : : "memory");
+  _tile_loadd(4, ones, 64);
+  _tile_loadd(5, ones, 64);
+  _tile_loadd(6, ones, 64);
+  _tile_loadd(7, ones, 64);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  constexpr long kIters = 200000;
+  const double t0 = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
+  for (long i = 0; i < kIters; ++i) {
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  const double s = cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - t0;
+  alignas(64) float sink[256];
+  _tile_stored(0, sink, 64);
+  urm::detail::amx_end();
+  return sink[0] > 0 ? 4.0 * kIters * 16 * 16 * 32 * 2 / s * 1e-9 : 0.0;
+}
+#endif
+
+struct Shape {
+  const char* name;
+  std::size_t n, k;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t reps = 5, m = 512;
+  std::vector<std::string> thread_counts = {"1", "2"};
+  std::vector<std::string> kernel_names = {"amx", "avx512_bf16", "generic"};
+  urm::detail::Bf16Blocking blocking;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    const auto number = [&] { return static_cast<std::size_t>(std::strtoull(value.c_str(), nullptr, 10)); };
+    if (flag == "--reps") reps = std::max<std::size_t>(1, number());
+    else if (flag == "--m") m = number();
+    else if (flag == "--threads") thread_counts = split(value);
+    else if (flag == "--kernels") kernel_names = split(value);
+    else if (flag == "--item-rows") blocking.item_rows = std::max<std::size_t>(32, number() / 32 * 32);
+    else if (flag == "--item-panels") blocking.item_panels = std::max<std::size_t>(1, number());
+    else if (flag == "--k-tiles") blocking.k_tiles = std::max<std::size_t>(1, number());
+    else {
+      std::fprintf(stderr, "bench-gemm-bf16: unknown option %s\n", flag.c_str());
+      return 2;
+    }
+  }
+
+  std::printf("bench-gemm-bf16: fast-mode matmul y[m,n] = x[m,k] . w[n,k]^T, bf16 inputs, float32 sums\n");
+  std::printf("machine: %s, %u hardware threads\n", proc_model_name().c_str(), std::thread::hardware_concurrency());
+  std::printf("compiler: %s, flags: %s\n", __VERSION__, URM_BUILD_FLAGS);
+  std::printf("%s\n", urm::kernels::describe_kernels().c_str());
+  std::printf("blocking: item %zu rows x %zu outputs, k block %zu\n", blocking.item_rows, blocking.item_panels * 32,
+              blocking.k_tiles * 32);
+  std::printf("note: the machine may be shared with other jobs; numbers are medians of %zu runs but still noisy\n",
+              reps);
+#if URM_HAVE_X86_BF16_KERNELS
+  double peak = 0.0;
+  if (urm::kernels::bf16_kernel_available(urm::kernels::Bf16Kernel::Amx, urm::cpu_features())) {
+    std::vector<double> p;
+    for (std::size_t r = 0; r < reps; ++r) p.push_back(amx_peak_gflops());
+    peak = median(p);
+    std::printf("AMX peak (TDPBF16PS, tiles resident, 1 thread): %.0f GFLOP/s\n", peak);
+  }
+#endif
+
+  const Shape shapes[] = {{"q/o 4096x4096", 4096, 4096},
+                          {"k/v 1024x4096", 1024, 4096},
+                          {"gate/up 14336x4096", 14336, 4096},
+                          {"down 4096x14336", 4096, 14336}};
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+
+  std::printf("\nGF/s = 1e9 flops per second; wall: per second of wall time (all threads; 'total' includes\n"
+              "rounding x to bf16); cpu: multiply flops per CPU-second, i.e. per fully used core\n");
+  std::printf("%-12s %-20s %7s %11s %14s %13s %9s\n", "kernel", "shape (n x k)", "threads", "wall total",
+              "wall multiply", "cpu per core", "ms");
+  for (const Shape& shape : shapes) {
+    // Random bf16 weights straight into a bf16 tensor (packing is a copy).
+    std::vector<std::uint16_t> w(shape.n * shape.k);
+    for (auto& v : w) v = urm::f32_to_bf16(dist(rng));
+    std::vector<float> x(m * shape.k), y(m * shape.n);
+    for (auto& v : x) v = dist(rng);
+    const urm::TensorView view{"w", urm::DType::BF16,
+                               {static_cast<std::int64_t>(shape.n), static_cast<std::int64_t>(shape.k)},
+                               reinterpret_cast<const std::byte*>(w.data()), 2 * w.size()};
+    urm::ThreadPool pack_pool(2);
+    const urm::kernels::PackedBf16Weights packed = urm::kernels::pack_bf16(view, pack_pool);
+    const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(shape.n) * static_cast<double>(shape.k);
+
+    for (const std::string& kname : kernel_names) {
+      urm::kernels::Bf16Kernel kernel = urm::kernels::Bf16Kernel::Generic;
+      if (kname == "amx") kernel = urm::kernels::Bf16Kernel::Amx;
+      else if (kname == "avx512_bf16") kernel = urm::kernels::Bf16Kernel::Avx512Bf16;
+      else if (kname != "generic") {
+        std::fprintf(stderr, "bench-gemm-bf16: unknown kernel %s\n", kname.c_str());
+        return 2;
+      }
+      if (!urm::kernels::bf16_kernel_available(kernel, urm::cpu_features())) {
+        std::printf("%-12s %-20s (not available on this machine)\n", kname.c_str(), shape.name);
+        continue;
+      }
+      for (const std::string& t : thread_counts) {
+        urm::ThreadPool pool(static_cast<std::size_t>(std::max(1, std::atoi(t.c_str()))));
+        urm::kernels::Bf16Workspace ws;
+        urm::kernels::matmul_bf16(x.data(), m, shape.k, packed, y.data(), pool, ws, kernel);  // warm-up
+        std::vector<double> total, multiply, cpu;
+        for (std::size_t r = 0; r < reps; ++r) {
+          const auto t0 = Clock::now();
+          urm::kernels::set_activations_bf16(ws, x.data(), m, shape.k, pool);
+          const auto t1 = Clock::now();
+          const double c1 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+          urm::detail::matmul_bf16_blocked(ws, packed, y.data(), pool, kernel, blocking);
+          cpu.push_back(cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - c1);
+          multiply.push_back(seconds_since(t1));
+          total.push_back(seconds_since(t0));
+        }
+        const double tt = median(total), tm = median(multiply), tc = median(cpu);
+        std::printf("%-12s %-20s %7zu %11.0f %14.0f %13.0f %9.2f", kname.c_str(), shape.name, pool.size(),
+                    flops / tt * 1e-9, flops / tm * 1e-9, flops / tc * 1e-9, tt * 1e3);
+#if URM_HAVE_X86_BF16_KERNELS
+        if (kernel == urm::kernels::Bf16Kernel::Amx && peak > 0)
+          std::printf("   cpu: %3.0f%% of AMX peak", 100.0 * flops / tc * 1e-9 / peak);
+#endif
+        std::printf("\n");
+        std::fflush(stdout);
+      }
+    }
+  }
+  return 0;
+}

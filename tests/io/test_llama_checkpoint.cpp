@@ -1,0 +1,190 @@
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "io_test_util.hpp"
+#include "urm/io/llama_checkpoint.hpp"
+
+using iotest::kModels;
+using iotest::TensorSpec;
+using nlohmann::json;
+
+namespace {
+
+json fixture_config(const std::string& model) {
+  return json::parse(iotest::read_file((kModels / model / "config.json").string()));
+}
+
+// A one-layer model small enough to write by hand: hidden 8, 2 heads of 4,
+// 1 kv head, ffn 12, vocab 16. Shapes are spelled out here, independently
+// of the library's table.
+json synthetic_config(int num_labels) {
+  return json{{"model_type", "llama"},    {"hidden_size", 8},         {"num_hidden_layers", 1},
+              {"num_attention_heads", 2}, {"num_key_value_heads", 1}, {"intermediate_size", 12},
+              {"vocab_size", 16},         {"num_labels", num_labels}};
+}
+
+std::vector<TensorSpec> synthetic_tensors(std::int64_t labels, const std::string& score_dtype = "F32") {
+  return {{"model.embed_tokens.weight", "F32", {16, 8}},
+          {"model.layers.0.input_layernorm.weight", "F32", {8}},
+          {"model.layers.0.self_attn.q_proj.weight", "BF16", {8, 8}},
+          {"model.layers.0.self_attn.k_proj.weight", "BF16", {4, 8}},
+          {"model.layers.0.self_attn.v_proj.weight", "BF16", {4, 8}},
+          {"model.layers.0.self_attn.o_proj.weight", "BF16", {8, 8}},
+          {"model.layers.0.post_attention_layernorm.weight", "F32", {8}},
+          {"model.layers.0.mlp.gate_proj.weight", "F16", {12, 8}},
+          {"model.layers.0.mlp.up_proj.weight", "F16", {12, 8}},
+          {"model.layers.0.mlp.down_proj.weight", "F16", {8, 12}},
+          {"model.norm.weight", "F32", {8}},
+          {"score.weight", score_dtype, {labels, 8}}};
+}
+
+std::vector<TensorSpec> with_gate(std::vector<TensorSpec> t, std::vector<TensorSpec> gate) {
+  t.insert(t.end(), gate.begin(), gate.end());
+  return t;
+}
+
+const std::vector<TensorSpec> kGoodGate = {{"weights.fc.0.weight", "F16", {6, 8}}, {"weights.fc.0.bias", "F16", {6}},
+                                           {"weights.fc.2.weight", "F16", {7, 6}}, {"weights.fc.2.bias", "F16", {7}},
+                                           {"weights.fc.4.weight", "F16", {5, 7}}, {"weights.fc.4.bias", "F16", {5}}};
+
+urm::Checkpoint write_checkpoint(const iotest::TempDir& dir, const std::vector<TensorSpec>& tensors) {
+  iotest::write_file(dir.file("model.safetensors"), iotest::build_safetensors(tensors));
+  return urm::Checkpoint::open(dir.path().string());
+}
+
+}  // namespace
+
+TEST_CASE("the fixture checkpoints validate against their configs, with the documented value heads") {
+  const std::vector<std::pair<std::string, urm::ValueHeadKind>> fixtures = {
+      {"tiny-urm-llama3", urm::ValueHeadKind::UrmPrior},
+      {"small-gqa-bf16", urm::ValueHeadKind::UrmPrior},
+      {"small-urm31-gated", urm::ValueHeadKind::UrmGated}};
+  for (const auto& [name, kind] : fixtures) {
+    CAPTURE(name);
+    const auto dir = (kModels / name).string();
+    const auto ckpt = urm::Checkpoint::open(dir);
+    const auto cfg = urm::LlamaConfig::load(dir + "/config.json");
+    CHECK(urm::detect_value_head(ckpt, cfg) == kind);
+    CHECK_NOTHROW(urm::validate_llama_checkpoint(ckpt, cfg));
+    // Every tensor the checkpoint holds is one the model uses.
+    auto expected = urm::llama_tensor_shapes(cfg);
+    if (kind == urm::ValueHeadKind::UrmGated) {
+      const auto gate = urm::llama_gate_shapes(ckpt, cfg);
+      expected.insert(expected.end(), gate.begin(), gate.end());
+    }
+    CHECK(expected.size() == ckpt.names().size());
+  }
+  CHECK(urm::to_string(urm::ValueHeadKind::UrmPrior) == "urm-prior");
+  CHECK(urm::to_string(urm::ValueHeadKind::UrmGated) == "urm-gated");
+  CHECK(urm::to_string(urm::ValueHeadKind::Scalar) == "scalar");
+}
+
+TEST_CASE("a config that disagrees with the fixture: the first mismatch is named with both shapes") {
+  const auto dir = (kModels / "small-gqa-bf16").string();
+  const auto ckpt = urm::Checkpoint::open(dir);
+  struct Case {
+    const char* key;
+    json value;
+    std::string message;  // after "<dir>: "
+  };
+  const std::vector<Case> cases = {
+      {"vocab_size", 1000, "tensor \"model.embed_tokens.weight\" has shape [1024, 256], expected [1000, 256]"},
+      {"num_key_value_heads", 2,
+       "tensor \"model.layers.0.self_attn.k_proj.weight\" has shape [64, 256], expected [128, 256]"},
+      {"head_dim", 32, "tensor \"model.layers.0.self_attn.q_proj.weight\" has shape [256, 256], expected [128, 256]"},
+      {"intermediate_size", 700,
+       "tensor \"model.layers.0.mlp.gate_proj.weight\" has shape [704, 256], expected [700, 256]"},
+      {"num_hidden_layers", 4, "missing tensor \"model.layers.3.input_layernorm.weight\" (expected shape [256])"},
+      {"num_labels", 1, "tensor \"score.weight\" has shape [10, 256], expected [1, 256]"},
+      {"num_labels", 3,
+       "num_labels = 3 is not a supported value head (expected 10 for a URM head or 1 for a scalar score head)"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.key);
+    auto j = fixture_config("small-gqa-bf16");
+    j[c.key] = c.value;
+    const auto cfg = urm::LlamaConfig::from_json(j, "config.json");
+    CHECK_THROWS_WITH_AS(urm::validate_llama_checkpoint(ckpt, cfg), (dir + ": " + c.message).c_str(), urm::Error);
+  }
+  auto j = fixture_config("small-gqa-bf16");
+  j["num_labels"] = 1;
+  CHECK(urm::detect_value_head(ckpt, urm::LlamaConfig::from_json(j, "config.json")) == urm::ValueHeadKind::Scalar);
+}
+
+TEST_CASE("the gated fixture with num_labels other than 10 is rejected") {
+  const auto dir = (kModels / "small-urm31-gated").string();
+  const auto ckpt = urm::Checkpoint::open(dir);
+  auto j = fixture_config("small-urm31-gated");
+  j["num_labels"] = 1;
+  CHECK_THROWS_WITH_AS(urm::detect_value_head(ckpt, urm::LlamaConfig::from_json(j, "config.json")),
+                       (dir + ": weights.fc.0.weight (a URM-3.1 gate) needs num_labels = 10, but config has 1").c_str(),
+                       urm::Error);
+}
+
+TEST_CASE("synthetic checkpoints: scalar head, extra tensors, gate shapes, dtypes") {
+  const iotest::TempDir dir("synthetic");
+  const std::string d = dir.path().string();
+  const auto scalar = urm::LlamaConfig::from_json(synthetic_config(1), "config.json");
+  const auto urm10 = urm::LlamaConfig::from_json(synthetic_config(10), "config.json");
+
+  SUBCASE("scalar score head, with an lm_head that is simply not needed") {
+    auto t = synthetic_tensors(1);
+    t.push_back({"lm_head.weight", "F32", {16, 8}});
+    const auto ckpt = write_checkpoint(dir, t);
+    CHECK(urm::detect_value_head(ckpt, scalar) == urm::ValueHeadKind::Scalar);
+    CHECK_NOTHROW(urm::validate_llama_checkpoint(ckpt, scalar));
+  }
+  SUBCASE("a gate with its own hidden widths") {
+    const auto ckpt = write_checkpoint(dir, with_gate(synthetic_tensors(10), kGoodGate));
+    CHECK(urm::detect_value_head(ckpt, urm10) == urm::ValueHeadKind::UrmGated);
+    CHECK_NOTHROW(urm::validate_llama_checkpoint(ckpt, urm10));
+    CHECK(urm::llama_gate_shapes(ckpt, urm10)[2].second == std::vector<std::int64_t>{7, 6});
+  }
+  SUBCASE("gate layers that do not chain") {
+    auto gate = kGoodGate;
+    gate[2].shape = {7, 5};
+    const auto ckpt = write_checkpoint(dir, with_gate(synthetic_tensors(10), gate));
+    CHECK_THROWS_WITH_AS(urm::validate_llama_checkpoint(ckpt, urm10),
+                         (d + ": tensor \"weights.fc.2.weight\" has shape [7, 5], expected [n, 6]").c_str(),
+                         urm::Error);
+  }
+  SUBCASE("gate output not the five attributes") {
+    auto gate = kGoodGate;
+    gate[4].shape = {4, 7};
+    const auto ckpt = write_checkpoint(dir, with_gate(synthetic_tensors(10), gate));
+    CHECK_THROWS_WITH_AS(urm::validate_llama_checkpoint(ckpt, urm10),
+                         (d + ": tensor \"weights.fc.4.weight\" has shape [4, 7], expected [5, 7]").c_str(),
+                         urm::Error);
+  }
+  SUBCASE("gate input not a matrix over the hidden state") {
+    auto gate = kGoodGate;
+    gate[0].shape = {48};
+    const auto ckpt = write_checkpoint(dir, with_gate(synthetic_tensors(10), gate));
+    CHECK_THROWS_WITH_AS(urm::validate_llama_checkpoint(ckpt, urm10),
+                         (d + ": tensor \"weights.fc.0.weight\" has shape [48], expected [n, 8]").c_str(), urm::Error);
+  }
+  SUBCASE("gate missing a bias") {
+    auto gate = kGoodGate;
+    gate.erase(gate.begin() + 3);
+    const auto ckpt = write_checkpoint(dir, with_gate(synthetic_tensors(10), gate));
+    CHECK_THROWS_WITH_AS(urm::validate_llama_checkpoint(ckpt, urm10),
+                         (d + ": missing tensor \"weights.fc.2.bias\" (expected shape [7])").c_str(), urm::Error);
+  }
+  SUBCASE("an integer tensor where the model needs floats") {
+    const auto ckpt = write_checkpoint(dir, synthetic_tensors(1, "I8"));
+    CHECK_THROWS_WITH_AS(urm::validate_llama_checkpoint(ckpt, scalar),
+                         (d + ": tensor \"score.weight\" has dtype I8, expected F32, F16 or BF16").c_str(), urm::Error);
+  }
+  SUBCASE("the synthetic views hold the written byte pattern") {
+    const auto ckpt = write_checkpoint(dir, synthetic_tensors(1, "U8"));
+    // score.weight is last: it starts after all other tensors' bytes.
+    std::size_t before = 0;
+    for (const auto& n : ckpt.names())
+      if (n != "score.weight") before += ckpt.tensor(n).nbytes;
+    const auto& s = ckpt.tensor("score.weight");
+    for (std::size_t k = 0; k < s.nbytes; ++k) CHECK(s.get_f32(k) == static_cast<float>((before + k) % 251));
+  }
+}

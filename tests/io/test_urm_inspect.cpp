@@ -1,0 +1,142 @@
+// Runs the urm-inspect program (built into URM_BIN_DIR) as a user would.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "io_test_util.hpp"
+
+using iotest::kModels;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int status;
+  std::string out, err;
+};
+
+Run inspect(const std::string& args) {
+  const iotest::TempDir tmp("inspect-run");
+  const std::string cmd =
+      std::string(URM_BIN_DIR) + "/urm-inspect " + args + " >" + tmp.file("out") + " 2>" + tmp.file("err");
+  const int raw = std::system(cmd.c_str());
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, iotest::read_file(tmp.file("out")),
+          iotest::read_file(tmp.file("err"))};
+}
+
+// Whitespace-separated fields of the line of `text` whose first field is `key`.
+std::vector<std::string> row(const std::string& text, const std::string& key) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream in(line);
+    std::vector<std::string> f;
+    for (std::string w; in >> w;) f.push_back(w);
+    if (!f.empty() && f[0] == key) return f;
+  }
+  return {};
+}
+
+// Single-quoted for the shell (built by appending: GCC 12 warns falsely on "'" + std::string).
+std::string quoted(const fs::path& p) {
+  std::string s = "'";
+  s += p.string();
+  s += "'";
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("urm-inspect prints config, value head and tensor table of each fixture") {
+  SUBCASE("tiny-urm-llama3: two shards") {
+    const auto r = inspect(quoted(kModels / "tiny-urm-llama3"));
+    CHECK(r.status == 0);
+    CHECK(r.err.empty());
+    CHECK(row(r.out, "hidden_size") == std::vector<std::string>{"hidden_size", "32"});
+    CHECK(row(r.out, "vocab_size") == std::vector<std::string>{"vocab_size", "128257"});
+    CHECK(row(r.out, "pad_token_id") == std::vector<std::string>{"pad_token_id", "128256"});
+    CHECK(row(r.out, "rope.type") == std::vector<std::string>{"rope.type", "default"});
+    CHECK(row(r.out, "rope.theta") == std::vector<std::string>{"rope.theta", "500000"});
+    CHECK(row(r.out, "value") == std::vector<std::string>{"value", "head:", "urm-prior"});
+    CHECK(row(r.out, "tensors:") ==
+          std::vector<std::string>{"tensors:", "21", "in", "2", "shard(s),", "8252416", "bytes"});  // index total_size
+    CHECK(row(r.out, "model.embed_tokens.weight") == std::vector<std::string>{"model.embed_tokens.weight", "F16",
+                                                                              "[128257,", "32]",
+                                                                              "model-00001-of-00002.safetensors"});
+    CHECK(row(r.out, "score.weight") ==
+          std::vector<std::string>{"score.weight", "F16", "[10,", "32]", "model-00002-of-00002.safetensors"});
+  }
+  SUBCASE("small-gqa-bf16") {
+    const auto r = inspect(quoted(kModels / "small-gqa-bf16"));
+    CHECK(r.status == 0);
+    CHECK(row(r.out, "num_key_value_heads") == std::vector<std::string>{"num_key_value_heads", "1"});
+    CHECK(row(r.out, "pad_token_id") == std::vector<std::string>{"pad_token_id", "none"});
+    CHECK(row(r.out, "value") == std::vector<std::string>{"value", "head:", "urm-prior"});
+    CHECK(
+        row(r.out, "model.layers.2.mlp.down_proj.weight") ==
+        std::vector<std::string>{"model.layers.2.mlp.down_proj.weight", "BF16", "[256,", "704]", "model.safetensors"});
+  }
+  SUBCASE("small-urm31-gated") {
+    const auto r = inspect(quoted(kModels / "small-urm31-gated"));
+    CHECK(r.status == 0);
+    CHECK(row(r.out, "rope.type") == std::vector<std::string>{"rope.type", "llama3"});
+    CHECK(row(r.out, "rope.factor") == std::vector<std::string>{"rope.factor", "8"});
+    CHECK(row(r.out, "value") == std::vector<std::string>{"value", "head:", "urm-gated"});
+    CHECK(row(r.out, "weights.fc.4.weight") ==
+          std::vector<std::string>{"weights.fc.4.weight", "F16", "[5,", "256]", "model.safetensors"});
+  }
+}
+
+TEST_CASE("urm-inspect rejects broken checkpoints with `error: <message>` and exit 1") {
+  const iotest::TempDir dir("inspect-broken");
+  const fs::path gqa = kModels / "small-gqa-bf16";
+  fs::copy_file(gqa / "config.json", dir.path() / "config.json");
+  SUBCASE("truncated weights") {
+    iotest::write_file(dir.file("model.safetensors"),
+                       iotest::read_file((gqa / "model.safetensors").string()).substr(0, 1000));
+    const auto r = inspect(quoted(dir.path()));
+    CHECK(r.status == 1);
+    CHECK(r.out.empty());
+    CHECK(r.err == "error: " + dir.file("model.safetensors") +
+                       ": header length 3184 runs past the end of the file (1000 bytes)\n");
+  }
+  SUBCASE("config that does not match the weights") {
+    fs::create_symlink(gqa / "model.safetensors", dir.path() / "model.safetensors");
+    auto cfg = nlohmann::json::parse(iotest::read_file((gqa / "config.json").string()));
+    cfg["num_hidden_layers"] = 4;
+    iotest::write_file(dir.file("config.json"), cfg.dump());
+    const auto r = inspect(quoted(dir.path()));
+    CHECK(r.status == 1);
+    CHECK(r.err == "error: " + dir.path().string() +
+                       ": missing tensor \"model.layers.3.input_layernorm.weight\" (expected shape [256])\n");
+  }
+  SUBCASE("unsupported config") {
+    fs::create_symlink(gqa / "model.safetensors", dir.path() / "model.safetensors");
+    auto cfg = nlohmann::json::parse(iotest::read_file((gqa / "config.json").string()));
+    cfg["attention_bias"] = true;
+    iotest::write_file(dir.file("config.json"), cfg.dump());
+    const auto r = inspect(quoted(dir.path()));
+    CHECK(r.status == 1);
+    CHECK(r.err == "error: " + dir.file("config.json") + ": attention_bias: true is not supported (expected false)\n");
+  }
+  SUBCASE("no folder") {
+    const auto r = inspect("");
+    CHECK(r.status == 1);
+    CHECK(r.err == "error: no checkpoint folder given\nusage: urm-inspect [--cpu] [DIR]\n");
+  }
+  SUBCASE("unknown option") {
+    const auto r = inspect("--frobnicate");
+    CHECK(r.status == 1);
+    CHECK(r.err == "error: unknown option --frobnicate\nusage: urm-inspect [--cpu] [DIR]\n");
+  }
+}
+
+TEST_CASE("urm-inspect --cpu reports the machine without a checkpoint") {
+  const auto r = inspect("--cpu");
+  CHECK(r.status == 0);
+  CHECK(r.out.rfind("cpu:\n", 0) == 0);
+  CHECK(row(r.out, "hardware").size() == 3);
+}

@@ -1,0 +1,300 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "urm/core/dtype.hpp"
+#include "urm/core/tensor_view.hpp"
+#include "urm/core/thread_pool.hpp"
+#include "urm/kernels/matmul_bf16.hpp"
+
+using urm::DType;
+using urm::TensorView;
+using urm::ThreadPool;
+using urm::kernels::Bf16Kernel;
+using urm::kernels::Bf16Workspace;
+using urm::kernels::PackedBf16Weights;
+
+namespace {
+
+// Every kernel this machine can run; the tests below cover each of them.
+std::vector<Bf16Kernel> runnable_kernels() {
+  std::vector<Bf16Kernel> ks;
+  for (Bf16Kernel k : {Bf16Kernel::Generic, Bf16Kernel::Avx512Bf16, Bf16Kernel::Amx})
+    if (urm::kernels::bf16_kernel_available(k, urm::cpu_features())) ks.push_back(k);
+  return ks;
+}
+
+struct Tensor {
+  std::vector<std::byte> bytes;
+  TensorView view;
+};
+
+Tensor make_tensor(std::string name, DType dtype, std::size_t rows, std::size_t cols, const std::vector<float>& v) {
+  Tensor t;
+  t.bytes.resize(rows * cols * urm::dtype_size(dtype));
+  for (std::size_t i = 0; i < rows * cols; ++i) {
+    if (dtype == DType::F32) std::memcpy(t.bytes.data() + 4 * i, &v[i], 4);
+    if (dtype == DType::F16) {
+      const std::uint16_t h = urm::f32_to_f16(v[i]);
+      std::memcpy(t.bytes.data() + 2 * i, &h, 2);
+    }
+    if (dtype == DType::BF16) {
+      const std::uint16_t h = urm::f32_to_bf16(v[i]);
+      std::memcpy(t.bytes.data() + 2 * i, &h, 2);
+    }
+  }
+  t.view = TensorView{std::move(name), dtype, {static_cast<std::int64_t>(rows), static_cast<std::int64_t>(cols)},
+                      t.bytes.data(), t.bytes.size()};
+  return t;
+}
+
+std::vector<float> random_values(std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+float bf16_round(float f) { return urm::bf16_to_f32(urm::f32_to_bf16(f)); }
+
+// Reference: inputs rounded to bfloat16, products and sums in double.
+// Also returns sum |x̂ ŵ| per output, the scale of float32 summation error.
+void reference(const std::vector<float>& x, const std::vector<float>& w, std::size_t m, std::size_t n, std::size_t k,
+               std::vector<double>& y, std::vector<double>& scale) {
+  y.assign(m * n, 0.0);
+  scale.assign(m * n, 0.0);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      double s = 0.0, a = 0.0;
+      for (std::size_t p = 0; p < k; ++p) {
+        const double t = static_cast<double>(bf16_round(x[i * k + p])) * bf16_round(w[j * k + p]);
+        s += t;
+        a += std::fabs(t);
+      }
+      y[i * n + j] = s;
+      scale[i * n + j] = a;
+    }
+}
+
+}  // namespace
+
+// Packed weights are large: moved into the model, never copied by accident.
+static_assert(!std::is_copy_constructible_v<PackedBf16Weights>);
+static_assert(std::is_nothrow_move_constructible_v<PackedBf16Weights>);
+
+TEST_CASE("activations are rounded to bfloat16 exactly like urm::f32_to_bf16, zero padded") {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float specials[] = {0.0f, -0.0f, 1.0f, 1.00390625f, 1.01171875f, -3.3e38f, 3.4028235e38f, inf, -inf,
+                            std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::denorm_min(),
+                            -1.1754942e-38f, 1e-40f, 65504.0f, 0.1f};
+  const std::size_t m = 3, k = 37;
+  std::vector<float> x = random_values(m * k, 1);
+  for (std::size_t i = 0; i < std::size(specials); ++i) x[i * 7 % (m * k)] = specials[i];
+  ThreadPool pool(2);
+  Bf16Workspace ws;
+  urm::kernels::set_activations_bf16(ws, x.data(), m, k, pool);
+  CHECK(ws.m == m);
+  CHECK(ws.k == k);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t p = 0; p < k; ++p) REQUIRE(ws.x_at(i, p) == urm::f32_to_bf16(x[i * k + p]));
+  // Padding to 32 rows and 64 columns is zero.
+  for (std::size_t i = 0; i < 32; ++i)
+    for (std::size_t p = (i < m ? k : 0); p < 64; ++p) REQUIRE(ws.x_at(i, p) == 0);
+}
+
+TEST_CASE("pack_bf16 converts F32, F16 and BF16 weights once, in panel layout, zero padded") {
+  const std::size_t n = 35, k = 70;
+  std::vector<float> v = random_values(n * k, 2);
+  v[5] = 1e-6f;  // a float16 subnormal
+  v[6] = std::numeric_limits<float>::quiet_NaN();
+  ThreadPool pool(3);
+  for (DType dt : {DType::F32, DType::F16, DType::BF16}) {
+    CAPTURE(urm::dtype_name(dt));
+    const Tensor t = make_tensor("layers.0.w", dt, n, k, v);
+    const PackedBf16Weights p = urm::kernels::pack_bf16(t.view, pool);
+    CHECK(p.name() == "layers.0.w");
+    CHECK(p.n() == n);
+    CHECK(p.k() == k);
+    CHECK(p.n_panels() == 2);
+    CHECK(p.k_tiles() == 3);
+    CHECK(p.bytes() == 64 * 96 * 2);
+    for (std::size_t r = 0; r < n; ++r)
+      for (std::size_t c = 0; c < k; ++c) {
+        const std::size_t i = r * k + c;
+        std::uint16_t expected = urm::f32_to_bf16(v[i]);
+        if (dt == DType::F16) expected = urm::f32_to_bf16(urm::f16_to_f32(urm::f32_to_f16(v[i])));
+        REQUIRE(p.at(r, c) == expected);
+      }
+    for (std::size_t r = 0; r < 64; ++r)
+      for (std::size_t c = (r < n ? k : 0); c < 96; ++c) REQUIRE(p.at(r, c) == 0);
+  }
+}
+
+TEST_CASE("pack_bf16 converts every float16 value like f16_to_f32 then f32_to_bf16") {
+  // All 65536 bit patterns as a [2048, 32] F16 weight: subnormals, infinities
+  // and NaNs included (the F16C path must agree with the scalar reference).
+  std::vector<std::uint16_t> bits(65536);
+  for (std::uint32_t i = 0; i < 65536; ++i) bits[i] = static_cast<std::uint16_t>(i);
+  const TensorView v{"all_f16", DType::F16, {2048, 32}, reinterpret_cast<const std::byte*>(bits.data()), 2 * 65536};
+  ThreadPool pool(2);
+  const PackedBf16Weights p = urm::kernels::pack_bf16(v, pool);
+  for (std::uint32_t i = 0; i < 65536; ++i)
+    REQUIRE(p.at(i / 32, i % 32) == urm::f32_to_bf16(urm::f16_to_f32(static_cast<std::uint16_t>(i))));
+}
+
+TEST_CASE("pack_bf16 rejects weights it cannot pack, naming the tensor") {
+  std::vector<std::byte> bytes(64);
+  TensorView v{"model.norm.weight", DType::F32, {16}, bytes.data(), 64};
+  CHECK_THROWS_WITH_AS(urm::kernels::pack_bf16(v),
+                       "pack_bf16: weight model.norm.weight has shape [16], expected [n, k] with n, k > 0",
+                       urm::Error);
+  v = TensorView{"q", DType::I8, {8, 8}, bytes.data(), 64};
+  CHECK_THROWS_WITH_AS(urm::kernels::pack_bf16(v), "pack_bf16: weight q has dtype I8, expected F32, F16 or BF16",
+                       urm::Error);
+  v = TensorView{"q", DType::F16, {8, 8}, bytes.data(), 64};
+  CHECK_THROWS_WITH_AS(urm::kernels::pack_bf16(v), "pack_bf16: weight q holds 64 bytes, expected 128 for F16 [8, 8]",
+                       urm::Error);
+  v = TensorView{"q", DType::F16, {0, 8}, bytes.data(), 0};
+  CHECK_THROWS_WITH_AS(urm::kernels::pack_bf16(v), "pack_bf16: weight q has shape [0, 8], expected [n, k] with n, k > 0",
+                       urm::Error);
+  v = TensorView{"huge", DType::F32, {std::int64_t{1} << 40, std::int64_t{1} << 40}, bytes.data(), 64};
+  CHECK_THROWS_WITH_AS(urm::kernels::pack_bf16(v),
+                       "pack_bf16: weight huge has shape [1099511627776, 1099511627776], too large to address",
+                       urm::Error);
+}
+
+TEST_CASE("matmul_bf16 is exact on small integers, for every kernel") {
+  // Integers |v| <= 8 are exact in bfloat16, and every partial sum is an
+  // integer of magnitude <= 64 k < 2^24: any kernel must give the exact
+  // answer, so a layout or indexing mistake cannot hide inside a tolerance.
+  const std::size_t m = 45, n = 50, k = 97;
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> dist(-8, 8);
+  std::vector<float> x(m * k), w(n * k);
+  for (auto& v : x) v = static_cast<float>(dist(rng));
+  for (auto& v : w) v = static_cast<float>(dist(rng));
+  const Tensor wt = make_tensor("w", DType::F32, n, k, w);
+  ThreadPool pool(2);
+  const PackedBf16Weights p = urm::kernels::pack_bf16(wt.view, pool);
+  for (Bf16Kernel kernel : runnable_kernels()) {
+    CAPTURE(urm::kernels::bf16_kernel_name(kernel));
+    Bf16Workspace ws;
+    std::vector<float> y(m * n, -1.0f);
+    urm::kernels::matmul_bf16(x.data(), m, k, p, y.data(), pool, ws, kernel);
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) {
+        double s = 0.0;
+        for (std::size_t q = 0; q < k; ++q) s += static_cast<double>(x[i * k + q]) * w[j * k + q];
+        REQUIRE(y[i * n + j] == static_cast<float>(s));
+      }
+  }
+}
+
+TEST_CASE("matmul_bf16 matches a double reference on ragged shapes, for every kernel") {
+  // Products of two bfloat16 are exact in float32, so the only error is the
+  // float32 summation of k products plus the start value: for any order of
+  // additions |ŷ - y| <= γ(k+1) · Σ|x̂ ŵ| with γ(j) = j u / (1 - j u),
+  // u = 2^-24 (Higham, Accuracy and Stability, 4.2). AMX flushes subnormal
+  // partial results; each flush costs at most 2^-126.
+  const std::size_t sizes[] = {1, 3, 17, 33, 100, 257};
+  const auto kernels = runnable_kernels();
+  ThreadPool pool(2);
+  Bf16Workspace ws;  // reused across shapes: buffers grow and shrink logically
+  std::uint32_t seed = 10;
+  std::size_t checked = 0;
+  for (std::size_t m : sizes)
+    for (std::size_t n : sizes)
+      for (std::size_t k : {std::size_t{1}, std::size_t{17}, std::size_t{100}, std::size_t{257}, std::size_t{1100}}) {
+        if (k == 1100 && m * n > 3000) continue;  // the long-k case on small outputs only
+        const std::vector<float> x = random_values(m * k, ++seed), w = random_values(n * k, ++seed);
+        std::vector<double> ref, scale;
+        reference(x, w, m, n, k, ref, scale);
+        const Tensor wt = make_tensor("w", DType::F32, n, k, w);
+        const PackedBf16Weights p = urm::kernels::pack_bf16(wt.view, pool);
+        const double u = std::ldexp(1.0, -24), j = static_cast<double>(k + 1);
+        const double gamma = j * u / (1.0 - j * u);
+        for (Bf16Kernel kernel : kernels) {
+          CAPTURE(urm::kernels::bf16_kernel_name(kernel));
+          CAPTURE(m);
+          CAPTURE(n);
+          CAPTURE(k);
+          std::vector<float> y(m * n, std::numeric_limits<float>::quiet_NaN());
+          urm::kernels::matmul_bf16(x.data(), m, k, p, y.data(), pool, ws, kernel);
+          for (std::size_t i = 0; i < m * n; ++i) {
+            const double bound = gamma * scale[i] + j * std::ldexp(1.0, -126);
+            if (!(std::fabs(y[i] - ref[i]) <= bound)) {
+              CAPTURE(i);
+              CAPTURE(y[i]);
+              CAPTURE(ref[i]);
+              CAPTURE(bound);
+              REQUIRE(std::fabs(y[i] - ref[i]) <= bound);
+            }
+          }
+          ++checked;
+        }
+      }
+  CHECK(checked >= 3 * 36);
+}
+
+TEST_CASE("matmul_bf16 is bitwise identical for 1, 2 and 7 threads, for every kernel") {
+  // 600 rows x 300 outputs x 700 k: two row items (512 rows each), two
+  // output items (256 outputs), three k blocks (256), ragged in all three.
+  const std::size_t m = 600, n = 300, k = 700;
+  const std::vector<float> x = random_values(m * k, 7), w = random_values(n * k, 8);
+  const Tensor wt = make_tensor("w", DType::BF16, n, k, w);
+  ThreadPool one(1), two(2), seven(7);
+  const PackedBf16Weights p = urm::kernels::pack_bf16(wt.view, seven);
+  for (Bf16Kernel kernel : runnable_kernels()) {
+    CAPTURE(urm::kernels::bf16_kernel_name(kernel));
+    std::vector<float> y1(m * n), y2(m * n), y7(m * n);
+    Bf16Workspace ws1, ws2, ws7;
+    urm::kernels::matmul_bf16(x.data(), m, k, p, y1.data(), one, ws1, kernel);
+    urm::kernels::matmul_bf16(x.data(), m, k, p, y2.data(), two, ws2, kernel);
+    urm::kernels::matmul_bf16(x.data(), m, k, p, y7.data(), seven, ws7, kernel);
+    CHECK(std::memcmp(y1.data(), y2.data(), 4 * m * n) == 0);
+    CHECK(std::memcmp(y1.data(), y7.data(), 4 * m * n) == 0);
+  }
+}
+
+TEST_CASE("one set of activations multiplies several weights") {
+  const std::size_t m = 20, k = 64;
+  const std::vector<float> x = random_values(m * k, 20), wa = random_values(40 * k, 21), wb = random_values(8 * k, 22);
+  const Tensor ta = make_tensor("a", DType::F32, 40, k, wa), tb = make_tensor("b", DType::F32, 8, k, wb);
+  ThreadPool pool(2);
+  const PackedBf16Weights pa = urm::kernels::pack_bf16(ta.view, pool), pb = urm::kernels::pack_bf16(tb.view, pool);
+  Bf16Workspace ws;
+  urm::kernels::set_activations_bf16(ws, x.data(), m, k, pool);
+  std::vector<float> ya(m * 40), yb(m * 8), ya_alone(m * 40), yb_alone(m * 8);
+  urm::kernels::matmul_bf16(ws, pa, ya.data(), pool);
+  urm::kernels::matmul_bf16(ws, pb, yb.data(), pool);
+  Bf16Workspace fresh;
+  urm::kernels::matmul_bf16(x.data(), m, k, pa, ya_alone.data(), pool, fresh);
+  urm::kernels::matmul_bf16(x.data(), m, k, pb, yb_alone.data(), pool, fresh);
+  CHECK(ya == ya_alone);
+  CHECK(yb == yb_alone);
+}
+
+TEST_CASE("matmul_bf16 rejects a weight of another k and leaves y alone for m = 0") {
+  const std::vector<float> w = random_values(4 * 8, 30), x = random_values(2 * 9, 31);
+  const Tensor t = make_tensor("model.layers.3.mlp.down_proj.weight", DType::F32, 4, 8, w);
+  ThreadPool pool(1);
+  const PackedBf16Weights p = urm::kernels::pack_bf16(t.view, pool);
+  Bf16Workspace ws;
+  std::vector<float> y(8, 5.0f);
+  CHECK_THROWS_WITH_AS(urm::kernels::matmul_bf16(x.data(), 2, 9, p, y.data(), pool, ws),
+                       "matmul_bf16: activations have k = 9 but weight model.layers.3.mlp.down_proj.weight was "
+                       "packed with k = 8",
+                       urm::Error);
+  CHECK_THROWS_WITH_AS(urm::kernels::set_activations_bf16(ws, x.data(), 2, 0, pool),
+                       "set_activations_bf16: k = 0, expected k > 0", urm::Error);
+  urm::kernels::matmul_bf16(x.data(), 0, 8, p, y.data(), pool, ws);
+  CHECK(y == std::vector<float>(8, 5.0f));
+}

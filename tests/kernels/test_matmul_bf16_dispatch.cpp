@@ -1,0 +1,117 @@
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "urm/core/cpu_features.hpp"
+#include "urm/core/thread_pool.hpp"
+#include "urm/kernels/matmul_bf16.hpp"
+
+using urm::CpuFeatures;
+using urm::kernels::Bf16Kernel;
+
+namespace {
+
+// The "flags" line of /proc/cpuinfo (Linux), empty elsewhere.
+std::set<std::string> proc_cpuinfo_flags() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream words(line.substr(line.find(':') + 1));
+    std::set<std::string> flags;
+    for (std::string w; words >> w;) flags.insert(w);
+    return flags;
+  }
+  return {};
+}
+
+bool has(const std::set<std::string>& flags, const char* flag) { return flags.count(flag) == 1; }
+
+CpuFeatures avx512_bf16_cpu() {
+  CpuFeatures f;
+  f.avx2 = f.fma = f.f16c = f.avx512f = f.avx512bw = f.avx512_bf16 = true;
+  f.os_avx = f.os_avx512 = true;
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("CPUID detection agrees with the kernel's /proc/cpuinfo flags") {
+  const auto flags = proc_cpuinfo_flags();
+  if (flags.empty()) return;  // not Linux: nothing to compare with
+  const CpuFeatures& f = urm::cpu_features();
+  CHECK(f.avx2 == has(flags, "avx2"));
+  CHECK(f.fma == has(flags, "fma"));
+  CHECK(f.f16c == has(flags, "f16c"));
+  CHECK(f.avx512f == has(flags, "avx512f"));
+  CHECK(f.avx512bw == has(flags, "avx512bw"));
+  CHECK(f.avx512_bf16 == has(flags, "avx512_bf16"));
+  CHECK(f.amx_tile == has(flags, "amx_tile"));
+  CHECK(f.amx_bf16 == has(flags, "amx_bf16"));
+  // Linux lists a flag only when it enables the state, so a listed AMX must
+  // also have been granted to this process.
+  if (has(flags, "amx_tile") && has(flags, "amx_bf16")) CHECK(f.os_amx);
+  CHECK(!f.brand.empty());
+  CHECK(&urm::cpu_features() == &f);  // detected once, cached
+}
+
+TEST_CASE("the best kernel follows the features, and AMX needs the OS permission") {
+  CpuFeatures none;
+  CHECK(urm::kernels::best_bf16_kernel(none) == Bf16Kernel::Generic);
+  CHECK(urm::kernels::bf16_kernel_available(Bf16Kernel::Generic, none));
+  CHECK_FALSE(urm::kernels::bf16_kernel_available(Bf16Kernel::Avx512Bf16, none));
+
+  CpuFeatures f = avx512_bf16_cpu();
+  CHECK(urm::kernels::best_bf16_kernel(f) == Bf16Kernel::Avx512Bf16);
+  f.os_avx512 = false;  // CPU has it, OS does not save zmm state
+  CHECK(urm::kernels::best_bf16_kernel(f) == Bf16Kernel::Generic);
+
+  f = avx512_bf16_cpu();
+  f.amx_tile = f.amx_bf16 = true;
+  f.os_amx = false;  // arch_prctl(ARCH_REQ_XCOMP_PERM) refused
+  CHECK(urm::kernels::best_bf16_kernel(f) == Bf16Kernel::Avx512Bf16);
+  CHECK_FALSE(urm::kernels::bf16_kernel_available(Bf16Kernel::Amx, f));
+  f.os_amx = true;
+  CHECK(urm::kernels::best_bf16_kernel(f) == Bf16Kernel::Amx);
+}
+
+TEST_CASE("a kernel this machine cannot run is refused, not executed") {
+  urm::ThreadPool pool(1);
+  const float w[4] = {1, 2, 3, 4}, x[2] = {1, 1};
+  const urm::TensorView view{"w", urm::DType::F32, {2, 2}, reinterpret_cast<const std::byte*>(w), sizeof w};
+  const auto packed = urm::kernels::pack_bf16(view);
+  urm::kernels::Bf16Workspace ws;
+  float y[2] = {};
+  for (Bf16Kernel k : {Bf16Kernel::Avx512Bf16, Bf16Kernel::Amx}) {
+    if (urm::kernels::bf16_kernel_available(k, urm::cpu_features())) {
+      urm::kernels::matmul_bf16(x, 1, 2, packed, y, pool, ws, k);
+      CHECK(y[0] == 3.0f);
+      CHECK(y[1] == 7.0f);
+    } else {
+      CHECK_THROWS_WITH_AS(urm::kernels::matmul_bf16(x, 1, 2, packed, y, pool, ws, k),
+                           ("matmul_bf16: kernel " + std::string(urm::kernels::bf16_kernel_name(k)) +
+                            " is not available on this machine (" + urm::cpu_features().brand + ")")
+                               .c_str(),
+                           urm::Error);
+    }
+  }
+}
+
+TEST_CASE("describe_kernels names the features and the kernel of each mode") {
+  CpuFeatures f = avx512_bf16_cpu();
+  f.brand = "Test CPU";
+  f.amx_tile = f.amx_bf16 = true;
+  const std::string s = urm::kernels::describe_kernels(f);
+  CHECK(s.find("cpu: Test CPU\n") == 0);
+  CHECK(s.find("isa: avx2 fma f16c avx512f avx512bw avx512_bf16 amx_tile amx_bf16\n") != std::string::npos);
+  CHECK(s.find("amx NOT permitted") != std::string::npos);
+  CHECK(s.find("fast mode matmul: bf16 x bf16 -> float32, avx512_bf16 (chosen at run time)") != std::string::npos);
+  CHECK(s.find("exact mode matmul: float32 FMA, xsimd ") != std::string::npos);
+  const std::string here = urm::kernels::describe_kernels();
+  CHECK(here.find(std::string(urm::kernels::bf16_kernel_name(urm::kernels::best_bf16_kernel()))) !=
+        std::string::npos);
+}
