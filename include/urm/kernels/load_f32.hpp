@@ -62,8 +62,11 @@ inline fbatch load_f32(const std::byte* base, std::size_t i) {
       return fbatch(_mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xffff, wide, 16)));
     }
 #endif
+    // (xsimd widens element by element: copy first, the bytes may be at an odd address.)
     using ubatch = xsimd::batch<std::uint32_t>;
-    const ubatch wide = ubatch::load_unaligned(reinterpret_cast<const std::uint16_t*>(base + 2 * i));
+    alignas(64) std::uint16_t h[simd_width];
+    std::memcpy(h, base + 2 * i, sizeof h);
+    const ubatch wide = ubatch::load_aligned(h);
     return xsimd::bitwise_cast<fbatch>(wide << 16);
   } else {
     // xsimd 8.1 has no half-precision type, so float16 → float32 uses the
