@@ -78,7 +78,7 @@ TEST_CASE("matmul matches the double-precision reference on odd shapes, all weig
   std::mt19937 rng(1);
   urm::ThreadPool pool(2);
   const std::size_t ms[] = {1, 2, 3, 4, 5, 13, 17, 33, 100};
-  const std::size_t ns[] = {1, 3, 17, 33, 100};
+  const std::size_t ns[] = {1, 3, 17, 33, 100, 257};
   const std::size_t ks[] = {1, 3, 17, 33, 100, 257};
   for (DType dt : float_dtypes) {
     for (std::size_t m : ms) {
@@ -116,11 +116,21 @@ TEST_CASE("matmul crosses every blocking boundary (rows, features and k blocks, 
   check_random(G::MB + 29, 2 * G::MC + 2 * 37 + 5, 2 * G::KC + 19, rng, pool);
 }
 
-TEST_CASE("matmul with few rows crosses k blocks and row tiles") {
+TEST_CASE("matmul packed panels: every micro-panel height as the row tail, and 257 × 257 × 257") {
+  std::mt19937 rng(6);
+  urm::ThreadPool pool(2);
+  // m = max_rows + 1 … + MR: the tail micro-panel has 1 … MR rows.
+  const std::size_t m0 = urm::detail::GemmFew::max_rows + 1;
+  for (std::size_t m = m0; m < m0 + urm::detail::Gemm::MR; ++m) check_random(m, 37, 21, rng, pool);
+  check_random(257, 257, 257, rng, pool);
+}
+
+TEST_CASE("matmul with few rows crosses k blocks, k chunks and row tiles") {
   std::mt19937 rng(5);
   urm::ThreadPool pool(2);
   using G = urm::detail::GemmFew;
   for (std::size_t m : {4u, 31u, 40u, 95u, 96u, 97u}) check_random(m, 6 * G::NR + 7, 2 * G::KC + 77, rng, pool);
+  check_random(40, 31, 2 * G::KH + 600, rng, pool);  // three k chunks
 }
 
 TEST_CASE("matmul reads weights at any byte offset") {

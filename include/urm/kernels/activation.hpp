@@ -16,21 +16,22 @@ inline void silu_mul(float* gate, const float* up, std::size_t n) {
   using detail::fbatch;
   constexpr std::size_t L = detail::simd_width;
   const fbatch one(1.0f);
-  std::size_t i = 0;
-  for (; i + L <= n; i += L) {
+  const std::size_t nv = n - n % L;
+  for (std::size_t i = 0; i < nv; i += L) {
     const fbatch g = fbatch::load_unaligned(gate + i);
     (g / (one + detail::exp_f32(-g)) * fbatch::load_unaligned(up + i)).store_unaligned(gate + i);
   }
-  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  for (std::size_t i = nv; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
 // y[i] += x[i]
 inline void add_inplace(float* y, const float* x, std::size_t n) {
   using detail::fbatch;
   constexpr std::size_t L = detail::simd_width;
-  std::size_t i = 0;
-  for (; i + L <= n; i += L) (fbatch::load_unaligned(y + i) + fbatch::load_unaligned(x + i)).store_unaligned(y + i);
-  for (; i < n; ++i) y[i] += x[i];
+  const std::size_t nv = n - n % L;
+  for (std::size_t i = 0; i < nv; i += L)
+    (fbatch::load_unaligned(y + i) + fbatch::load_unaligned(x + i)).store_unaligned(y + i);
+  for (std::size_t i = nv; i < n; ++i) y[i] += x[i];
 }
 
 // SELU with PyTorch's constants (the URM-3.1 gate network; a few hundred

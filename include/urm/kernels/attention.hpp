@@ -18,6 +18,10 @@
 // finite from then on. Each output row belongs to exactly one task and the
 // blocking depends only on the shapes, so results do not depend on the
 // thread count.
+//
+// Scratch: the scores of one block live on the stack (16 KiB); the copies of
+// q, out, k and v rows use thread_scratch, 4·(2·group·BQ + 2·BK)·⌈D⌉ bytes per
+// thread (330 KiB for Llama-3-8B's group 4, D 128).
 #pragma once
 
 #include <algorithm>
@@ -30,6 +34,7 @@
 #include "urm/core/error.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/kernels/load_f32.hpp"
+#include "urm/kernels/prefetch.hpp"
 #include "urm/kernels/scratch.hpp"
 #include "urm/kernels/vector_exp.hpp"
 
@@ -216,6 +221,15 @@ inline void causal_attention(const float* q, const float* k, const float* v, flo
         std::copy_n(k + (c0 + c) * kv_stride + kh * head_dim, head_dim, kp + c * ds);
         std::copy_n(v + (c0 + c) * kv_stride + kh * head_dim, head_dim, vp + c * ds);
       }
+      // The next block's keys and values, prefetched one line per score tile.
+      detail::PrefetchCursor kpf, vpf;
+      if (c0 + BK < keys) {
+        kpf.row = reinterpret_cast<const std::byte*>(k + (c0 + BK) * kv_stride + kh * head_dim);
+        vpf.row = reinterpret_cast<const std::byte*>(v + (c0 + BK) * kv_stride + kh * head_dim);
+        kpf.row_stride = vpf.row_stride = kv_stride * sizeof(float);
+        kpf.seg_bytes = vpf.seg_bytes = head_dim * sizeof(float);
+        kpf.rows_left = vpf.rows_left = std::min(BK, keys - c0 - BK);
+      }
       // Row r sees keys c0 … past + t0 + r of this block.
       for (std::size_t r = 0; r < bq; ++r) {
         const std::size_t last = past + t0 + r;
@@ -239,6 +253,8 @@ inline void causal_attention(const float* q, const float* k, const float* v, flo
             const float* kc[KT];
             for (std::size_t c = 0; c < KT; ++c) kc[c] = kp + (cc + std::min(c, cols - 1)) * ds;
             detail::attention_score_tile(qr, kc, head_dim, scale, rows, cols, s + r0 * BK + cc, BK);
+            kpf.next();
+            vpf.next();
           }
         }
 

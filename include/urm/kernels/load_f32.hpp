@@ -62,8 +62,11 @@ inline fbatch load_f32(const std::byte* base, std::size_t i) {
       return fbatch(_mm512_castsi512_ps(_mm512_maskz_slli_epi32(0xffff, wide, 16)));
     }
 #endif
+    // (xsimd widens element by element: copy first, the bytes may be at an odd address.)
     using ubatch = xsimd::batch<std::uint32_t>;
-    const ubatch wide = ubatch::load_unaligned(reinterpret_cast<const std::uint16_t*>(base + 2 * i));
+    alignas(64) std::uint16_t h[simd_width];
+    std::memcpy(h, base + 2 * i, sizeof h);
+    const ubatch wide = ubatch::load_aligned(h);
     return xsimd::bitwise_cast<fbatch>(wide << 16);
   } else {
     // xsimd 8.1 has no half-precision type, so float16 → float32 uses the
@@ -90,9 +93,9 @@ inline fbatch load_f32(const std::byte* base, std::size_t i) {
 // out[0 … n) = elements i … i + n − 1 as float32.
 template <DType D>
 inline void convert_f32(const std::byte* base, std::size_t i, std::size_t n, float* out) {
-  std::size_t l = 0;
-  for (; l + simd_width <= n; l += simd_width) load_f32<D>(base, i + l).store_unaligned(out + l);
-  for (; l < n; ++l) out[l] = load_scalar_f32<D>(base, i + l);
+  const std::size_t nv = n - n % simd_width;
+  for (std::size_t l = 0; l < nv; l += simd_width) load_f32<D>(base, i + l).store_unaligned(out + l);
+  for (std::size_t l = nv; l < n; ++l) out[l] = load_scalar_f32<D>(base, i + l);
 }
 
 // Throws unless t is a stored type these kernels widen: "<what><name> has

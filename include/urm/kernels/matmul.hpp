@@ -57,6 +57,7 @@
 #include "urm/core/tensor_view.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/kernels/load_f32.hpp"
+#include "urm/kernels/prefetch.hpp"
 #include "urm/kernels/scratch.hpp"
 
 namespace urm::detail {
@@ -66,7 +67,7 @@ struct Gemm {
   static constexpr std::size_t NW = 2 * L;             // output features per micro-panel (2 registers)
   static constexpr std::size_t MR = L >= 16 ? 12 : 6;  // rows per micro-panel: 2·MR accumulators fit the registers
   static constexpr std::size_t KC = 384;               // k block: an x micro-panel MR·KC floats = 18 KiB (L1)
-  static constexpr std::size_t MC = 512;               // feature block: wp MC·KC floats = 768 KiB (L2)
+  static constexpr std::size_t MC = 256;               // feature block: wp MC·KC floats = 384 KiB (L2)
   static constexpr std::size_t MB = 1024;              // row block: xp MB·KC floats = 1.5 MiB
   static_assert(MC % NW == 0);
 };
@@ -147,24 +148,6 @@ inline void gemm_pack_w(const std::byte* w, std::size_t k, std::size_t j0, std::
     }
   }
 }
-
-// Walks a block of w (rows × segment bytes, rows row_stride apart) one cache
-// line per next(), for software prefetch spread thinly over the FMAs: a burst
-// of prefetches would stall on the few line-fill buffers.
-struct PrefetchCursor {
-  const std::byte* row = nullptr;
-  std::size_t row_stride = 0, seg_bytes = 0, rows_left = 0, off = 0;
-  void next() {
-    if (rows_left == 0) return;
-    __builtin_prefetch(row + std::min(off, seg_bytes - 1), 0, 2);
-    off += 64;
-    if (off >= seg_bytes + 64) {  // one more than the segment's lines: it may straddle
-      off = 0;
-      row += row_stride;
-      --rows_left;
-    }
-  }
-};
 
 // y[r, 0 … cols) (+)= Σ_p xp[r][p] · wp[p][·] for r < R: one FMA chain per
 // element. `first` stores instead of adding (the first k block). Prefetches
@@ -270,15 +253,17 @@ inline void gemm_columns(const float* x, std::size_t m, std::size_t k, const std
 // block when they are added into y. Same per-element order as gemm_columns:
 // one FMA chain per k block, blocks added in order.
 //   pack x → xt [m/MT][k][MT]          (MT = 2·simd_width rows side by side)
-//   for each tile of NR features:
-//     for each k block (KC): pack w rows → wr [NR][KC] float32 (L1)
-//       for each tile of MT rows: NR × MT sums in NR·2 registers → y
+//   for each chunk of k (KH):
+//     for each tile of NR features:
+//       for each k block (KC) of the chunk: pack w rows → wr [NR][KC] float32 (L1)
+//         for each tile of MT rows: NR × MT sums in NR·2 registers → y
 // The per-thread xt holds max_rows·k floats (5.25 MiB for k = 14336).
 struct GemmFew {
   static constexpr std::size_t L = simd_width;
   static constexpr std::size_t MT = 2 * L;
   static constexpr std::size_t NR = L >= 16 ? 12 : 6;
-  static constexpr std::size_t KC = 512;  // wr: NR·KC floats = 24 KiB (L1)
+  static constexpr std::size_t KC = 512;   // wr: NR·KC floats = 24 KiB (L1)
+  static constexpr std::size_t KH = 4096;  // k chunk: xt chunk ≤ max_rows·KH floats = 1.5 MiB (L2)
   static constexpr std::size_t max_rows = 3 * MT;
 };
 
@@ -344,22 +329,27 @@ inline void gemm_few_columns(const float* x, std::size_t m, std::size_t k, const
       for (std::size_t p = 0; p < k; ++p) dst[p * MT + r] = i < m ? x[i * k + p] : 0.0f;
     }
   }
-  for (std::size_t j0 = j_begin; j0 < j_end; j0 += NR) {
-    const std::size_t nj = std::min(NR, j_end - j0);
-    // k blocks innermost: each row of w is read front to back, NR streams
-    // the hardware prefetchers follow, and the y tile stays in cache.
-    for (std::size_t p0 = 0; p0 < k; p0 += KC) {
-      const std::size_t kc = std::min(KC, k - p0);
-      for (std::size_t j = 0; j < nj; ++j) convert_f32<D>(w, (j0 + j) * k + p0, kc, wr + j * KC);
-      for (std::size_t j = nj; j < NR; ++j) std::fill_n(wr + j * KC, kc, 0.0f);
-      for (std::size_t t = 0; t < tiles; ++t) {
-        const std::size_t rows = std::min(MT, m - t * MT);
-        if (rows <= L) {
-          gemm_few_micro_kernel<1>(xt + (t * k + p0) * MT, wr, kc, tile);
-        } else {
-          gemm_few_micro_kernel<2>(xt + (t * k + p0) * MT, wr, kc, tile);
+  // k in chunks of KH so that the chunk of xt (≤ max_rows·KH floats) stays in
+  // L2 while every tile of w streams past it.
+  for (std::size_t h0 = 0; h0 < k; h0 += GemmFew::KH) {
+    const std::size_t h1 = std::min(k, h0 + GemmFew::KH);
+    for (std::size_t j0 = j_begin; j0 < j_end; j0 += NR) {
+      const std::size_t nj = std::min(NR, j_end - j0);
+      // k blocks innermost: each row of w is read front to back (KH at a
+      // time), NR streams the hardware prefetchers follow.
+      for (std::size_t p0 = h0; p0 < h1; p0 += KC) {
+        const std::size_t kc = std::min(KC, h1 - p0);
+        for (std::size_t j = 0; j < nj; ++j) convert_f32<D>(w, (j0 + j) * k + p0, kc, wr + j * KC);
+        for (std::size_t j = nj; j < NR; ++j) std::fill_n(wr + j * KC, kc, 0.0f);
+        for (std::size_t t = 0; t < tiles; ++t) {
+          const std::size_t rows = std::min(MT, m - t * MT);
+          if (rows <= L) {
+            gemm_few_micro_kernel<1>(xt + (t * k + p0) * MT, wr, kc, tile);
+          } else {
+            gemm_few_micro_kernel<2>(xt + (t * k + p0) * MT, wr, kc, tile);
+          }
+          gemm_few_store(tile, rows, nj, p0 == 0, y + t * MT * n + j0, n);
         }
-        gemm_few_store(tile, rows, nj, p0 == 0, y + t * MT * n + j0, n);
       }
     }
   }
