@@ -72,7 +72,7 @@ class Tokenizer {
   using Options = TokenizerOptions;
 
   // Token ids are at most this (bounds the id -> token table on any input).
-  static constexpr std::int64_t kMaxTokenId = (std::int64_t{1} << 22) - 1;
+  static constexpr std::int64_t kMaxTokenId = (std::int64_t{1} << detail::MergeMap::kIdBits) - 1;
 
   static Tokenizer load(const std::string& tokenizer_json_path, Options options = {});
 
@@ -251,6 +251,8 @@ class Tokenizer::Loader {
   // Merge rank = position in model.merges. Merges are resolved in batches
   // (add_merges).
   void merge(std::string_view left, std::string_view right) {
+    if (n_merges_ + n_batch_ + early_merges_.size() > detail::MergeMap::kMaxRank)
+      fail("unsupported model.merges: more than " + std::to_string(detail::MergeMap::kMaxRank + 1) + " merges");
     if (!vocab_done_) {  // model.merges before model.vocab in the file
       early_merges_.emplace_back(left, right);
       return;
