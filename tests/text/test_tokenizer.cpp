@@ -257,3 +257,13 @@ TEST_CASE("load: reads the file with the streaming reader, same result and error
   CHECK_THROWS_WITH_AS(urm::Tokenizer::load("/nonexistent/tokenizer.json"), "/nonexistent/tokenizer.json: cannot open: No such file or directory",
                        urm::Error);
 }
+
+TEST_CASE("more merges than the packed merge table holds is an error") {
+  nlohmann::json j = tiny_tokenizer_json();
+  nlohmann::json& merges = j["model"]["merges"];
+  merges = nlohmann::json::array();
+  for (std::uint32_t i = 0; i <= urm::detail::MergeMap::kMaxRank + 1; ++i) merges.push_back("h e");  // 1,048,576
+  CHECK_THROWS_WITH_AS(tiny(j), "tiny: unsupported model.merges: more than 1048575 merges", urm::Error);
+  merges.erase(merges.size() - 1);  // 1,048,575: the most there may be (a pair listed again keeps its last rank)
+  CHECK(tiny(j).encode("he", false) == Ids{256});
+}
