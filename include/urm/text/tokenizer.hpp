@@ -26,8 +26,8 @@
 // urm::Error (Hugging Face drops it silently).
 //
 // Thread safety: a Tokenizer is immutable after loading; every method is const
-// and keeps its working memory on the caller's stack, so any number of threads
-// may encode and decode at once. The one shared mutable part, a cache of BPE
+// and keeps its working memory in buffers of its own call, so any number of
+// threads may encode and decode at once. The one shared mutable part, a cache of BPE
 // results (bpe_word_cache.hpp), has its own locks.
 #pragma once
 
@@ -80,17 +80,15 @@ class Tokenizer {
   static Tokenizer from_json(const nlohmann::json& j, const std::string& source, Options options = {});
 
   std::vector<std::int32_t> encode(std::string_view text, bool add_special_tokens) const {
-    const std::vector<std::int32_t> a = encode_text(text);
-    return post_processor_.apply(a, nullptr, add_special_tokens);
+    return post_processor_.apply(encode_text(text), nullptr, add_special_tokens);
   }
 
   // Two sequences (e.g. a question and an answer), joined by the post-
   // processor's "pair" template.
   std::vector<std::int32_t> encode_pair(std::string_view a, std::string_view b, bool add_special_tokens) const {
-    const std::vector<std::int32_t> ia = encode_text(a);
+    std::vector<std::int32_t> ia = encode_text(a);
     const std::vector<std::int32_t> ib = encode_text(b);
-    const std::span<const std::int32_t> sb(ib);
-    return post_processor_.apply(ia, &sb, add_special_tokens);
+    return post_processor_.apply(std::move(ia), &ib, add_special_tokens);
   }
 
   std::string decode(std::span<const std::int32_t> ids, bool skip_special_tokens = false) const {
@@ -244,8 +242,9 @@ class Tokenizer::Loader {
     }
     vocab_done_ = true;
     t_.bpe_.merges.reserve(early_merges_.size() + 300000);  // Llama-3 has 280k
-    for (const auto& [left, right] : early_merges_) merge(left, right);
+    const auto early = std::move(early_merges_);
     early_merges_.clear();
+    for (const auto& [left, right] : early) merge(left, right);
   }
 
   // Merge rank = position in model.merges. Merges are resolved in batches
