@@ -145,36 +145,42 @@ class Tokenizer {
     std::vector<std::int32_t> ids;
     ids.reserve(text.size() / 3 + 4);
     detail::BpeScratch scratch;
-    std::vector<detail::PreTokenChar> chars;
-    std::vector<std::string_view> words;
-    std::vector<std::uint64_t> hashes;
+    // Words go through a small ring: each starts with a lookup at a random
+    // place in the vocabulary table (megabytes), so a word is hashed and its
+    // slot prefetched kAhead words before it is encoded, and those cache
+    // misses overlap.
+    constexpr std::size_t kAhead = 8;
+    std::array<std::string_view, kAhead> ring_word;
+    std::array<std::uint64_t, kAhead> ring_hash{};
+    std::size_t n_words = 0;  // words entered into the ring so far
+    const auto encode_word = [&](std::string_view word, std::uint64_t hash) {
+      if (bpe_.encode_whole_word(word, hash, ids)) return;
+      if (word_cache_ && word_cache_->find(word, hash, ids)) return;
+      const std::size_t first = ids.size();
+      bpe_.merge_word(word, ids, scratch);
+      if (word_cache_) word_cache_->insert(word, hash, std::span<const std::int32_t>(ids).subspan(first));
+    };
+    const auto flush = [&] {
+      for (std::size_t k = n_words >= kAhead ? n_words - kAhead : 0; k < n_words; ++k)
+        encode_word(ring_word[k % kAhead], ring_hash[k % kAhead]);
+      n_words = 0;
+    };
     for (const detail::TextSegment& s : segments) {
       if (s.token_id >= 0) {
+        flush();
         ids.push_back(s.token_id);
         continue;
       }
-      words.clear();
-      detail::llama3_pre_tokenize(text.substr(s.begin, s.end - s.begin), chars,
-                                  [&](std::string_view word) { words.push_back(word); });
-      // Each word starts with a lookup at a random place in the vocabulary
-      // table (megabytes): hash and prefetch a few words ahead so that those
-      // cache misses overlap.
-      constexpr std::size_t kAhead = 8;
-      hashes.resize(words.size());
-      const auto prefetch = [&](std::size_t k) {
-        hashes[k] = detail::hash_bytes(words[k]);
-        if (words[k].size() > 1) bpe_.vocab.prefetch(hashes[k]);
-      };
-      for (std::size_t k = 0; k < std::min(kAhead, words.size()); ++k) prefetch(k);
-      for (std::size_t k = 0; k < words.size(); ++k) {
-        if (k + kAhead < words.size()) prefetch(k + kAhead);
-        if (bpe_.encode_whole_word(words[k], hashes[k], ids)) continue;
-        if (word_cache_ && word_cache_->find(words[k], hashes[k], ids)) continue;
-        const std::size_t first = ids.size();
-        bpe_.merge_word(words[k], ids, scratch);
-        if (word_cache_) word_cache_->insert(words[k], hashes[k], std::span<const std::int32_t>(ids).subspan(first));
-      }
+      detail::llama3_pre_tokenize(text.substr(s.begin, s.end - s.begin), [&](std::string_view word) {
+        const std::size_t slot = n_words % kAhead;
+        if (n_words >= kAhead) encode_word(ring_word[slot], ring_hash[slot]);  // the word kAhead back
+        ring_word[slot] = word;
+        ring_hash[slot] = detail::hash_bytes(word);
+        if (word.size() > 1) bpe_.vocab.prefetch(ring_hash[slot]);
+        ++n_words;
+      });
     }
+    flush();
     return ids;
   }
 
