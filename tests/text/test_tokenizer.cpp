@@ -257,3 +257,30 @@ TEST_CASE("load: reads the file with the streaming reader, same result and error
   CHECK_THROWS_WITH_AS(urm::Tokenizer::load("/nonexistent/tokenizer.json"), "/nonexistent/tokenizer.json: cannot open: No such file or directory",
                        urm::Error);
 }
+
+TEST_CASE("more merges than the packed merge table holds is an error") {
+  nlohmann::json j = tiny_tokenizer_json();
+  nlohmann::json& merges = j["model"]["merges"];
+  merges = nlohmann::json::array();
+  for (std::uint32_t i = 0; i <= urm::detail::MergeMap::kMaxRank + 1; ++i) merges.push_back("h e");  // 1,048,576
+  CHECK_THROWS_WITH_AS(tiny(j), "tiny: unsupported model.merges: more than 1048575 merges", urm::Error);
+  merges.erase(merges.size() - 1);  // 1,048,575: the most there may be (a pair listed again keeps its last rank)
+  CHECK(tiny(j).encode("he", false) == Ids{256});
+}
+
+TEST_CASE("long runs: one word each, encoded without quadratic work") {
+  const urm::Tokenizer t = tiny();
+  // 99,999 spaces then " x": \s+(?!\S) leaves the last space to lead "x".
+  Ids want(99'999, 32);
+  want.insert(want.end(), {32, 120});
+  CHECK(t.encode(std::string(100'000, ' ') + "x", false) == want);
+  CHECK(t.encode(std::string(100'000, '\n'), false) == Ids(100'000, 10));
+  const std::string letters(200'000, 'h');  // one 200 kB word: BPE over 200k symbols
+  CHECK(t.encode(letters, false) == Ids(200'000, 104));
+  const std::string hello = [] {
+    std::string s;
+    for (int i = 0; i < 20'000; ++i) s += "hello";
+    return s;
+  }();
+  CHECK(t.encode(hello, false) == Ids(20'000, 259));  // hellohello… merges into "hello"s
+}

@@ -13,8 +13,7 @@ namespace {
 
 std::vector<std::string> words(std::string_view text) {
   std::vector<std::string> out;
-  std::vector<urm::detail::PreTokenChar> chars;
-  urm::detail::llama3_pre_tokenize(text, chars, [&](std::string_view w) { out.emplace_back(w); });
+  urm::detail::llama3_pre_tokenize(text, [&](std::string_view w) { out.emplace_back(w); });
   return out;
 }
 

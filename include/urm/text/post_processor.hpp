@@ -10,7 +10,6 @@
 #pragma once
 
 #include <cstdint>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -29,14 +28,14 @@ struct PostProcessor {
   bool has_template = false;
   std::vector<TemplatePiece> single, pair;
 
-  std::vector<std::int32_t> apply(std::span<const std::int32_t> a, const std::span<const std::int32_t>* b,
+  // The ids of sequence a (and b, for a pair) with the template around them.
+  std::vector<std::int32_t> apply(std::vector<std::int32_t> a, const std::vector<std::int32_t>* b,
                                   bool add_special_tokens) const {
-    std::vector<std::int32_t> out;
     if (!add_special_tokens || !has_template) {
-      out.assign(a.begin(), a.end());
-      if (b != nullptr) out.insert(out.end(), b->begin(), b->end());
-      return out;
+      if (b != nullptr) a.insert(a.end(), b->begin(), b->end());
+      return a;
     }
+    std::vector<std::int32_t> out;
     for (const TemplatePiece& p : b != nullptr ? pair : single) {
       if (p.sequence == 0) out.insert(out.end(), a.begin(), a.end());
       else if (p.sequence == 1) out.insert(out.end(), b->begin(), b->end());

@@ -26,8 +26,8 @@
 // urm::Error (Hugging Face drops it silently).
 //
 // Thread safety: a Tokenizer is immutable after loading; every method is const
-// and keeps its working memory on the caller's stack, so any number of threads
-// may encode and decode at once. The one shared mutable part, a cache of BPE
+// and keeps its working memory in buffers of its own call, so any number of
+// threads may encode and decode at once. The one shared mutable part, a cache of BPE
 // results (bpe_word_cache.hpp), has its own locks.
 #pragma once
 
@@ -72,7 +72,7 @@ class Tokenizer {
   using Options = TokenizerOptions;
 
   // Token ids are at most this (bounds the id -> token table on any input).
-  static constexpr std::int64_t kMaxTokenId = (std::int64_t{1} << 22) - 1;
+  static constexpr std::int64_t kMaxTokenId = (std::int64_t{1} << detail::MergeMap::kIdBits) - 1;
 
   static Tokenizer load(const std::string& tokenizer_json_path, Options options = {});
 
@@ -80,17 +80,15 @@ class Tokenizer {
   static Tokenizer from_json(const nlohmann::json& j, const std::string& source, Options options = {});
 
   std::vector<std::int32_t> encode(std::string_view text, bool add_special_tokens) const {
-    const std::vector<std::int32_t> a = encode_text(text);
-    return post_processor_.apply(a, nullptr, add_special_tokens);
+    return post_processor_.apply(encode_text(text), nullptr, add_special_tokens);
   }
 
   // Two sequences (e.g. a question and an answer), joined by the post-
   // processor's "pair" template.
   std::vector<std::int32_t> encode_pair(std::string_view a, std::string_view b, bool add_special_tokens) const {
-    const std::vector<std::int32_t> ia = encode_text(a);
+    std::vector<std::int32_t> ia = encode_text(a);
     const std::vector<std::int32_t> ib = encode_text(b);
-    const std::span<const std::int32_t> sb(ib);
-    return post_processor_.apply(ia, &sb, add_special_tokens);
+    return post_processor_.apply(std::move(ia), &ib, add_special_tokens);
   }
 
   std::string decode(std::span<const std::int32_t> ids, bool skip_special_tokens = false) const {
@@ -147,36 +145,42 @@ class Tokenizer {
     std::vector<std::int32_t> ids;
     ids.reserve(text.size() / 3 + 4);
     detail::BpeScratch scratch;
-    std::vector<detail::PreTokenChar> chars;
-    std::vector<std::string_view> words;
-    std::vector<std::uint64_t> hashes;
+    // Words go through a small ring: each starts with a lookup at a random
+    // place in the vocabulary table (megabytes), so a word is hashed and its
+    // slot prefetched kAhead words before it is encoded, and those cache
+    // misses overlap.
+    constexpr std::size_t kAhead = 8;
+    std::array<std::string_view, kAhead> ring_word;
+    std::array<std::uint64_t, kAhead> ring_hash{};
+    std::size_t n_words = 0;  // words entered into the ring so far
+    const auto encode_word = [&](std::string_view word, std::uint64_t hash) {
+      if (bpe_.encode_whole_word(word, hash, ids)) return;
+      if (word_cache_ && word_cache_->find(word, hash, ids)) return;
+      const std::size_t first = ids.size();
+      bpe_.merge_word(word, ids, scratch);
+      if (word_cache_) word_cache_->insert(word, hash, std::span<const std::int32_t>(ids).subspan(first));
+    };
+    const auto flush = [&] {
+      for (std::size_t k = n_words >= kAhead ? n_words - kAhead : 0; k < n_words; ++k)
+        encode_word(ring_word[k % kAhead], ring_hash[k % kAhead]);
+      n_words = 0;
+    };
     for (const detail::TextSegment& s : segments) {
       if (s.token_id >= 0) {
+        flush();
         ids.push_back(s.token_id);
         continue;
       }
-      words.clear();
-      detail::llama3_pre_tokenize(text.substr(s.begin, s.end - s.begin), chars,
-                                  [&](std::string_view word) { words.push_back(word); });
-      // Each word starts with a lookup at a random place in the vocabulary
-      // table (megabytes): hash and prefetch a few words ahead so that those
-      // cache misses overlap.
-      constexpr std::size_t kAhead = 8;
-      hashes.resize(words.size());
-      const auto prefetch = [&](std::size_t k) {
-        hashes[k] = detail::hash_bytes(words[k]);
-        if (words[k].size() > 1) bpe_.vocab.prefetch(hashes[k]);
-      };
-      for (std::size_t k = 0; k < std::min(kAhead, words.size()); ++k) prefetch(k);
-      for (std::size_t k = 0; k < words.size(); ++k) {
-        if (k + kAhead < words.size()) prefetch(k + kAhead);
-        if (bpe_.encode_whole_word(words[k], hashes[k], ids)) continue;
-        if (word_cache_ && word_cache_->find(words[k], hashes[k], ids)) continue;
-        const std::size_t first = ids.size();
-        bpe_.merge_word(words[k], ids, scratch);
-        if (word_cache_) word_cache_->insert(words[k], hashes[k], std::span<const std::int32_t>(ids).subspan(first));
-      }
+      detail::llama3_pre_tokenize(text.substr(s.begin, s.end - s.begin), [&](std::string_view word) {
+        const std::size_t slot = n_words % kAhead;
+        if (n_words >= kAhead) encode_word(ring_word[slot], ring_hash[slot]);  // the word kAhead back
+        ring_word[slot] = word;
+        ring_hash[slot] = detail::hash_bytes(word);
+        if (word.size() > 1) bpe_.vocab.prefetch(ring_hash[slot]);
+        ++n_words;
+      });
     }
+    flush();
     return ids;
   }
 
@@ -244,13 +248,16 @@ class Tokenizer::Loader {
     }
     vocab_done_ = true;
     t_.bpe_.merges.reserve(early_merges_.size() + 300000);  // Llama-3 has 280k
-    for (const auto& [left, right] : early_merges_) merge(left, right);
+    const auto early = std::move(early_merges_);
     early_merges_.clear();
+    for (const auto& [left, right] : early) merge(left, right);
   }
 
   // Merge rank = position in model.merges. Merges are resolved in batches
   // (add_merges).
   void merge(std::string_view left, std::string_view right) {
+    if (n_merges_ + n_batch_ + early_merges_.size() > detail::MergeMap::kMaxRank)
+      fail("unsupported model.merges: more than " + std::to_string(detail::MergeMap::kMaxRank + 1) + " merges");
     if (!vocab_done_) {  // model.merges before model.vocab in the file
       early_merges_.emplace_back(left, right);
       return;

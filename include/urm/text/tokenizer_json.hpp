@@ -53,29 +53,29 @@ TokenizerJson split_tokenizer_json(const nlohmann::json& j, const std::string& s
       continue;
     }
     nlohmann::json& model = out.config["model"] = nlohmann::json::object();
-    for (const auto& [mkey, mvalue] : value.items()) {
-      if (mkey == "vocab" && mvalue.is_object()) {
-        out.has_vocab = true;
-        for (const auto& [token, id] : mvalue.items()) {
-          if (!id.is_number_integer()) throw Error(source + ": model.vocab[\"" + token + "\"]: expected an integer id");
-          sink.vocab_entry(token, id.template get<std::int64_t>());
+    for (const auto& [mkey, mvalue] : value.items())
+      if (!((mkey == "vocab" && mvalue.is_object()) || (mkey == "merges" && mvalue.is_array()))) model[mkey] = mvalue;
+    // The vocabulary first, as in a file, so that merges resolve as they come.
+    if (const auto v = value.find("vocab"); v != value.end() && v->is_object()) {
+      out.has_vocab = true;
+      for (const auto& [token, id] : v->items()) {
+        if (!id.is_number_integer()) throw Error(source + ": model.vocab[\"" + token + "\"]: expected an integer id");
+        sink.vocab_entry(token, id.template get<std::int64_t>());
+      }
+      sink.vocab_end();
+    }
+    if (const auto m = value.find("merges"); m != value.end() && m->is_array()) {
+      out.has_merges = true;
+      for (std::size_t i = 0; i < m->size(); ++i) {
+        const auto& e = (*m)[i];
+        const auto where = [&] { return source + ": model.merges[" + std::to_string(i) + "]"; };
+        if (e.is_string()) {
+          merge_from_string(sink, e.template get_ref<const std::string&>(), where);
+        } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
+          sink.merge(e[0].template get_ref<const std::string&>(), e[1].template get_ref<const std::string&>());
+        } else {
+          throw Error(where() + ": expected \"left right\" or [\"left\", \"right\"]");
         }
-        sink.vocab_end();
-      } else if (mkey == "merges" && mvalue.is_array()) {
-        out.has_merges = true;
-        for (std::size_t i = 0; i < mvalue.size(); ++i) {
-          const auto& e = mvalue[i];
-          const auto where = [&] { return source + ": model.merges[" + std::to_string(i) + "]"; };
-          if (e.is_string()) {
-            merge_from_string(sink, e.template get_ref<const std::string&>(), where);
-          } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
-            sink.merge(e[0].template get_ref<const std::string&>(), e[1].template get_ref<const std::string&>());
-          } else {
-            throw Error(where() + ": expected \"left right\" or [\"left\", \"right\"]");
-          }
-        }
-      } else {
-        model[mkey] = mvalue;
       }
     }
   }
