@@ -1,0 +1,67 @@
+// Syntax tree of the Jinja subset: expressions and statements.
+//
+// Plain data: one struct per level with a kind tag and child vectors. Each
+// expression records its height so the parser can refuse trees deep enough
+// to exhaust the evaluator's stack (e.g. ten thousand chained `+`).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "urm/text/jinja/value.hpp"
+
+namespace urm::detail::jinja {
+
+enum class ExprKind : std::uint8_t {
+  Literal,   // literal
+  Name,      // name
+  ListLit,   // [args...]
+  Attr,      // args[0] . name
+  Item,      // args[0] [ args[1] ]
+  Not,       // not args[0]
+  And,       // args[0] and args[1]
+  Or,        // args[0] or args[1]
+  Add,       // args[0] + args[1]
+  Concat,    // args[0] ~ args[1] ~ ...
+  Compare,   // args[0] ops[0] args[1] ops[1] args[2] ... (Python chaining)
+  Filter,    // args[0] | name(args[1..]), arguments bound to arg_names
+  Raise,     // raise_exception(args[0])
+};
+
+enum class CompareOp : std::uint8_t { Eq, Ne, Lt, Le, Gt, Ge, In, NotIn };
+
+struct Expr {
+  ExprKind kind;
+  Pos pos;
+  Value literal;                // Literal
+  std::string name;             // Name, Attr, Filter
+  std::vector<std::unique_ptr<Expr>> args;
+  std::vector<std::string> arg_names;   // Filter: the parameter each of args[1..] binds to
+  std::vector<CompareOp> ops;   // Compare
+  std::uint32_t height = 1;
+};
+
+using ExprPtr = std::unique_ptr<Expr>;
+
+enum class NodeKind : std::uint8_t {
+  Text,    // copy text
+  Output,  // {{ expr }}
+  Set,     // {% set target = expr %}
+  For,     // {% for target in expr %} body {% endfor %}
+  If,      // {% if c %} ... {% elif c %} ... {% else %} ... {% endif %}
+};
+
+struct Node {
+  NodeKind kind;
+  Pos pos;
+  std::string text;  // Text: the text; Set, For: the target name
+  ExprPtr expr;      // Output, Set, For
+  std::vector<Node> body;  // For
+  // If: (condition, body) in order; the else branch has a null condition.
+  std::vector<std::pair<ExprPtr, std::vector<Node>>> branches;
+};
+
+}  // namespace urm::detail::jinja

@@ -1,0 +1,194 @@
+// The filters of the Jinja subset, with the semantics of jinja2 3.1 and of
+// the `tojson` that transformers installs for chat templates:
+//
+//   trim(chars=None)       soft_str(x).strip(chars)       (Python whitespace)
+//   length                 len(x)                          (code points for str)
+//   upper, lower           soft_str(x).upper() / .lower()
+//   default(d='', boolean=False)   d if x is undefined (or falsy, with boolean)
+//   tojson(ensure_ascii=False, indent=None, separators=None, sort_keys=False)
+//                          json.dumps(x, ...) — no HTML escaping, keys in
+//                          insertion order, non-ASCII kept as is.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "urm/text/jinja/unicode.hpp"
+#include "urm/text/jinja/value.hpp"
+
+namespace urm::detail::jinja {
+
+inline Value filter_trim(const Value& v, const Value& chars, const Where& at) {
+  const std::string s = python_str(v, at);
+  if (chars.is_none() || chars.is_undefined()) return Value(std::string(strip_code_points(s, true, true, is_python_space)));
+  if (!chars.is_string()) at.fail("trim: chars must be a string or none, not " + std::string(python_type_name(chars)));
+  std::vector<std::uint32_t> set;
+  for (std::size_t i = 0; i < chars.str().size(); i += utf8_length(static_cast<unsigned char>(chars.str()[i])))
+    set.push_back(decode_at(chars.str(), i));
+  return Value(std::string(strip_code_points(s, true, true, [&](std::uint32_t cp) {
+    return std::find(set.begin(), set.end(), cp) != set.end();
+  })));
+}
+
+inline Value filter_length(const Value& v, const Where& at) {
+  if (v.is_undefined()) return Value(std::int64_t{0});
+  if (v.is_string()) return Value(static_cast<std::int64_t>(count_code_points(v.str())));
+  if (v.is_list()) return Value(static_cast<std::int64_t>(v.list().size()));
+  if (v.is_map()) return Value(static_cast<std::int64_t>(v.map().size()));
+  if (v.is_loop()) return Value(v.loop().length);
+  at.fail("length: object of type '" + std::string(python_type_name(v)) + "' has no len()");
+}
+
+// Python's str.upper()/lower() use full Unicode case mappings ('ß' -> "SS");
+// without those tables only ASCII text is converted, anything else refused.
+inline Value filter_case(const Value& v, bool upper, const Where& at) {
+  std::string s = python_str(v, at);
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80)
+      at.fail(std::string(upper ? "upper" : "lower") + " of non-ASCII text is outside the Jinja subset urm.cpp implements");
+    if (upper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (!upper && c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return Value(std::move(s));
+}
+
+inline Value filter_default(const Value& v, const Value& fallback, const Value& boolean) {
+  if (v.is_undefined() || (truthy(boolean) && !truthy(v))) return fallback;
+  return v;
+}
+
+struct JsonStyle {
+  bool ensure_ascii = false;
+  std::optional<std::string> indent;  // nullopt: everything on one line
+  std::string item_separator = ", ";
+  std::string key_separator = ": ";
+  bool sort_keys = false;
+};
+
+// tojson's arguments -> json.dumps's layout. indent: None, an int (that many
+// spaces; 0 or negative still break lines) or a string; separators default
+// to (', ', ': '), or (',', ': ') when indenting.
+inline JsonStyle json_style(const Value& ensure_ascii, const Value& indent, const Value& separators,
+                            const Value& sort_keys, const Where& at) {
+  JsonStyle s;
+  s.ensure_ascii = truthy(ensure_ascii);
+  s.sort_keys = truthy(sort_keys);
+  if (indent.is_integral()) {
+    s.indent = std::string(static_cast<std::size_t>(std::clamp<std::int64_t>(indent.integer(), 0, 4096)), ' ');
+  } else if (indent.is_string()) {
+    s.indent = indent.str();
+  } else if (!indent.is_none() && !indent.is_undefined()) {
+    at.fail("tojson: indent must be an integer, a string or none, not " + std::string(python_type_name(indent)));
+  }
+  if (s.indent) s.item_separator = ",";
+  if (separators.is_list()) {
+    const List& l = separators.list();
+    if (l.size() != 2 || !l[0].is_string() || !l[1].is_string())
+      at.fail("tojson: separators must be a list of two strings");
+    s.item_separator = l[0].str();
+    s.key_separator = l[1].str();
+  } else if (!separators.is_none() && !separators.is_undefined()) {
+    at.fail("tojson: separators must be a list of two strings or none");
+  }
+  return s;
+}
+
+// json.dumps's string encoding: '"', '\\' and control characters escaped
+// (\n \r \t \b \f, else \u00XX in lowercase hex); with ensure_ascii also
+// everything outside ' '..'~', as UTF-16 units.
+inline void json_string(std::string_view s, bool ensure_ascii, std::string& out) {
+  static constexpr char hex[] = "0123456789abcdef";
+  auto u_escape = [&](std::uint32_t unit) {
+    out += "\\u";
+    for (int shift = 12; shift >= 0; shift -= 4) out += hex[(unit >> shift) & 0xF];
+  };
+  out += '"';
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"') out += "\\\"";
+    else if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\b') out += "\\b";
+    else if (c == '\f') out += "\\f";
+    else if (c < 0x20 || (ensure_ascii && c == 0x7F)) u_escape(c);
+    else if (c >= 0x80 && ensure_ascii) {
+      const std::uint32_t cp = decode_at(s, i);
+      if (cp >= 0x10000) {
+        u_escape(0xD800 + ((cp - 0x10000) >> 10));
+        u_escape(0xDC00 + ((cp - 0x10000) & 0x3FF));
+      } else {
+        u_escape(cp);
+      }
+      i += utf8_length(c);
+      continue;
+    } else {
+      out += static_cast<char>(c);
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+// json.dumps(v): floats as Python's repr (NaN, Infinity, -Infinity for the
+// non-finite ones), True -> true, None -> null.
+inline void json_dump(const Value& v, const JsonStyle& style, std::size_t level, std::string& out, const Where& at) {
+  if (v.is_none()) {
+    out += "null";
+  } else if (v.is_bool()) {
+    out += v.integer() ? "true" : "false";
+  } else if (v.is_int()) {
+    out += std::to_string(v.integer());
+  } else if (v.is_float()) {
+    const double d = v.number();
+    if (std::isnan(d)) out += "NaN";
+    else if (std::isinf(d)) out += d > 0 ? "Infinity" : "-Infinity";
+    else out += python_float_repr(d);
+  } else if (v.is_string()) {
+    json_string(v.str(), style.ensure_ascii, out);
+  } else if (v.is_list() || v.is_map()) {
+    const bool is_list = v.is_list();
+    const std::size_t size = is_list ? v.list().size() : v.map().size();
+    if (size == 0) {
+      out += is_list ? "[]" : "{}";
+      return;
+    }
+    std::vector<std::size_t> order(size);
+    for (std::size_t i = 0; i < size; ++i) order[i] = i;
+    if (!is_list && style.sort_keys)
+      std::stable_sort(order.begin(), order.end(),
+                       [&](std::size_t a, std::size_t b) { return v.map()[a].first < v.map()[b].first; });
+    auto newline = [&](std::size_t lvl) {
+      if (!style.indent) return;
+      out += '\n';
+      for (std::size_t k = 0; k < lvl; ++k) out += *style.indent;
+    };
+    out += is_list ? '[' : '{';
+    newline(level + 1);
+    for (std::size_t k = 0; k < size; ++k) {
+      if (k > 0) {
+        out += style.item_separator;
+        newline(level + 1);
+      }
+      if (is_list) {
+        json_dump(v.list()[order[k]], style, level + 1, out, at);
+      } else {
+        const auto& [key, value] = v.map()[order[k]];
+        json_string(key, style.ensure_ascii, out);
+        out += style.key_separator;
+        json_dump(value, style, level + 1, out, at);
+      }
+    }
+    newline(level);
+    out += is_list ? ']' : '}';
+  } else {
+    at.fail("tojson: Object of type " + std::string(python_type_name(v)) + " is not JSON serializable");
+  }
+}
+
+}  // namespace urm::detail::jinja

@@ -1,0 +1,125 @@
+// Post-processor — what encode(text, add_special_tokens = true) adds around
+// the ids of the text, from tokenizer.json's "post_processor":
+//
+//  * null or ByteLevel: nothing (ByteLevel only trims offsets, never ids);
+//  * TemplateProcessing: the "single" template for one sequence, "pair" for
+//    two, each a list of {"Sequence": {"id": "A"|"B"}} and
+//    {"SpecialToken": {"id": NAME}} with NAME's ids in "special_tokens";
+//  * Sequence: its processors in order (at most one of them a template).
+// Without add_special_tokens, the ids are the text's (A, or A then B).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "urm/core/error.hpp"
+
+namespace urm::detail {
+
+struct TemplatePiece {
+  int sequence = -1;                // 0 = A, 1 = B; -1 for special tokens
+  std::vector<std::int32_t> ids;    // the special token's ids
+};
+
+struct PostProcessor {
+  bool has_template = false;
+  std::vector<TemplatePiece> single, pair;
+
+  std::vector<std::int32_t> apply(std::span<const std::int32_t> a, const std::span<const std::int32_t>* b,
+                                  bool add_special_tokens) const {
+    std::vector<std::int32_t> out;
+    if (!add_special_tokens || !has_template) {
+      out.assign(a.begin(), a.end());
+      if (b != nullptr) out.insert(out.end(), b->begin(), b->end());
+      return out;
+    }
+    for (const TemplatePiece& p : b != nullptr ? pair : single) {
+      if (p.sequence == 0) out.insert(out.end(), a.begin(), a.end());
+      else if (p.sequence == 1) out.insert(out.end(), b->begin(), b->end());
+      else out.insert(out.end(), p.ids.begin(), p.ids.end());
+    }
+    return out;
+  }
+};
+
+namespace post_processor_json {
+
+inline const nlohmann::json& field(const nlohmann::json& j, const char* key, const std::string& where) {
+  if (!j.is_object() || !j.contains(key)) throw Error(where + ": missing \"" + key + "\"");
+  return j.at(key);
+}
+
+inline std::string string_field(const nlohmann::json& j, const char* key, const std::string& where) {
+  const auto& v = field(j, key, where);
+  if (!v.is_string()) throw Error(where + "." + key + ": expected a string");
+  return v.get<std::string>();
+}
+
+inline std::vector<TemplatePiece> parse_template(const nlohmann::json& pieces, const nlohmann::json& specials,
+                                                 const std::string& specials_where, bool is_pair,
+                                                 const std::string& where) {
+  if (!pieces.is_array()) throw Error(where + ": expected an array");
+  std::vector<TemplatePiece> out;
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    const std::string at = where + "[" + std::to_string(i) + "]";
+    const auto& p = pieces[i];
+    if (p.is_object() && p.contains("Sequence")) {
+      const std::string id = string_field(p["Sequence"], "id", at + ".Sequence");
+      if (id == "A" || (is_pair && id == "B")) out.push_back({id == "A" ? 0 : 1, {}});
+      else throw Error(at + ".Sequence.id: expected " + std::string(is_pair ? "\"A\" or \"B\"" : "\"A\"") + ", got \"" + id + "\"");
+    } else if (p.is_object() && p.contains("SpecialToken")) {
+      const std::string id = string_field(p["SpecialToken"], "id", at + ".SpecialToken");
+      if (!specials.is_object() || !specials.contains(id))
+        throw Error(at + ".SpecialToken.id: \"" + id + "\" is not in " + specials_where);
+      const std::string sw = specials_where + "[\"" + id + "\"]";
+      const auto& ids = field(specials[id], "ids", sw);
+      if (!ids.is_array()) throw Error(sw + ".ids: expected an array");
+      TemplatePiece piece;
+      for (const auto& v : ids) {
+        if (!v.is_number_unsigned() || v.get<std::uint64_t>() > 0x7FFFFFFF)
+          throw Error(sw + ".ids: expected token ids (non-negative integers)");
+        piece.ids.push_back(v.get<std::int32_t>());
+      }
+      out.push_back(std::move(piece));
+    } else {
+      throw Error(at + ": expected {\"Sequence\": …} or {\"SpecialToken\": …}");
+    }
+  }
+  return out;
+}
+
+inline void parse_into(PostProcessor& pp, const nlohmann::json& j, const std::string& where) {
+  if (j.is_null()) return;
+  const std::string type = string_field(j, "type", where);
+  if (type == "ByteLevel") return;
+  if (type == "Sequence") {
+    const auto& list = field(j, "processors", where);
+    if (!list.is_array()) throw Error(where + ".processors: expected an array");
+    for (std::size_t i = 0; i < list.size(); ++i) parse_into(pp, list[i], where + ".processors[" + std::to_string(i) + "]");
+    return;
+  }
+  if (type == "TemplateProcessing") {
+    if (pp.has_template) throw Error(where + ": unsupported: more than one TemplateProcessing in a post-processor");
+    const auto& specials = field(j, "special_tokens", where);
+    const std::string sw = where + ".special_tokens";
+    pp.single = parse_template(field(j, "single", where), specials, sw, false, where + ".single");
+    pp.pair = parse_template(field(j, "pair", where), specials, sw, true, where + ".pair");
+    pp.has_template = true;
+    return;
+  }
+  throw Error(where + ": unsupported post-processor type \"" + type + "\" (supported: ByteLevel, TemplateProcessing, Sequence)");
+}
+
+}  // namespace post_processor_json
+
+inline PostProcessor parse_post_processor(const nlohmann::json& j, const std::string& where) {
+  PostProcessor pp;
+  post_processor_json::parse_into(pp, j, where);
+  return pp;
+}
+
+}  // namespace urm::detail

@@ -1,0 +1,235 @@
+// Unit tests of the Jinja subset interpreter, construct by construct.
+//
+// Expected strings were produced by jinja2 3.1.6 configured as transformers
+// renders chat templates: ImmutableSandboxedEnvironment(trim_blocks=True,
+// lstrip_blocks=True), transformers' tojson (json.dumps, ensure_ascii=False)
+// and raise_exception, with the variables of variables() below.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <string_view>
+
+#include "urm/text/jinja/template.hpp"
+
+using namespace urm::detail::jinja;
+
+namespace {
+
+Map variables() {
+  List messages{Value(Map{{"role", "system"}, {"content", "Be brief."}}),
+                Value(Map{{"role", "user"}, {"content", "  Hi there \n"}}),
+                Value(Map{{"role", "assistant"}, {"content", "Hello!"}})};
+  Map data{{"a", Value(List{1, 2.5, None{}, true, "é\"\n\001😀\177"})},
+           {"b", Value(Map{})},
+           {"c", Value(List{})},
+           {"z", 0.1}};
+  return Map{{"messages", Value(std::move(messages))},
+             {"bos_token", "<s>"},
+             {"eos_token", "</s>"},
+             {"add_generation_prompt", true},
+             {"tools", None{}},
+             {"documents", None{}},
+             {"data", Value(std::move(data))}};
+}
+
+std::string render(std::string_view source, Limits limits = {}) {
+  return Template::parse(source, "template", limits).render(variables());
+}
+
+}  // namespace
+
+TEST_CASE("jinja: output, literals and string escapes") {
+  CHECK(render("{{ 'a' }}{{ \"b\" }}{{ 1 }}|{{ 2.5 }}|{{ true }}|{{ False }}|{{ none }}|{{ 1e-5 }}|{{ 1e16 }}|{{ 1E3 }}|{{ 1_000 }}|{{ 'x' 'y' }}") == "ab1|2.5|True|False|None|1e-05|1e+16|1000.0|1000|xy");
+  CHECK(render("{{ 'a\\tb\\x41\\u00e9\\U0001F600\\q\\'' }}{{ \"\\\"\\\\\\101\" }}") == "a\tbAé😀\\q'\"\\A");
+  CHECK(render("{{ bos_token }}{{ nothing }}[{{ messages[0].missing }}]") == "<s>[]");
+  CHECK(render("{{ [1, 'a', none][1] }}{{ ['x',][0] }}{{ [] | length }}\n") == "ax0");
+}
+
+TEST_CASE("jinja: set, for (loop variables, scoping) and if/elif/else") {
+  CHECK(render("{% set x = 'v' %}{{ x }}{% set x = x + 'w' %}{{ x }}") == "vvw");
+  CHECK(render("{% if true %}{% set x = 1 %}{% endif %}{{ x }}") == "1");
+  CHECK(render("{% set x = 'o' %}{% for i in [1, 2] %}{% set x = x ~ i %}{{ x }}{% endfor %}[{{ x }}]") == "o1o2[o]");
+  CHECK(render("{% for i in [1, 2] %}{% if i == 2 %}[{{ y }}]{% endif %}{% set y = i %}{% endfor %}[{{ y }}]") == "[][]");
+  CHECK(render("{% for m in messages %}{{ loop.index0 }}{{ loop.index }}{{ loop.first }}{{ loop.last }}{{ loop.length }}|{% endfor %}{{ loop }}") == "01TrueFalse3|12FalseFalse3|23FalseTrue3|");
+  CHECK(render("{% for a in [1, 2] %}{% for b in 'xé' %}{{ a ~ b ~ loop.index }} {% endfor %}{{ loop.index }};{% endfor %}") == "1x1 1é2 1;2x1 2é2 2;");
+  CHECK(render("{% for k in messages[0] %}{{ k }},{% endfor %}{% for x in nothing %}a{% endfor %}b{% for m in [] %}c{% endfor %}") == "role,content,b");
+  CHECK(render("{% for m in messages %}{% if m.role == 'system' %}S{% elif m.role == 'user' %}U{% elif m.role == 'nobody' %}N{% else %}A{% endif %}{% endfor %}") == "SUA");
+  CHECK(render("{% if false %}a{% elif none %}b{% endif %}{% if '' %}c{% else %}d{% endif %}") == "d");
+  CHECK(render("{% for m in messages %}{% set last = m.content %}{% endfor %}[{{ last }}]\n") == "[]");
+}
+
+TEST_CASE("jinja: operators: + ~ comparisons and/or/not in, subscripts and attributes") {
+  CHECK(render("{{ 'a' + 'b' }}|{{ 1 + 2 }}|{{ 1 + 1.5 }}|{{ true + 1 }}|{{ 0.1 + 0.2 }}|{{ ([1] + [2]) | length }}") == "ab|3|2.5|2|0.30000000000000004|2");
+  CHECK(render("{{ 'n=' ~ 3 ~ none ~ true ~ 0.5 ~ nothing ~ 'é' }}") == "n=3NoneTrue0.5é");
+  CHECK(render("{{ 'a' + messages[1]['content'] | trim + 'b' }}|{{ 'A' ~ messages[1].content | trim | upper ~ 'B' }}") == "aHi thereb|AHI THEREB");
+  CHECK(render("{{ 1 < 2 }}{{ 2 <= 2 }}{{ 'a' > 'b' }}{{ 'b' >= 'a' }}{{ 1 == 1.0 }}{{ true == 1 }}{{ 'a' != 'a' }}{{ [1, 2] < [1, 3] }}{{ 1 < 2 < 3 }}{{ 3 > 2 > 2 }}{{ none == none }}{{ nothing == nothing }}{{ 'é' > 'z' }}{{ messages[0] == messages[0] }}{{ [1, 'a'] == [1, 'a'] }}{{ 0 == '' }}") == "TrueTrueFalseTrueTrueTrueFalseTrueTrueFalseTrueTrueTrueTrueTrueFalse");
+  CHECK(render("{{ 'a' or 'b' }}|{{ '' or 0 }}|{{ 'a' and 0 }}|{{ not '' }}|{{ not messages }}|{{ none or 'x' }}|{{ nothing or 'u' }}|{{ 1 and 2 and 3 }}|{{ not not 1 }}") == "a|0|0|True|False|x|u|3|True");
+  CHECK(render("{{ 'ell' in 'hello' }}{{ 'user' in ['user', 'assistant'] }}{{ 'role' in messages[0] }}{{ 'x' not in messages[0] }}{{ 'a' in nothing }}{{ 2 in [1, 2.0] }}{{ 1 in messages[0] }}{{ '' in 'abc' }}") == "TrueTrueTrueTrueFalseTrueFalseTrue");
+  CHECK(render("{{ messages[0]['role'] }}|{{ messages[0].role }}|{{ messages[2].content }}|{{ messages[5] }}|{{ messages.0.role }}|{{ 'héllo'[1] }}|{{ messages[0].missing }}|{{ none.x }}|{{ messages[true].role }}|{{ messages['a'] }}|{{ messages[none] }}|{{ messages[0][1] }}|{{ 'abc'['x'] }}") == "system|system|Hello!||system|é|||user||||");
+}
+
+TEST_CASE("jinja: filters trim length upper lower default tojson") {
+  CHECK(render("[{{ '  a b \\n' | trim }}]{{ 'xxaxx' | trim('x') }}[{{ '\\u3000a\\u00a0\\x1c' | trim }}]{{ 5 | trim }}{{ none | trim }}[{{ nothing | trim }}]{{ 'éaé' | trim('é') }}{{ 'ab' | trim(chars=none) }}") == "[a b]a[a]5None[]aab");
+  CHECK(render("{{ 'héllo' | length }}{{ messages | length }}{{ messages[0] | length }}{{ nothing | length }}{{ '😀' | length }}") == "53201");
+  CHECK(render("{{ 'MiXed 1' | upper }}{{ 'MiXed 1' | lower }}{{ true | upper }}") == "MIXED 1mixed 1TRUE");
+  CHECK(render("{{ nothing | default('d') }}|{{ '' | default('d') }}|{{ '' | default('d', true) }}|{{ none | default('d') }}|{{ nothing | default }}|{{ 0 | default('d', boolean=true) }}|{{ messages[0].x | default(messages[0].role) }}") == "d||d|None||d|system");
+  CHECK(render("{{ data | tojson }}") == "{\"a\": [1, 2.5, null, true, \"é\\\"\\n\\u0001😀\177\"], \"b\": {}, \"c\": [], \"z\": 0.1}");
+  CHECK(render("{{ data | tojson(indent=2) }}") == "{\n  \"a\": [\n    1,\n    2.5,\n    null,\n    true,\n    \"é\\\"\\n\\u0001😀\177\"\n  ],\n  \"b\": {},\n  \"c\": [],\n  \"z\": 0.1\n}");
+  CHECK(render("{{ data | tojson(ensure_ascii=true) }}") == "{\"a\": [1, 2.5, null, true, \"\\u00e9\\\"\\n\\u0001\\ud83d\\ude00\\u007f\"], \"b\": {}, \"c\": [], \"z\": 0.1}");
+  CHECK(render("{{ data | tojson(sort_keys=true, separators=[',', ':']) }}") == "{\"a\":[1,2.5,null,true,\"é\\\"\\n\\u0001😀\177\"],\"b\":{},\"c\":[],\"z\":0.1}");
+  CHECK(render("{{ messages | tojson(indent='\\t') }}") == "[\n\t{\n\t\t\"role\": \"system\",\n\t\t\"content\": \"Be brief.\"\n\t},\n\t{\n\t\t\"role\": \"user\",\n\t\t\"content\": \"  Hi there \\n\"\n\t},\n\t{\n\t\t\"role\": \"assistant\",\n\t\t\"content\": \"Hello!\"\n\t}\n]");
+  CHECK(render("{{ 1.0 | tojson }}{{ 'x' | tojson }}{{ none | tojson }}{{ [] | tojson(indent=0) }}{{ [1, [2]] | tojson(indent=0) }}{{ 1e100 | tojson }}{{ data.a | tojson(false, 1) }}\n") == "1.0\"x\"null[][\n1,\n[\n2\n]\n]1e+100[\n 1,\n 2.5,\n null,\n true,\n \"é\\\"\\n\\u0001😀\177\"\n]");
+}
+
+TEST_CASE("jinja: whitespace control, trim_blocks and lstrip_blocks") {
+  CHECK(render("{% if true %}\nA\n{% endif %}\nB") == "A\nB");
+  CHECK(render("  {% if true %}\n  x\n  {% endif %}\ndone") == "  x\ndone");
+  CHECK(render("a  {%- if true -%}  b  {%- endif -%}  c") == "abc");
+  CHECK(render("a \n {{- 'b' -}} \n c{{ 'd' }} \n e") == "abcd \n e");
+  CHECK(render("  {%+ if true %}x{% endif +%}\ny") == "  x\ny");
+  CHECK(render("a {# c #} b\n  {# d #}\nc {#- e -#} d") == "a  b\ncd");
+  CHECK(render("{{ 'a' }}  {% if true %}b{% endif %}") == "a  b");
+  CHECK(render("x\n") == "x");
+  CHECK(render("a\n{% for m in messages %}\n  {% if loop.first %}\n    first\n  {% endif %}\n{% endfor %}\nz") == "a\n    first\nz");
+  CHECK(render(" \t{% if true %}tab{% endif %}\n   {{ 'var' }}") == "tab   var");
+  CHECK(render("{{ [[1]] | length }}{{ [1, [2, [3]]][1][1][0] }}\n") == "13");
+}
+
+TEST_CASE("jinja: a string longer than one line, and a template ending in two newlines") {
+  CHECK(render("x\n\n") == "x\n");
+  CHECK(render("a\r\n{% if true %}\r\nb{% endif %}\r\n") == "a\nb");
+  CHECK(render("{{ 'multi\nline' }}") == "multi\nline");
+}
+
+// Constructs outside the subset fail at parse time, naming the construct and
+// where it is.
+TEST_CASE("jinja: constructs outside the subset are errors with line:column") {
+  const std::string outside = " is outside the Jinja subset urm.cpp implements";
+  auto parse = [](std::string_view source) { return Template::parse(source); };
+  CHECK_THROWS_WITH_AS(parse("{% macro m() %}{% endmacro %}"), ("template 1:4: the 'macro' statement" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{% break %}"), ("template 1:4: the 'break' statement" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{% raw %}{% endraw %}"), ("template 1:4: the 'raw' statement" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{% generation %}x{% endgeneration %}"), ("template 1:4: the 'generation' statement" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ x is defined }}"), ("template 1:6: the test 'is defined'" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ x is not none }}"), ("template 1:6: the test 'is not none'" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ 1 - 1 }}"), ("template 1:6: the '-' operator" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ loop.index0 % 2 }}"), ("template 1:16: the '%' operator" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ 2 * 2 }}"), ("template 1:6: the '*' operator" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ messages[-1] }}"), ("template 1:13: the unary '-' operator" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ 'a' if x else 'b' }}"), ("template 1:8: a conditional expression ('x if c else y')" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ messages[1:] }}"), ("template 1:14: slicing 'x[a:b]'" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ {'a': 1} }}"), ("template 1:4: a dict literal '{...}'" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ (1, 2) }}"), ("template 1:6: a tuple" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ x | join(', ') }}"), ("template 1:8: the filter 'join'" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ range(3) }}"), ("template 1:4: calling 'range(...)'" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ x.strip() }}"), ("template 1:11: calling a method or the result of an expression" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{% for a, b in x %}{% endfor %}"), ("template 1:9: tuple unpacking in 'for'" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{% for a in x if a %}{% endfor %}"), ("template 1:15: a loop filter ('for ... in ... if ...')" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{% for a in x %}{% else %}{% endfor %}"), ("template 1:17: '{% else %}' in a for-loop" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{% set ns.x = 1 %}"), ("template 1:10: assigning to an attribute ('set ns.x = ...')" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{% set x %}a{% endset %}"), ("template 1:1: the block form '{% set x %}...{% endset %}'" + outside).c_str(), urm::Error);
+  // Line and column (in code points) of a construct on a later line.
+  CHECK_THROWS_WITH_AS(parse("{% if true %}\n  é{{ x is defined }}\n{% endif %}"), ("template 2:9: the test 'is defined'" + outside).c_str(), urm::Error);
+}
+
+TEST_CASE("jinja: syntax errors") {
+  auto parse = [](std::string_view source) { return Template::parse(source); };
+  CHECK_THROWS_WITH_AS(parse("{% foo %}"), "template 1:4: unknown statement 'foo'", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{% endif %}"), "template 1:4: unknown statement 'endif'", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("a\n{% if true %}a"), "template 2:1: 'if' is never closed (missing '{% endif %}')", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{% for x in y %}{% endif %}"), "template 1:20: unexpected 'endif' inside the 'for' opened at 1:1", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{% if x %}{% else %}{% elif y %}{% endif %}"), "template 1:24: unexpected 'elif' after '{% else %}'", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ 'a' "), "template 1:1: unclosed '{{' (missing '}}')", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("x{% if true "), "template 1:2: unclosed '{%' (missing '%}')", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{# a"), "template 1:1: missing end of comment tag '#}'", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ 'abc }}"), "template 1:4: unterminated string literal", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ '\\x4' }}"), "template 1:4: truncated \\x, \\u or \\U escape in string literal", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ a ) }}"), "template 1:6: unexpected ')'", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ [1, 2) }}"), "template 1:9: unexpected ')', expected ']'", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ }}"), "template 1:4: expected an expression inside '{{ }}'", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ a b }}"), "template 1:6: expected '}}', got 'b'", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ a ! b }}"), "template 1:6: unexpected character '!'", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ a + }}"), "template 1:8: expected an expression, got '}}'", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{% set x 1 %}"), "template 1:10: expected '=', got the number 1", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{% set true = 1 %}"), "template 1:8: cannot assign to 'true'", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{% for x on y %}{% endfor %}"), "template 1:10: expected 'in' after 'for x', got 'on'", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{% if x y %}{% endif %}"), "template 1:9: expected '%}' to end the 'if' statement, got 'y'", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ x | trim(1, 2) }}"), "template 1:8: the filter 'trim' takes at most 1 argument, got 2", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ x | tojson(foo=1) }}"), "template 1:15: the filter 'tojson' has no parameter 'foo'", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ x | default('a', default_value='b') }}"), "template 1:8: parameter 'default_value' of the filter 'default' given twice", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ raise_exception() }}"), "template 1:4: raise_exception takes exactly one argument, the message", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ 012 }}"), "template 1:4: invalid integer literal '012' (leading zeros)", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ 99999999999999999999 }}"), "template 1:4: integer literal 99999999999999999999 does not fit in 64 bits", urm::Error);
+  CHECK_THROWS_WITH_AS(parse("ok \xff"), "template: not valid UTF-8 (byte 3)", urm::Error);
+}
+
+// Errors that jinja2 raises too, at render time.
+TEST_CASE("jinja: render errors") {
+  CHECK_THROWS_WITH_AS(render("a{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}"),
+                       "template 1:5: raise_exception: Conversation roles must alternate user/assistant/user/assistant/...", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 'a' + 1 }}"), "template 1:8: can only concatenate str (not \"int\") to str", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ [1] + 'a' }}"), "template 1:8: can only concatenate list (not \"str\") to list", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 1 + 'a' }}"), "template 1:6: unsupported operand type(s) for +: 'int' and 'str'", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ none + 'a' }}"), "template 1:9: unsupported operand type(s) for +: 'NoneType' and 'str'", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ nothing + 'a' }}"), "template 1:12: 'nothing' is undefined", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ messages[0].missing.x }}"), "template 1:23: 'dict object' has no attribute 'missing'", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ messages[0]['missing']['x'] }}"), "template 1:26: 'dict object' has no attribute 'missing'", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ messages[7].role }}"), "template 1:15: list object has no element 7", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ nothing.role }}"), "template 1:11: 'nothing' is undefined", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 1 < 'a' }}"), "template 1:4: '<' not supported between instances of 'int' and 'str'", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ none >= 1 }}"), "template 1:4: '>=' not supported between instances of 'NoneType' and 'int'", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ nothing < 1 }}"), "template 1:4: 'nothing' is undefined", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{% for x in 5 %}{% endfor %}"), "template 1:13: 'int' object is not iterable", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{% for x in none %}{% endfor %}"), "template 1:13: 'NoneType' object is not iterable", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 1 in 'abc' }}"), "template 1:4: 'in <string>' requires string as left operand, not int", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 'a' in 5 }}"), "template 1:4: argument of type 'int' is not iterable", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ [1] in messages[0] }}"), "template 1:4: unhashable type: 'list'", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 5 | length }}"), "template 1:8: length: object of type 'int' has no len()", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ nothing | tojson }}"), "template 1:14: tojson: Object of type Undefined is not JSON serializable", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ data | tojson(indent=[]) }}"), "template 1:11: tojson: indent must be an integer, a string or none, not list", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 'a' | trim(1) }}"), "template 1:10: trim: chars must be a string or none, not int", urm::Error);
+}
+
+// Valid Jinja whose result the subset does not reproduce: refused, never approximated.
+TEST_CASE("jinja: semantics outside the subset are errors at render time") {
+  const std::string outside = " is outside the Jinja subset urm.cpp implements";
+  CHECK_THROWS_WITH_AS(render("{{ messages }}"), ("template 1:4: converting a list to a string (its Python repr)" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 'x' ~ messages[0] }}"), ("template 1:8: converting a dict to a string (its Python repr)" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ messages[0].items }}"), ("template 1:15: 'items' of a dict is a Python method or attribute; using it" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ messages[0]['keys'] }}"), ("template 1:15: 'keys' of a dict is a Python method or attribute; using it" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ bos_token.upper }}"), ("template 1:13: 'upper' of a str is a Python method or attribute; using it" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ messages.__class__ }}"), ("template 1:12: '__class__' of a list is a Python method or attribute; using it" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 'é' | upper }}"), ("template 1:10: upper of non-ASCII text" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(render("{% for m in messages %}{{ loop.revindex }}{% endfor %}"), ("template 1:31: 'loop.revindex'" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ (1).real }}"), ("template 1:7: attribute access on a number" + outside).c_str(), urm::Error);
+}
+
+TEST_CASE("jinja: limits stop runaway templates") {
+  const std::string parens = "{{ " + std::string(200, '(') + "1" + std::string(200, ')') + " }}";
+  CHECK_THROWS_WITH_AS(Template::parse(parens), "template 1:68: template nested deeper than 128 levels", urm::Error);
+  std::string chain = "{{ 1";
+  for (int i = 0; i < 300; ++i) chain += " + 1";
+  CHECK_THROWS_WITH_AS(Template::parse(chain + " }}"), "template 1:514: expression nested deeper than 128 levels", urm::Error);
+  std::string ifs;
+  for (int i = 0; i < 200; ++i) ifs += "{% if true %}";
+  CHECK_THROWS_WITH_AS(Template::parse(ifs), "template 1:1658: template nested deeper than 128 levels", urm::Error);
+  std::string nots = "{{ ";
+  for (int i = 0; i < 200; ++i) nots += "not ";
+  CHECK_THROWS_WITH_AS(Template::parse(nots + "1 }}"), "template 1:512: template nested deeper than 128 levels", urm::Error);
+
+  Limits few_steps;
+  few_steps.max_steps = 100;
+  CHECK_THROWS_WITH_AS(render("{% for a in messages %}{% for b in messages %}{% for c in messages %}{{ a.role ~ b.role ~ c.role }}{% endfor %}{% endfor %}{% endfor %}", few_steps),
+                       "template 1:83: template exceeded 100 evaluation steps", urm::Error);
+  Limits few_bytes;
+  few_bytes.max_bytes = 1000;
+  std::string doubling = "{% set x = 'abcdefghij' %}";
+  for (int i = 0; i < 10; ++i) doubling += "{% set x = x + x %}";
+  CHECK_THROWS_WITH_AS(render(doubling + "{{ x }}", few_bytes), "template 1:116: template built more than 1000 bytes of text", urm::Error);
+  std::string nesting = "{% set x = [] %}";
+  for (int i = 0; i < 200; ++i) nesting += "{% set x = [x] %}";
+  CHECK_THROWS_WITH_AS(render(nesting), "template 1:2204: list nested deeper than 128 levels", urm::Error);
+  // The same templates within the limits render.
+  CHECK(render("{% for a in messages %}{% for b in messages %}{{ a.role[0] ~ b.role[0] }} {% endfor %}{% endfor %}") ==
+        "ss su sa us uu ua as au aa ");
+}

