@@ -30,7 +30,7 @@ namespace {
 struct Exchange {
   std::string player;
   std::vector<std::string> candidates;
-  bool player_walks_away = false;  // leaves after one frame: the NPC's scoring is cancelled
+  bool player_walks_away = false;  // leaves at once: the NPC's scoring is cancelled
 };
 
 const std::vector<Exchange> kScript = {
@@ -75,14 +75,14 @@ int main(int argc, char** argv) {
       std::vector<bool> have(pending.size(), false);
       std::size_t n_have = 0;
       bool walked_away = false;
+      if (ex.player_walks_away) {
+        npc_thinking.request_stop();  // the queued candidates complete at once with an error
+        walked_away = true;
+      }
       while (n_have < pending.size()) {
         // --- one frame: the game updates and renders; it never blocks on scoring.
         std::this_thread::sleep_for(kFrame);
         ++frame;
-        if (ex.player_walks_away && frame == asked_at + 1) {
-          npc_thinking.request_stop();  // the queued candidates complete at once with an error
-          walked_away = true;
-        }
         for (std::size_t i = 0; i < pending.size(); ++i) {
           if (have[i] || pending[i].wait_for(std::chrono::seconds(0)) != std::future_status::ready) continue;
           have[i] = true;

@@ -17,6 +17,8 @@
 //
 // The responses stand in for a policy's samples: fragments picked by a seeded
 // generator.
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -62,8 +64,10 @@ std::string sample_response(std::mt19937_64& policy) {
   return pick(kOpenings) + pick(kBodies) + pick(kClosings);
 }
 
-// One line of standard error, redrawn in place: [=======>      ] 4/10 prompts
+// One line of a terminal's standard error, redrawn in place:
+//   [=======>      ] 4/10 prompts
 void draw_progress(std::size_t done, std::size_t total) {
+  if (!::isatty(STDERR_FILENO)) return;
   constexpr std::size_t width = 24;
   const std::size_t filled = done * width / total;
   std::string bar(filled, '=');
