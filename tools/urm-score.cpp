@@ -109,7 +109,7 @@ Args parse_args(int argc, char** argv) {
     } else if (f == "--truncate-left") {
       a.options.truncation = urm::Truncation::Left;
     } else if (f == "--single-bos") {
-      a.options.single_bos = true;
+      a.options.bos_policy = urm::BosPolicy::Single;
     } else if (f == "--mode") {
       const std::string m = value();
       if (m == "exact") a.options.compute = urm::ComputeMode::Exact;

@@ -21,3 +21,5 @@
 #include "urm/model/score.hpp"
 #include "urm/model/value_head.hpp"
 #include "urm/text/conversation.hpp"
+#include "urm/text/conversation_encoder.hpp"
+#include "urm/text/tokenizer.hpp"

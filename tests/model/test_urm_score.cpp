@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "support/llama3_tokenizers.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -171,10 +173,45 @@ TEST_CASE("urm-score: fatal errors") {
   CHECK(r.err.rfind("urm-score: unknown argument \"--bogus\"\n", 0) == 0);
 }
 
+std::string messages_line(std::size_t i) {
+  return nlohmann::json{{"messages", golden_case(i)["messages"]}}.dump() + "\n";
+}
+
 TEST_CASE("urm-score: without --model it uses the demo model and says its rewards are meaningless") {
-  const Run r = urm_score("", ids_line(0));
+  const Run r = urm_score("--emit-ids", messages_line(0) + ids_line(2) + messages_line(4));
+  CHECK(r.status == 0);
+  REQUIRE(r.out.size() == 3);
+  check_score_line(r.out[0], golden_case(0));
+  check_score_line(r.out[1], golden_case(2));
+  check_score_line(r.out[2], golden_case(4));
+  CHECK(nlohmann::json::parse(r.out[0])["input_ids"] == golden_case(0)["input_ids"]);
+  CHECK(r.err ==
+        "urm-score: no --model given, using the bundled demo model (" URM_CACHE_DIR
+        "/demo-model). Its weights are random: its rewards are meaningless. Pass --model DIR to score with a real "
+        "reward model.\n");
+}
+
+TEST_CASE("urm-score: messages with --tokenizer-dir, card pipeline and --single-bos") {
+  const std::string tok = urm::test::llama3_tokenizer_dir("llama3-rm");
+  Run r = urm_score("--model " + kTiny + " --tokenizer-dir " + tok + " --emit-ids", messages_line(6) + messages_line(8));
+  CHECK(r.status == 0);
+  REQUIRE(r.out.size() == 2);
+  check_score_line(r.out[0], golden_case(6));
+  check_score_line(r.out[1], golden_case(8));
+  CHECK(nlohmann::json::parse(r.out[1])["input_ids"] == golden_case(8)["input_ids"]);
+
+  r = urm_score("--model " + kTiny + " --tokenizer-dir " + tok + " --single-bos --emit-ids", messages_line(6));
   CHECK(r.status == 0);
   REQUIRE(r.out.size() == 1);
-  check_score_line(r.out[0], golden_case(0));
-  CHECK(r.err.find("Its weights are random: its rewards are meaningless.") != std::string::npos);
+  check_score_line(r.out[0], golden_case(7));  // the single-BOS twin of case 6
+  CHECK(nlohmann::json::parse(r.out[0])["input_ids"] == golden_case(7)["input_ids"]);
+
+  // Without a tokenizer, messages fail and ids still work.
+  r = urm_score("--model " + kTiny, messages_line(0) + ids_line(0));
+  CHECK(r.status == 1);
+  REQUIRE(r.out.size() == 2);
+  CHECK(r.out[0] == "{\"error\":\"line 1: " + kTiny +
+                        ": no tokenizer.json in the model folder (scoring a conversation needs tokenizer.json and "
+                        "tokenizer_config.json: set Options::tokenizer_dir)\"}");
+  check_score_line(r.out[1], golden_case(0));
 }

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -33,6 +34,7 @@
 #include "urm/model/score.hpp"
 #include "urm/model/value_head.hpp"
 #include "urm/text/conversation.hpp"
+#include "urm/text/conversation_encoder.hpp"
 
 namespace urm {
 
@@ -52,9 +54,10 @@ struct RewardModelOptions {
   std::size_t threads = 0;                   // compute threads, counting the caller; 0 = all cores
   ComputeMode compute = ComputeMode::Exact;
   std::string tokenizer_dir;                 // tokenizer.json + tokenizer_config.json; empty = the model folder
+                                             // (without tokenizer.json there, only score_ids works)
   std::size_t max_tokens = 0;                // 0 = max_position_embeddings (a larger value is an error)
   Truncation truncation = Truncation::Error;
-  bool single_bos = false;                   // false: the model card's pipeline (two <|begin_of_text|>)
+  BosPolicy bos_policy = BosPolicy::CardPipeline;  // the model card's ids (two <|begin_of_text|> with URM's tokenizer)
   std::vector<float> prior_weights;          // override the fixed attribute weights (URM heads without a gate)
 };
 
@@ -73,9 +76,10 @@ class RewardModel {
   // The token ids a conversation is scored with: the checkpoint's chat
   // template, then the tokenizer (see Options::single_bos).
   std::vector<std::int32_t> tokenize(const Conversation& conversation) const {
-    (void)conversation;
-    throw Error(d_->tokenizer_dir + ": no tokenizer loaded (tokenizer.json and tokenizer_config.json are needed to "
-                "score conversations; set Options::tokenizer_dir)");
+    if (!d_->encoder)
+      throw Error(d_->ckpt.dir() + ": no tokenizer.json in the model folder (scoring a conversation needs "
+                  "tokenizer.json and tokenizer_config.json: set Options::tokenizer_dir)");
+    return d_->encoder->encode(conversation);
   }
 
   Score score(const Conversation& conversation) const { return score_ids(tokenize(conversation)); }
@@ -144,6 +148,8 @@ class RewardModel {
   const Options& options() const { return d_->options; }
   std::size_t max_tokens() const { return d_->max_tokens; }
   std::size_t threads() const { return d_->pool->size(); }
+  bool has_tokenizer() const { return d_->encoder.has_value(); }
+  const ConversationEncoder* encoder() const { return d_->encoder ? &*d_->encoder : nullptr; }
 
  private:
   struct Data {
@@ -151,7 +157,7 @@ class RewardModel {
         : ckpt(std::move(c)),
           config(std::move(cfg)),
           options(o),
-          model((validate_llama_checkpoint(ckpt, config), LlamaModel::from_checkpoint(ckpt, config))),
+          model(validated_model(ckpt, config)),
           head(UncertainValueHead::from_checkpoint(ckpt, config, o.prior_weights)),
           pool(std::make_unique<ThreadPool>(o.threads)) {
       const std::size_t limit = model.shape().max_positions;
@@ -159,7 +165,20 @@ class RewardModel {
         throw Error(ckpt.dir() + ": max_tokens " + std::to_string(o.max_tokens) +
                     " is more than the model's max_position_embeddings (" + std::to_string(limit) + ")");
       max_tokens = o.max_tokens == 0 ? limit : o.max_tokens;
-      tokenizer_dir = o.tokenizer_dir.empty() ? ckpt.dir() : o.tokenizer_dir;
+      // A tokenizer folder given explicitly must load; the model folder is
+      // used if it has a tokenizer (test fixtures and id-only uses have none).
+      namespace fs = std::filesystem;
+      std::error_code ec;
+      if (!o.tokenizer_dir.empty() || fs::exists(fs::path(ckpt.dir()) / "tokenizer.json", ec)) {
+        ConversationEncoder::Options eo;
+        eo.bos_policy = o.bos_policy;
+        encoder.emplace(ConversationEncoder::load(o.tokenizer_dir.empty() ? ckpt.dir() : o.tokenizer_dir, eo));
+      }
+    }
+
+    static LlamaModel validated_model(const Checkpoint& ckpt, const LlamaConfig& config) {
+      validate_llama_checkpoint(ckpt, config);  // names, shapes and dtypes, with the file at fault
+      return LlamaModel::from_checkpoint(ckpt, config);
     }
 
     Checkpoint ckpt;  // owns the mapped bytes every weight view points into
@@ -169,7 +188,7 @@ class RewardModel {
     UncertainValueHead head;
     std::unique_ptr<ThreadPool> pool;
     std::size_t max_tokens = 0;
-    std::string tokenizer_dir;
+    std::optional<ConversationEncoder> encoder;  // absent: the folder has no tokenizer
     std::mutex states_mutex;
     std::vector<std::unique_ptr<LlamaState>> free_states;  // reused by later calls
   };
