@@ -91,7 +91,7 @@ urm_model* urm_model_load(const char* dir, const urm_load_options* options) {
       if (options->tokenizer_dir) o.tokenizer_dir = options->tokenizer_dir;
       o.max_tokens = options->max_tokens;
       o.truncation = options->truncate_left ? urm::Truncation::Left : urm::Truncation::Error;
-      o.single_bos = options->single_bos != 0;
+      o.bos_policy = options->single_bos ? urm::BosPolicy::Single : urm::BosPolicy::CardPipeline;
     }
     return new urm_model{urm::RewardModel::load(dir, o)};
   });

@@ -231,6 +231,26 @@ int main(void) {
   size_t n_tokens = 0;
   CHECK(s != NULL && urm_score_n_tokens(s, &n_tokens) == URM_OK && n_tokens == 10);
   urm_score_free(s);
+
+  /* single_bos: apply_chat_template's ids (one <|begin_of_text|>), golden case 1. */
+  urm_load_options_init(&options);
+  options.single_bos = 1;
+  urm_model* single = urm_model_load(URM_DEMO_MODEL_DIR, &options);
+  const char* roles[2] = {"user", "assistant"};
+  const char* contents[2] = {"when were the first Olympic Games held?", "April 1896"};
+  s = urm_score_conversation(single, roles, contents, 2);
+  float reward = 0;
+  CHECK(s != NULL && urm_score_n_tokens(s, &n_tokens) == URM_OK && n_tokens == 23);
+  CHECK(urm_score_reward(s, &reward, NULL) == URM_OK);
+  CHECK_NEAR(reward, -0.5893764495849609, 1e-4);
+  urm_score_free(s);
+  urm_model_free(single);
+
+  /* tokenizer_dir reaches the model: a folder without tokenizer.json fails to load. */
+  urm_load_options_init(&options);
+  options.tokenizer_dir = URM_TEST_DATA_DIR;
+  CHECK(urm_model_load(URM_DEMO_MODEL_DIR, &options) == NULL);
+  CHECK_ERROR(URM_TEST_DATA_DIR "/tokenizer_config.json: cannot open");
   urm_model_free(truncating);
   urm_model_free(short_model);
   urm_model_free(m);
