@@ -10,14 +10,15 @@
 # nlohmann/json are found in /usr/include), and threads.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
+URM_DIR=$(cd "$here/../.." && pwd)
 work=${1:?usage: build.sh WORK_DIR MODEL_DIR}
 model=$(cd "${2:?usage: build.sh WORK_DIR MODEL_DIR}" && pwd)
 
 rm -rf "$work"
-mkdir -p "$work/third_party"
+mkdir -p "$work"
 cp "$here/main.cpp" "$work/"
-cp -R "$repo/include/urm" "$work/third_party/urm"
 cd "$work"
-${CXX:-c++} -std=c++20 -O2 -Wall -Wextra -Wpedantic -I third_party -I /usr/include/eigen3 main.cpp -o score -pthread
+mkdir -p third_party
+cp -R "$URM_DIR/include/urm" third_party/urm
+c++ -std=c++20 -O2 -I third_party -I /usr/include/eigen3 main.cpp -o score -pthread
 ./score "$model"
