@@ -69,18 +69,25 @@ struct Gate {
   void wait() const { f.wait(); }
 };
 
-// Occupies one worker of `scorer` until `release` opens; returns when the
-// worker has taken the job. Its result lands in *result.
-void hold_worker(AsyncScorer& scorer, const Gate& release, AsyncResult* result) {
-  auto started = std::make_shared<std::promise<void>>();
-  std::future<void> s = started->get_future();
-  scorer.score_ids_async({128000, 9906}, [started, &release, result](AsyncResult r) {
-    started->set_value();
-    release.wait();
-    *result = std::move(r);
-  });
-  s.wait();
-}
+// Occupies one worker of a scorer until release(): inputs submitted meanwhile
+// stay queued. The constructor returns once the worker has taken the job; its
+// own result lands in `result`. Release it before the scorer is destroyed.
+struct HeldWorker {
+  Gate gate;
+  AsyncResult result;
+
+  explicit HeldWorker(AsyncScorer& scorer) {
+    auto started = std::make_shared<std::promise<void>>();
+    std::future<void> s = started->get_future();
+    scorer.score_ids_async({128000, 9906}, [started, this](AsyncResult r) {
+      started->set_value();
+      gate.wait();
+      result = std::move(r);
+    });
+    s.wait();
+  }
+  void release() { gate.open(); }
+};
 
 }  // namespace
 
@@ -161,9 +168,7 @@ TEST_CASE("AsyncScorer: with 0 workers the input is scored on the caller before 
 
 TEST_CASE("AsyncScorer: a full queue rejects with an exact error, and works again once there is room") {
   AsyncScorer scorer(load(1), {.workers = 1, .queue_capacity = 2});
-  Gate release;
-  AsyncResult held;
-  hold_worker(scorer, release, &held);
+  HeldWorker held(scorer);
   auto a = scorer.score_ids_async({128000, 1});
   auto b = scorer.score_ids_async({128000, 2});
   CHECK(scorer.queued() == 2);
@@ -174,20 +179,18 @@ TEST_CASE("AsyncScorer: a full queue rejects with an exact error, and works agai
   bool called = false;
   CHECK_THROWS_AS(scorer.score_ids_async({128000, 3}, [&](AsyncResult) { called = true; }), Error);
   CHECK(scorer.queued() == 2);
-  release.open();
+  held.release();
   CHECK(a.get().n_tokens == 2);
   CHECK(b.get().n_tokens == 2);
   scorer.wait_idle();
-  CHECK(held.ok());
+  CHECK(held.result.ok());
   CHECK(!called);  // a rejected callback is never called
   CHECK(scorer.score_ids_async({128000, 3}).get().n_tokens == 2);
 }
 
 TEST_CASE("AsyncScorer: WhenFull::Wait blocks the caller until a worker takes an input") {
   AsyncScorer scorer(load(1), {.workers = 1, .queue_capacity = 1, .when_full = WhenFull::Wait});
-  Gate release;
-  AsyncResult held;
-  hold_worker(scorer, release, &held);
+  HeldWorker held(scorer);
   auto a = scorer.score_ids_async({128000, 1});  // fills the queue
   std::atomic<bool> returned{false};
   std::future<Score> b;
@@ -198,7 +201,7 @@ TEST_CASE("AsyncScorer: WhenFull::Wait blocks the caller until a worker takes an
   std::this_thread::sleep_for(100ms);
   CHECK(!returned);
   CHECK(scorer.queued() == 1);
-  release.open();
+  held.release();
   producer.join();
   CHECK(returned);
   CHECK(a.get().n_tokens == 2);
@@ -243,9 +246,7 @@ TEST_CASE("AsyncScorer: a callback may submit more work (chained scoring)") {
 
 TEST_CASE("AsyncScorer: stop_token cancels queued inputs at once; an input being scored finishes") {
   AsyncScorer scorer(load(1), {.workers = 1, .queue_capacity = 8});
-  Gate release;
-  AsyncResult held;
-  hold_worker(scorer, release, &held);
+  HeldWorker held(scorer);
   std::stop_source npc_a, npc_b;
   auto a1 = scorer.score_ids_async({128000, 1}, npc_a.get_token());
   std::promise<AsyncResult> a2;
@@ -264,13 +265,13 @@ TEST_CASE("AsyncScorer: stop_token cancels queued inputs at once; an input being
   CHECK(scorer.queued() == 2);
   CHECK(!ready(b1));
 
-  release.open();
+  held.release();
   CHECK(b1.get().n_tokens == 2);
   CHECK(plain.get().n_tokens == 2);
   // Stopping after completion does nothing.
   CHECK(npc_b.request_stop());
   scorer.wait_idle();
-  CHECK(held.ok());
+  CHECK(held.result.ok());
 }
 
 TEST_CASE("AsyncScorer: a token already stopped cancels at submission; stopping a running input does not") {
@@ -303,9 +304,7 @@ TEST_CASE("AsyncScorer: a token already stopped cancels at submission; stopping 
 
 TEST_CASE("AsyncScorer: cancel_all cancels everything queued") {
   AsyncScorer scorer(load(1), {.workers = 1, .queue_capacity = 8});
-  Gate release;
-  AsyncResult held;
-  hold_worker(scorer, release, &held);
+  HeldWorker held(scorer);
   std::vector<std::future<Score>> fs;
   for (int i = 0; i < 5; ++i) fs.push_back(scorer.score_ids_async({128000, i}));
   CHECK(scorer.cancel_all() == 5);
@@ -314,9 +313,9 @@ TEST_CASE("AsyncScorer: cancel_all cancels everything queued") {
     CHECK(ready(f));
     CHECK_THROWS_WITH_AS(f.get(), AsyncScorer::kCancelled, Error);
   }
-  release.open();
+  held.release();
   scorer.wait_idle();
-  CHECK(held.ok());
+  CHECK(held.result.ok());
   CHECK(scorer.cancel_all() == 0);
 }
 
@@ -324,9 +323,7 @@ TEST_CASE("AsyncScorer: destroyed with work pending, queued inputs get an error 
   auto model = load(2);
   const std::weak_ptr<const RewardModel> watch = model;
   auto scorer = std::make_unique<AsyncScorer>(std::move(model), AsyncScorerOptions{.workers = 1, .queue_capacity = 8});
-  Gate release;
-  AsyncResult held;
-  hold_worker(*scorer, release, &held);
+  HeldWorker held(*scorer);
   auto queued_future = scorer->score_ids_async({128000, 1});
   std::promise<AsyncResult> queued_callback;
   scorer->score_ids_async({128000, 2}, [&](AsyncResult r) { queued_callback.set_value(std::move(r)); });
@@ -342,10 +339,10 @@ TEST_CASE("AsyncScorer: destroyed with work pending, queued inputs get an error 
   CHECK(!r.ok());
   CHECK(r.error == AsyncScorer::kDestroyed);
   CHECK_THROWS_WITH_AS(with_token.get(), AsyncScorer::kDestroyed, Error);
-  release.open();  // the input being scored finishes, then the worker exits
+  held.release();  // the input being scored finishes, then the worker exits
   destroyer.join();
-  REQUIRE(held.ok());
-  CHECK(held.score->n_tokens == 2);
+  REQUIRE(held.result.ok());
+  CHECK(held.result.score->n_tokens == 2);
   CHECK(watch.expired());  // released with the scorer, after its last use
   never_used.request_stop();  // its stop_callback is gone: nothing happens
 }
