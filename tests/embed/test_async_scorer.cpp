@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <cstdint>
 #include <fstream>
 #include <future>
@@ -146,6 +147,31 @@ TEST_CASE("AsyncScorer: the model's error for a bad input reaches the future and
   CHECK(r.error == "token id 128257 at position 1 is out of range [0, 128257)");
   // The scorer goes on working after errors.
   CHECK(scorer.score_ids_async({128000, 9906}).get().n_tokens == 2);
+}
+
+namespace {
+
+// Threads of this process now (Linux: the entries of /proc/self/task).
+std::size_t process_threads() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("AsyncScorer: urm.cpp starts exactly workers + threads - 1 threads") {
+  const std::size_t before = process_threads();
+  {
+    AsyncScorer none(load(1), {.workers = 0});  // the host's budget: no thread at all
+    CHECK(process_threads() == before);
+    CHECK(none.score_ids_async({128000}).get().n_tokens == 1);
+  }
+  {
+    AsyncScorer scorer(load(3), {.workers = 2});
+    CHECK(process_threads() == before + 2 + 3 - 1);
+  }
+  CHECK(process_threads() == before);  // all joined
 }
 
 TEST_CASE("AsyncScorer: with 0 workers the input is scored on the caller before score_async returns") {
