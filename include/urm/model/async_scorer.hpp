@@ -34,7 +34,8 @@
 // Callbacks run on a worker thread (on the cancelling thread for a cancelled
 // input, on the destroying thread for kDestroyed, on the caller with 0
 // workers); they must be short and must not throw (std::terminate). They may
-// submit more work; they must not destroy the scorer.
+// submit more work (once the scorer is being destroyed, score_async throws
+// urm::Error: catch it there); they must not destroy the scorer.
 //
 // Destruction with work pending. ~AsyncScorer completes every queued input
 // with the error kDestroyed, lets the inputs being scored finish (their
