@@ -109,6 +109,13 @@ TEST_CASE("RewardModel: conversations need a tokenizer") {
   CHECK_THROWS_AS(load(kTiny, BosPolicy::CardPipeline, kTiny), Error);
 }
 
+TEST_CASE("RewardModel: an empty conversation is an exact error") {
+  const RewardModel rm = load(kTiny, BosPolicy::CardPipeline, urm_test::llama3_tokenizer_dir("llama3-rm"));
+  CHECK_THROWS_WITH_AS(rm.score({}), "empty conversation: there is no message to score", Error);
+  const std::vector<Conversation> batch = {{{"user", "hi"}}, {}};
+  CHECK_THROWS_WITH_AS(rm.score_batch(batch), "input 1: empty conversation: there is no message to score", Error);
+}
+
 TEST_CASE("RewardModel: an over-long conversation is an exact error") {
   RewardModel::Options o;
   o.tokenizer_dir = urm_test::llama3_tokenizer_dir("llama3-rm");
