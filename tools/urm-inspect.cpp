@@ -37,7 +37,9 @@ std::string optional_id(const std::optional<std::int64_t>& id) { return id ? std
 void print_config(std::ostream& out, const urm::LlamaConfig& c) {
   std::string eos;
   for (std::size_t i = 0; i < c.eos_token_ids.size(); ++i) eos += (i ? ", " : "") + std::to_string(c.eos_token_ids[i]);
-  const auto row = [&](const char* key, const auto& value) { out << "  " << std::left << std::setw(26) << key << value << "\n"; };
+  const auto row = [&](const char* key, const auto& value) {
+    out << "  " << std::left << std::setw(26) << key << value << "\n";
+  };
   out << "config:\n";
   row("hidden_size", c.hidden_size);
   row("num_hidden_layers", c.num_hidden_layers);
@@ -74,8 +76,10 @@ void print_tensors(std::ostream& out, const urm::Checkpoint& ckpt) {
     total += ckpt.tensor(n).nbytes;
   }
   out << "tensors: " << names.size() << " in " << ckpt.shard_names().size() << " shard(s), " << total << " bytes\n";
-  out << "  " << std::left << std::setw(static_cast<int>(name_w)) << "name" << "  " << std::setw(5) << "dtype" << "  "
-      << std::setw(static_cast<int>(shape_w)) << "shape" << "  shard\n";
+  out << "  " << std::left << std::setw(static_cast<int>(name_w)) << "name"
+      << "  " << std::setw(5) << "dtype"
+      << "  " << std::setw(static_cast<int>(shape_w)) << "shape"
+      << "  shard\n";
   for (const auto& n : names) {
     const auto& t = ckpt.tensor(n);
     out << "  " << std::setw(static_cast<int>(name_w)) << n << "  " << std::setw(5) << urm::dtype_name(t.dtype) << "  "

@@ -14,6 +14,7 @@
 // random, so its rewards mean nothing.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -197,14 +198,18 @@ std::size_t count_lines(const std::string& path) {
   return n;
 }
 
-// "[=========>          ] 12/40" on one line of standard error.
-void progress(std::size_t done, std::size_t total) {
-  constexpr std::size_t width = 30;
-  const std::size_t fill = total ? done * width / total : 0;
-  std::string bar(fill, '=');
-  if (fill < width) bar += '>' + std::string(width - fill - 1, ' ');
-  std::fprintf(stderr, "\r[%s] %zu/%zu", bar.c_str(), done, total);
-  if (done == total) std::fputc('\n', stderr);
+// "[=========>          ] 12/40" on one line of standard error, or "12 lines"
+// when the number of lines is not known in advance (standard input).
+void progress(std::size_t done, std::optional<std::size_t> total) {
+  if (!total) {
+    std::fprintf(stderr, "\r%zu lines", done);
+  } else {
+    constexpr std::size_t width = 30;
+    const std::size_t fill = *total ? std::min(done, *total) * width / *total : width;
+    std::string bar(fill, '=');
+    if (fill < width) bar += '>' + std::string(width - fill - 1, ' ');
+    std::fprintf(stderr, "\r[%s] %zu/%zu", bar.c_str(), done, *total);
+  }
   std::fflush(stderr);
 }
 
@@ -222,7 +227,7 @@ int main(int argc, char** argv) {
 
   std::ifstream in_file;
   std::istream* in = &std::cin;
-  std::size_t total = 0;  // lines to score, when known (for the progress bar)
+  std::optional<std::size_t> total;  // lines to score, when known (for the progress bar)
   if (args.input != "-") {
     in_file.open(args.input);
     if (!in_file) {
@@ -252,7 +257,9 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  const bool show_progress = total > 1 && ::isatty(STDERR_FILENO);
+  // Only for a person watching, and only when there is more than one line.
+  const bool show_progress = ::isatty(STDERR_FILENO) && (!total || *total > 1);
+  bool progress_shown = false;
   using Clock = std::chrono::steady_clock;
   std::optional<Clock::time_point> first_start;
   Clock::time_point last_end{};
@@ -282,9 +289,12 @@ int main(int argc, char** argv) {
     }
     *out << result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n' << std::flush;
     ++done;
-    if (show_progress) progress(std::min(done, total), total);
+    if (show_progress && (total || done > 1)) {
+      progress(done, total);
+      progress_shown = true;
+    }
   }
-  if (show_progress && done < total) std::fputc('\n', stderr);
+  if (progress_shown) std::fputc('\n', stderr);
 
   if (args.stats) {
     const double secs = first_start && scored ? std::chrono::duration<double>(last_end - *first_start).count() : 0.0;

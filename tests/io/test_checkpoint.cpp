@@ -76,6 +76,15 @@ TEST_CASE("a single-file checkpoint exposes every tensor of model.safetensors") 
   CHECK(moved.tensor("model.norm.weight").data == data);
 }
 
+TEST_CASE("with both model.safetensors and an index, the single file is used (as in transformers)") {
+  const iotest::TempDir dir("both-layouts");
+  make_sharded(dir, tiny_index().dump());
+  iotest::write_file(dir.file("model.safetensors"), iotest::build_safetensors({{"only", "U8", {3}}}));
+  const auto ckpt = urm::Checkpoint::open(dir.path().string());
+  CHECK(ckpt.names() == std::vector<std::string>{"only"});
+  CHECK(ckpt.shard_of("only") == "model.safetensors");
+}
+
 TEST_CASE("the index is authoritative: shard tensors it does not name are not exposed") {
   const iotest::TempDir dir("index-subset");
   auto index = tiny_index();
@@ -94,20 +103,20 @@ TEST_CASE("broken checkpoint folders are rejected with exact messages") {
   }
   SUBCASE("no weights") {
     const iotest::TempDir dir("no-weights");
-    CHECK_THROWS_WITH_AS(urm::Checkpoint::open(dir.path().string()),
-                         (dir.path().string() + ": no model.safetensors.index.json or model.safetensors in the folder")
-                             .c_str(),
-                         urm::Error);
+    CHECK_THROWS_WITH_AS(
+        urm::Checkpoint::open(dir.path().string()),
+        (dir.path().string() + ": no model.safetensors or model.safetensors.index.json in the folder").c_str(),
+        urm::Error);
   }
   SUBCASE("missing shard") {
     const iotest::TempDir dir("missing-shard");
     make_sharded(dir, tiny_index().dump(), {kShard1});
-    CHECK_THROWS_WITH_AS(urm::Checkpoint::open(dir.path().string()),
-                         (dir.file(urm::Checkpoint::kIndexFile) +
-                          ": weight_map[\"model.embed_tokens.weight\"]: shard file " + dir.file(kShard1) +
-                          " does not exist")
-                             .c_str(),
-                         urm::Error);
+    CHECK_THROWS_WITH_AS(
+        urm::Checkpoint::open(dir.path().string()),
+        (dir.file(urm::Checkpoint::kIndexFile) + ": weight_map[\"model.embed_tokens.weight\"]: shard file " +
+         dir.file(kShard1) + " does not exist")
+            .c_str(),
+        urm::Error);
   }
   SUBCASE("index naming a tensor that is not in its shard") {
     const iotest::TempDir dir("index-extra");
@@ -144,11 +153,11 @@ TEST_CASE("broken checkpoint folders are rejected with exact messages") {
   SUBCASE("index without weight_map") {
     const iotest::TempDir dir("index-no-map");
     make_sharded(dir, R"({"metadata": {}})");
-    CHECK_THROWS_WITH_AS(urm::Checkpoint::open(dir.path().string()),
-                         (dir.file(urm::Checkpoint::kIndexFile) +
-                          ": weight_map: expected an object mapping tensor names to shard files")
-                             .c_str(),
-                         urm::Error);
+    CHECK_THROWS_WITH_AS(
+        urm::Checkpoint::open(dir.path().string()),
+        (dir.file(urm::Checkpoint::kIndexFile) + ": weight_map: expected an object mapping tensor names to shard files")
+            .c_str(),
+        urm::Error);
   }
   SUBCASE("index not an object") {
     const iotest::TempDir dir("index-array");
@@ -172,11 +181,11 @@ TEST_CASE("broken checkpoint folders are rejected with exact messages") {
     // The second shard cut in the middle of its data area.
     iotest::write_file(dir.file(kShard2), iotest::read_file((kTiny / kShard2).string()).substr(0, 3000));
     iotest::write_file(dir.file(urm::Checkpoint::kIndexFile), tiny_index().dump());
-    CHECK_THROWS_WITH_AS(urm::Checkpoint::open(dir.path().string()),
-                         (dir.file(kShard2) +
-                          ": tensor \"model.layers.0.mlp.down_proj.weight\": data_offsets [64, 5184] run past the "
-                          "end of the data area (1000 bytes)")
-                             .c_str(),
-                         urm::Error);
+    CHECK_THROWS_WITH_AS(
+        urm::Checkpoint::open(dir.path().string()),
+        (dir.file(kShard2) + ": tensor \"model.layers.0.mlp.down_proj.weight\": data_offsets [64, 5184] run past the "
+                             "end of the data area (1000 bytes)")
+            .c_str(),
+        urm::Error);
   }
 }

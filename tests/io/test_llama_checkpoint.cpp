@@ -21,7 +21,7 @@ json fixture_config(const std::string& model) {
 // 1 kv head, ffn 12, vocab 16. Shapes are spelled out here, independently
 // of the library's table.
 json synthetic_config(int num_labels) {
-  return json{{"model_type", "llama"},    {"hidden_size", 8},    {"num_hidden_layers", 1},
+  return json{{"model_type", "llama"},    {"hidden_size", 8},         {"num_hidden_layers", 1},
               {"num_attention_heads", 2}, {"num_key_value_heads", 1}, {"intermediate_size", 12},
               {"vocab_size", 16},         {"num_labels", num_labels}};
 }
@@ -119,9 +119,9 @@ TEST_CASE("the gated fixture with num_labels other than 10 is rejected") {
   const auto ckpt = urm::Checkpoint::open(dir);
   auto j = fixture_config("small-urm31-gated");
   j["num_labels"] = 1;
-  CHECK_THROWS_WITH_AS(
-      urm::detect_value_head(ckpt, urm::LlamaConfig::from_json(j, "config.json")),
-      (dir + ": weights.fc.0.weight (a URM-3.1 gate) needs num_labels = 10, but config has 1").c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(urm::detect_value_head(ckpt, urm::LlamaConfig::from_json(j, "config.json")),
+                       (dir + ": weights.fc.0.weight (a URM-3.1 gate) needs num_labels = 10, but config has 1").c_str(),
+                       urm::Error);
 }
 
 TEST_CASE("synthetic checkpoints: scalar head, extra tensors, gate shapes, dtypes") {
@@ -148,14 +148,16 @@ TEST_CASE("synthetic checkpoints: scalar head, extra tensors, gate shapes, dtype
     gate[2].shape = {7, 5};
     const auto ckpt = write_checkpoint(dir, with_gate(synthetic_tensors(10), gate));
     CHECK_THROWS_WITH_AS(urm::validate_llama_checkpoint(ckpt, urm10),
-                         (d + ": tensor \"weights.fc.2.weight\" has shape [7, 5], expected [n, 6]").c_str(), urm::Error);
+                         (d + ": tensor \"weights.fc.2.weight\" has shape [7, 5], expected [n, 6]").c_str(),
+                         urm::Error);
   }
   SUBCASE("gate output not the five attributes") {
     auto gate = kGoodGate;
     gate[4].shape = {4, 7};
     const auto ckpt = write_checkpoint(dir, with_gate(synthetic_tensors(10), gate));
     CHECK_THROWS_WITH_AS(urm::validate_llama_checkpoint(ckpt, urm10),
-                         (d + ": tensor \"weights.fc.4.weight\" has shape [4, 7], expected [5, 7]").c_str(), urm::Error);
+                         (d + ": tensor \"weights.fc.4.weight\" has shape [4, 7], expected [5, 7]").c_str(),
+                         urm::Error);
   }
   SUBCASE("gate input not a matrix over the hidden state") {
     auto gate = kGoodGate;

@@ -13,7 +13,7 @@ namespace {
 
 // A minimal valid config; tests change one thing at a time.
 json minimal() {
-  return json{{"model_type", "llama"},    {"hidden_size", 64},         {"num_hidden_layers", 2},
+  return json{{"model_type", "llama"},    {"hidden_size", 64},        {"num_hidden_layers", 2},
               {"num_attention_heads", 4}, {"intermediate_size", 128}, {"vocab_size", 100}};
 }
 
@@ -84,10 +84,10 @@ TEST_CASE("defaults and derived values follow transformers") {
   CHECK(c.rope.theta == 10000.0);
 
   auto j = minimal();
-  j["head_dim"] = 32;                             // explicit head_dim need not be hidden / heads
+  j["head_dim"] = 32;                                    // explicit head_dim need not be hidden / heads
   j["id2label"] = {{"0", "a"}, {"1", "b"}, {"2", "c"}};  // num_labels from id2label
-  j["eos_token_id"] = {7, 8, 9};                  // Llama-3.1 style list
-  j["dtype"] = "bfloat16";                        // 5.x name of torch_dtype
+  j["eos_token_id"] = {7, 8, 9};                         // Llama-3.1 style list
+  j["dtype"] = "bfloat16";                               // 5.x name of torch_dtype
   j["tie_word_embeddings"] = true;
   j["pad_token_id"] = nullptr;
   const auto d = parse(j);
@@ -102,10 +102,8 @@ TEST_CASE("defaults and derived values follow transformers") {
 }
 
 TEST_CASE("RoPE in the transformers 4.x and 5.x styles") {
-  const json llama3 = {{"factor", 8.0},
-                       {"low_freq_factor", 1.0},
-                       {"high_freq_factor", 4.0},
-                       {"original_max_position_embeddings", 8192}};
+  const json llama3 = {
+      {"factor", 8.0}, {"low_freq_factor", 1.0}, {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}};
   SUBCASE("4.x: rope_theta + rope_scaling with rope_type") {
     auto j = minimal();
     j["rope_theta"] = 500000.0;
@@ -187,10 +185,17 @@ TEST_CASE("unsupported or malformed configs are rejected with exact messages") {
       {"missing size", without("hidden_size"), "hidden_size: missing (expected an integer in [1, 2147483647])"},
       {"size as a string", with("hidden_size", "64"),
        "hidden_size: expected an integer in [1, 2147483647], got \"64\""},
+      {"size as an array", with("hidden_size", {64}),
+       "hidden_size: expected an integer in [1, 2147483647], got an array"},
+      {"size as a long string", with("hidden_size", std::string(100, 'x')),
+       "hidden_size: expected an integer in [1, 2147483647], got "
+       "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...\""},
+      {"size as a long string cut inside a UTF-8 sequence", with("hidden_size", std::string(63, 'x') + "\u00e9\u00e9"),
+       "hidden_size: expected an integer in [1, 2147483647], got "
+       "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\xef\xbf\xbd...\""},
       {"size as a float", with("intermediate_size", 128.0),
        "intermediate_size: expected an integer in [1, 2147483647], got 128.0"},
-      {"zero layers", with("num_hidden_layers", 0),
-       "num_hidden_layers: expected an integer in [1, 2147483647], got 0"},
+      {"zero layers", with("num_hidden_layers", 0), "num_hidden_layers: expected an integer in [1, 2147483647], got 0"},
       {"negative size", with("vocab_size", -5), "vocab_size: expected an integer in [1, 2147483647], got -5"},
       {"huge size", with("vocab_size", 1ll << 40),
        "vocab_size: expected an integer in [1, 2147483647], got 1099511627776"},
@@ -204,7 +209,8 @@ TEST_CASE("unsupported or malformed configs are rejected with exact messages") {
       {"zero eps", with("rms_norm_eps", 0), "rms_norm_eps: expected a positive number, got 0"},
       {"num_labels zero", with("num_labels", 0), "num_labels: expected an integer in [1, 2147483647], got 0"},
       {"empty id2label", with("id2label", json::object()), "id2label: is empty (expected at least one label)"},
-      {"bos outside the vocabulary", with("bos_token_id", 100), "bos_token_id: expected an integer in [0, 99], got 100"},
+      {"bos outside the vocabulary", with("bos_token_id", 100),
+       "bos_token_id: expected an integer in [0, 99], got 100"},
       {"eos list with a bad entry", with("eos_token_id", {1, "2"}),
        "eos_token_id[1]: expected an integer in [0, 99], got \"2\""},
       {"negative pad", with("pad_token_id", -1), "pad_token_id: expected an integer in [0, 99], got -1"},
@@ -218,13 +224,13 @@ TEST_CASE("unsupported or malformed configs are rejected with exact messages") {
        "rope_parameters.rope_type: unsupported rope type \"dynamic\" (expected \"default\" or \"llama3\")"},
       {"rope_scaling without a type", with("rope_scaling", {{"factor", 8.0}}),
        "rope_scaling: missing rope_type (expected \"default\" or \"llama3\")"},
-      {"rope_scaling not an object", with("rope_scaling", 8.0),
-       "rope_scaling: expected an object or null, got 8.0"},
+      {"rope_scaling not an object", with("rope_scaling", 8.0), "rope_scaling: expected an object or null, got 8.0"},
       {"llama3 without factor", with("rope_scaling", no_factor),
        "rope_scaling.factor: missing (expected a positive number)"},
       {"llama3 with inverted frequency factors", with("rope_parameters", inverted),
        "rope_parameters.high_freq_factor: must be greater than low_freq_factor (1.000000)"},
-      {"conflicting rope_theta", [&] {
+      {"conflicting rope_theta",
+       [&] {
          auto j = with("rope_theta", 500000.0);
          j["rope_scaling"] = {{"rope_type", "default"}, {"rope_theta", 10000.0}};
          return j;
@@ -235,6 +241,29 @@ TEST_CASE("unsupported or malformed configs are rejected with exact messages") {
     CAPTURE(c.what);
     CHECK_THROWS_WITH_AS(parse(c.config), (std::string("config.json: ") + c.message).c_str(), urm::Error);
   }
+}
+
+TEST_CASE("integers are range-checked whether the parser stored them signed or unsigned") {
+  // Found by fuzz_llama_config: a parsed 0 is an unsigned JSON number, and
+  // num_key_value_heads = 0 then reached a division.
+  for (const char* key : {"num_key_value_heads", "vocab_size", "num_hidden_layers"}) {
+    CAPTURE(key);
+    auto j = minimal();
+    j[key] = json::parse("0");
+    REQUIRE(j[key].is_number_unsigned());
+    CHECK_THROWS_WITH_AS(
+        parse(j), (std::string("config.json: ") + key + ": expected an integer in [1, 2147483647], got 0").c_str(),
+        urm::Error);
+  }
+}
+
+TEST_CASE("a deeply nested value is reported without recursing into it") {
+  // 200000 levels: a recursive dump() or parser would overflow the stack.
+  const std::size_t depth = 200000;
+  const std::string text =
+      R"({"model_type": "llama", "hidden_size": )" + std::string(depth, '[') + std::string(depth, ']') + "}";
+  CHECK_THROWS_WITH_AS(parse(json::parse(text)),
+                       "config.json: hidden_size: expected an integer in [1, 2147483647], got an array", urm::Error);
 }
 
 TEST_CASE("LlamaConfig::load names the file for missing and invalid files") {
@@ -249,6 +278,13 @@ TEST_CASE("LlamaConfig::load names the file for missing and invalid files") {
                        (bad + ": not valid JSON: [json.exception.parse_error.101] parse error at line 1, column 16: "
                               "syntax error while parsing value - invalid literal; last read: '\"model_type\": l'")
                            .c_str(),
+                       urm::Error);
+  // A (sparse) file above the cap is refused before anything is read.
+  const std::string huge = dir.file("huge.json");
+  iotest::write_file(huge, "{}");
+  std::filesystem::resize_file(huge, 100'000'001);
+  CHECK_THROWS_WITH_AS(urm::LlamaConfig::load(huge),
+                       (huge + ": 100000001 bytes is larger than the cap of 100000000 bytes for a JSON file").c_str(),
                        urm::Error);
   const std::string other = dir.file("other.json");
   iotest::write_file(other, R"({"model_type": "gpt2"})");

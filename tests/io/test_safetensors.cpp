@@ -79,9 +79,9 @@ urm::SafetensorsHeader parse(const std::string& bytes, const std::string& path =
 }  // namespace
 
 TEST_CASE("every fixture safetensors file loads and its views match an independent reader") {
-  for (const char* rel : {"tiny-urm-llama3/model-00001-of-00002.safetensors",
-                          "tiny-urm-llama3/model-00002-of-00002.safetensors", "small-gqa-bf16/model.safetensors",
-                          "small-urm31-gated/model.safetensors"}) {
+  for (const char* rel :
+       {"tiny-urm-llama3/model-00001-of-00002.safetensors", "tiny-urm-llama3/model-00002-of-00002.safetensors",
+        "small-gqa-bf16/model.safetensors", "small-urm31-gated/model.safetensors"}) {
     CAPTURE(rel);
     const std::string path = (kModels / rel).string();
     const auto f = urm::SafetensorsFile::open(path);
@@ -112,12 +112,11 @@ TEST_CASE("a hand-built file: views point at the right bytes, metadata and paddi
   const iotest::TempDir dir("hand-built");
   const std::string path = dir.file("x.safetensors");
   // Header padded with spaces (the format allows it, to align the data area).
-  const std::string header =
-      R"({"__metadata__":{"format":"pt","note":"hi"},)"
-      R"("b":{"dtype":"U8","shape":[2,3],"data_offsets":[4,10]},)"
-      R"("a":{"dtype":"F32","shape":[],"data_offsets":[0,4]},)"
-      R"("empty":{"dtype":"BF16","shape":[0,7],"data_offsets":[10,10]},)"
-      R"("i":{"dtype":"I8","shape":[2],"data_offsets":[10,12]}}    )";
+  const std::string header = R"({"__metadata__":{"format":"pt","note":"hi"},)"
+                             R"("b":{"dtype":"U8","shape":[2,3],"data_offsets":[4,10]},)"
+                             R"("a":{"dtype":"F32","shape":[],"data_offsets":[0,4]},)"
+                             R"("empty":{"dtype":"BF16","shape":[0,7],"data_offsets":[10,10]},)"
+                             R"("i":{"dtype":"I8","shape":[2],"data_offsets":[10,12]}}    )";
   std::string data = {'\x00', '\x00', '\xc0', '\x3f', 1, 2, 3, 4, 5, 6, '\xff', '\x7f'};
   iotest::write_file(path, safetensors_bytes(header, data));
   const auto f = urm::SafetensorsFile::open(path);
@@ -178,8 +177,7 @@ TEST_CASE("corrupted safetensors files are rejected with exact messages") {
        "header is not valid JSON: [json.exception.parse_error.101] parse error at line 1, column 1: syntax error "
        "while parsing value - unexpected end of input; expected '[', '{', or a literal"},
       {"header not an object", file_with("[1,2]", 0), "header: expected a JSON object"},
-      {"duplicate tensor name", file_with("{" + ok_entry + "," + ok_entry + "}", 8),
-       "header: duplicate key \"w\""},
+      {"duplicate tensor name", file_with("{" + ok_entry + "," + ok_entry + "}", 8), "header: duplicate key \"w\""},
       {"entry not an object", file_with(R"({"w":[1,2]})", 8),
        "tensor \"w\": expected an object with dtype, shape and data_offsets"},
       {"unknown dtype", file_with(R"({"w":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}})", 8),
@@ -199,18 +197,23 @@ TEST_CASE("corrupted safetensors files are rejected with exact messages") {
        "tensor \"w\": shape[0] is 9223372036854775808, expected a non-negative integer"},
       {"huge dimensions whose byte size overflows",
        file_with(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", 8),
-       "tensor \"w\": shape [4294967296, 4294967296] is too large (its byte size overflows 64 bits)"},
+       "tensor \"w\": shape [4294967296, 4294967296] is too large (2^63 bytes or more)"},
       {"huge dimensions whose byte size wraps to the span",
        // 2^62 · 4 bytes wraps to 0 in 64 bits: must not pass as an empty tensor.
        file_with(R"({"w":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", 8),
-       "tensor \"w\": shape [4611686018427387904] is too large (its byte size overflows 64 bits)"},
+       "tensor \"w\": shape [4611686018427387904] is too large (2^63 bytes or more)"},
+      {"huge dimensions in an empty tensor",
+       // numel() multiplies left to right: 2^32 · 2^32 would overflow before the 0.
+       file_with(R"({"w":{"dtype":"U8","shape":[4294967296,4294967296,0],"data_offsets":[0,0]}})", 8),
+       "tensor \"w\": shape [4294967296, 4294967296, 0] is too large (2^63 bytes or more)"},
+      {"byte size of 2^63", file_with(R"({"w":{"dtype":"F16","shape":[4611686018427387904],"data_offsets":[0,8]}})", 8),
+       "tensor \"w\": shape [4611686018427387904] is too large (2^63 bytes or more)"},
       {"shape/offset mismatch", file_with(R"({"w":{"dtype":"BF16","shape":[2,3],"data_offsets":[0,8]}})", 8),
        "tensor \"w\": shape [2, 3] of BF16 is 12 bytes but data_offsets [0, 8] span 8 bytes"},
       {"offsets past the end", file_with(R"({"w":{"dtype":"F16","shape":[2,4],"data_offsets":[0,16]}})", 8),
        "tensor \"w\": data_offsets [0, 16] run past the end of the data area (8 bytes)"},
       {"offsets far past the end",
-       file_with(R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[18446744073709551615,18446744073709551615]}})",
-                 8),
+       file_with(R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[18446744073709551615,18446744073709551615]}})", 8),
        "tensor \"w\": data_offsets [18446744073709551615, 18446744073709551615] run past the end of the data area "
        "(8 bytes)"},
       {"reversed offsets", file_with(R"({"w":{"dtype":"U8","shape":[2],"data_offsets":[4,2]}})", 8),
@@ -254,7 +257,7 @@ TEST_CASE("SafetensorsFile::open names the file for I/O errors and corrupted con
                        (dir.path().string() + ": not a regular file").c_str(), urm::Error);
   const std::string bad = dir.file("bad.safetensors");
   iotest::write_file(bad, file_with(R"({"w":{"dtype":"F16","shape":[8],"data_offsets":[0,16]}})", 4));
-  CHECK_THROWS_WITH_AS(urm::SafetensorsFile::open(bad),
-                       (bad + ": tensor \"w\": data_offsets [0, 16] run past the end of the data area (4 bytes)").c_str(),
-                       urm::Error);
+  CHECK_THROWS_WITH_AS(
+      urm::SafetensorsFile::open(bad),
+      (bad + ": tensor \"w\": data_offsets [0, 16] run past the end of the data area (4 bytes)").c_str(), urm::Error);
 }

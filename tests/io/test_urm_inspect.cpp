@@ -1,6 +1,5 @@
 // Runs the urm-inspect program (built into URM_BIN_DIR) as a user would.
 #include <doctest/doctest.h>
-
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -22,10 +21,11 @@ struct Run {
 
 Run inspect(const std::string& args) {
   const iotest::TempDir tmp("inspect-run");
-  const std::string cmd = std::string(URM_BIN_DIR) + "/urm-inspect " + args + " >" + tmp.file("out") + " 2>" +
-                          tmp.file("err");
+  const std::string cmd =
+      std::string(URM_BIN_DIR) + "/urm-inspect " + args + " >" + tmp.file("out") + " 2>" + tmp.file("err");
   const int raw = std::system(cmd.c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, iotest::read_file(tmp.file("out")), iotest::read_file(tmp.file("err"))};
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, iotest::read_file(tmp.file("out")),
+          iotest::read_file(tmp.file("err"))};
 }
 
 // Whitespace-separated fields of the line of `text` whose first field is `key`.
@@ -63,9 +63,9 @@ TEST_CASE("urm-inspect prints config, value head and tensor table of each fixtur
     CHECK(row(r.out, "value") == std::vector<std::string>{"value", "head:", "urm-prior"});
     CHECK(row(r.out, "tensors:") ==
           std::vector<std::string>{"tensors:", "21", "in", "2", "shard(s),", "8252416", "bytes"});  // index total_size
-    CHECK(row(r.out, "model.embed_tokens.weight") ==
-          std::vector<std::string>{"model.embed_tokens.weight", "F16", "[128257,", "32]",
-                                   "model-00001-of-00002.safetensors"});
+    CHECK(row(r.out, "model.embed_tokens.weight") == std::vector<std::string>{"model.embed_tokens.weight", "F16",
+                                                                              "[128257,", "32]",
+                                                                              "model-00001-of-00002.safetensors"});
     CHECK(row(r.out, "score.weight") ==
           std::vector<std::string>{"score.weight", "F16", "[10,", "32]", "model-00002-of-00002.safetensors"});
   }
@@ -75,8 +75,9 @@ TEST_CASE("urm-inspect prints config, value head and tensor table of each fixtur
     CHECK(row(r.out, "num_key_value_heads") == std::vector<std::string>{"num_key_value_heads", "1"});
     CHECK(row(r.out, "pad_token_id") == std::vector<std::string>{"pad_token_id", "none"});
     CHECK(row(r.out, "value") == std::vector<std::string>{"value", "head:", "urm-prior"});
-    CHECK(row(r.out, "model.layers.2.mlp.down_proj.weight") ==
-          std::vector<std::string>{"model.layers.2.mlp.down_proj.weight", "BF16", "[256,", "704]", "model.safetensors"});
+    CHECK(
+        row(r.out, "model.layers.2.mlp.down_proj.weight") ==
+        std::vector<std::string>{"model.layers.2.mlp.down_proj.weight", "BF16", "[256,", "704]", "model.safetensors"});
   }
   SUBCASE("small-urm31-gated") {
     const auto r = inspect(quoted(kModels / "small-urm31-gated"));
@@ -94,11 +95,13 @@ TEST_CASE("urm-inspect rejects broken checkpoints with `error: <message>` and ex
   const fs::path gqa = kModels / "small-gqa-bf16";
   fs::copy_file(gqa / "config.json", dir.path() / "config.json");
   SUBCASE("truncated weights") {
-    iotest::write_file(dir.file("model.safetensors"), iotest::read_file((gqa / "model.safetensors").string()).substr(0, 1000));
+    iotest::write_file(dir.file("model.safetensors"),
+                       iotest::read_file((gqa / "model.safetensors").string()).substr(0, 1000));
     const auto r = inspect(quoted(dir.path()));
     CHECK(r.status == 1);
     CHECK(r.out.empty());
-    CHECK(r.err == "error: " + dir.file("model.safetensors") + ": header length 3184 runs past the end of the file (1000 bytes)\n");
+    CHECK(r.err == "error: " + dir.file("model.safetensors") +
+                       ": header length 3184 runs past the end of the file (1000 bytes)\n");
   }
   SUBCASE("config that does not match the weights") {
     fs::create_symlink(gqa / "model.safetensors", dir.path() / "model.safetensors");

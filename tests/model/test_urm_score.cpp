@@ -192,7 +192,7 @@ TEST_CASE("urm-score: without --model it uses the demo model and says its reward
 }
 
 TEST_CASE("urm-score: messages with --tokenizer-dir, card pipeline and --single-bos") {
-  const std::string tok = urm::test::llama3_tokenizer_dir("llama3-rm");
+  const std::string tok = urm_test::llama3_tokenizer_dir("llama3-rm");
   Run r = urm_score("--model " + kTiny + " --tokenizer-dir " + tok + " --emit-ids", messages_line(6) + messages_line(8));
   CHECK(r.status == 0);
   REQUIRE(r.out.size() == 2);
@@ -206,6 +206,11 @@ TEST_CASE("urm-score: messages with --tokenizer-dir, card pipeline and --single-
   check_score_line(r.out[0], golden_case(7));  // the single-BOS twin of case 6
   CHECK(nlohmann::json::parse(r.out[0])["input_ids"] == golden_case(7)["input_ids"]);
 
+  r = urm_score("--model " + kTiny + " --tokenizer-dir " + tok, R"j({"messages": []})j" "\n");
+  CHECK(r.status == 1);
+  REQUIRE(r.out.size() == 1);
+  CHECK(r.out[0] == R"j({"error":"line 1: empty conversation: there is no message to score"})j");
+
   // Without a tokenizer, messages fail and ids still work.
   r = urm_score("--model " + kTiny, messages_line(0) + ids_line(0));
   CHECK(r.status == 1);
@@ -214,4 +219,26 @@ TEST_CASE("urm-score: messages with --tokenizer-dir, card pipeline and --single-
                         ": no tokenizer.json in the model folder (scoring a conversation needs tokenizer.json and "
                         "tokenizer_config.json: set Options::tokenizer_dir)\"}");
   check_score_line(r.out[1], golden_case(0));
+}
+
+TEST_CASE("urm-score: a progress bar only when standard error is a terminal") {
+  // Not a terminal (every other test): no bar. A terminal: script(1) runs the
+  // program on a pseudo-terminal and records what it shows.
+  if (std::system("command -v script >/dev/null 2>&1") != 0) return;
+  const fs::path dir = fs::temp_directory_path() / ("urm-score-tty-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "in.jsonl") << ids_line(0) << ids_line(1) << ids_line(2);
+  std::ofstream(dir / "one.jsonl") << ids_line(0);
+  auto shown = [&](const std::string& input) {
+    const std::string cmd = "script -qec '" + std::string(URM_BIN_DIR) + "/urm-score --model " + kTiny + " --input " +
+                            (dir / input).string() + " --output " + (dir / "out.jsonl").string() + "' /dev/null > " +
+                            (dir / "tty.txt").string() + " 2>&1";
+    CHECK(std::system(cmd.c_str()) == 0);
+    return slurp(dir / "tty.txt");
+  };
+  const std::string three = shown("in.jsonl");
+  CHECK(three.find("] 1/3") != std::string::npos);
+  CHECK(three.find("[==============================] 3/3") != std::string::npos);
+  CHECK(shown("one.jsonl").find("1/1") == std::string::npos);  // one line: no bar
+  fs::remove_all(dir);
 }

@@ -3,12 +3,9 @@
 // parsing, and the templates of other real reward models.
 #include <doctest/doctest.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
+#include "support/chat_golden.hpp"
 #include "urm/text/chat_template.hpp"
 #include "urm/text/tokenizer_config.hpp"
 
@@ -19,40 +16,26 @@ using urm::TokenizerConfig;
 
 namespace {
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  return nlohmann::json::parse(in);
-}
-
-Conversation conversation_of(const nlohmann::json& messages) {
-  Conversation c;
-  for (const auto& m : messages) c.push_back({m.at("role").get<std::string>(), m.at("content").get<std::string>()});
-  return c;
-}
-
 const std::string kTokenizerDir = URM_TEST_DATA_DIR "/tokenizer/";
 
 }  // namespace
 
 TEST_CASE("chat template: identical to apply_chat_template on every chat_golden conversation") {
-  const nlohmann::json golden = read_json(kTokenizerDir + "chat_golden.json");
-  for (const char* variant : {"llama3-base", "llama3-rm"}) {
+  for (const std::string variant : {"llama3-base", "llama3-rm"}) {
     CAPTURE(variant);
     const auto config = TokenizerConfig::load(kTokenizerDir + "tokenizer_config." + variant + ".json");
-    CHECK(config.chat_template().source == golden.at("template").get<std::string>());
+    CHECK(config.chat_template().source == urm_test::chat_golden_json().at("template").get<std::string>());
     const auto chat = ChatTemplate::from_config(config);
-    const auto& cases = golden.at("variants").at(variant);
+    const auto cases = urm_test::chat_golden_cases(variant);
     REQUIRE(cases.size() == 25);
     int identical = 0;
     for (std::size_t i = 0; i < cases.size(); ++i) {
       CAPTURE(i);
-      const Conversation c = conversation_of(cases[i].at("messages"));
-      const std::string text = chat.render(c, false, config.special_tokens);
-      const std::string prompt = chat.render(c, true, config.special_tokens);
-      CHECK(text == cases[i].at("text").get<std::string>());
-      CHECK(prompt == cases[i].at("text_generation_prompt").get<std::string>());
-      identical += text == cases[i].at("text") && prompt == cases[i].at("text_generation_prompt");
+      const std::string text = chat.render(cases[i].messages, false, config.special_tokens);
+      const std::string prompt = chat.render(cases[i].messages, true, config.special_tokens);
+      CHECK(text == cases[i].text);
+      CHECK(prompt == cases[i].text_generation_prompt);
+      identical += text == cases[i].text && prompt == cases[i].text_generation_prompt;
     }
     CHECK(identical == 25);
   }

@@ -1,9 +1,10 @@
 // Checkpoint — the weights of a Hugging Face model folder.
 //
-// Two layouts, as transformers writes them:
+// Two layouts, as transformers writes them (and, like transformers, the
+// single file is used when both are present):
+//   - single:  model.safetensors;
 //   - sharded: model.safetensors.index.json whose "weight_map" maps every
-//     tensor name to the shard file holding it;
-//   - single:  model.safetensors.
+//     tensor name to the shard file holding it.
 // The index is authoritative: a sharded checkpoint exposes exactly the
 // tensors it names, and each must be present in its shard.
 #pragma once
@@ -20,7 +21,7 @@
 
 #include "urm/core/error.hpp"
 #include "urm/core/tensor_view.hpp"
-#include "urm/io/json_file.hpp"
+#include "urm/io/json.hpp"
 #include "urm/io/safetensors.hpp"
 
 namespace urm {
@@ -36,16 +37,18 @@ class Checkpoint {
     c.dir_ = dir;
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) throw Error(dir + ": not a checkpoint folder (not a directory)");
+    // transformers looks for the single file first, then the index.
+    const fs::path single = fs::path(dir) / kSingleFile;
     const std::string index_path = (fs::path(dir) / kIndexFile).string();
-    if (fs::exists(index_path, ec)) {
-      c.open_sharded(index_path);
-    } else if (fs::exists(fs::path(dir) / kSingleFile, ec)) {
-      c.shards_.push_back(SafetensorsFile::open((fs::path(dir) / kSingleFile).string()));
+    if (fs::exists(single, ec)) {
+      c.shards_.push_back(SafetensorsFile::open(single.string()));
       c.shard_names_.push_back(kSingleFile);
       const auto& ts = c.shards_[0].tensors();
       for (std::size_t i = 0; i < ts.size(); ++i) c.index_.emplace(ts[i].name, Location{0, i});
+    } else if (fs::exists(index_path, ec)) {
+      c.open_sharded(index_path);
     } else {
-      throw Error(dir + ": no " + kIndexFile + " or " + kSingleFile + " in the folder");
+      throw Error(dir + ": no " + kSingleFile + " or " + kIndexFile + " in the folder");
     }
     return c;
   }
@@ -103,8 +106,7 @@ class Checkpoint {
       if (inserted) {
         const std::string shard_path = (std::filesystem::path(dir_) / shard).string();
         std::error_code ec;
-        if (!std::filesystem::exists(shard_path, ec))
-          throw Error(at + "shard file " + shard_path + " does not exist");
+        if (!std::filesystem::exists(shard_path, ec)) throw Error(at + "shard file " + shard_path + " does not exist");
         shards_.push_back(SafetensorsFile::open(shard_path));
         shard_names_.push_back(shard);
       }

@@ -123,9 +123,12 @@ inline std::int64_t gate_rows(const Checkpoint& ckpt, const std::string& name, s
 inline TensorShapes llama_gate_shapes(const Checkpoint& ckpt, const LlamaConfig& c) {
   const std::int64_t g0 = detail::gate_rows(ckpt, "weights.fc.0.weight", c.hidden_size);
   const std::int64_t g2 = detail::gate_rows(ckpt, "weights.fc.2.weight", g0);
-  return {{"weights.fc.0.weight", {g0, c.hidden_size}}, {"weights.fc.0.bias", {g0}},
-          {"weights.fc.2.weight", {g2, g0}},            {"weights.fc.2.bias", {g2}},
-          {"weights.fc.4.weight", {kUrmAttributes, g2}}, {"weights.fc.4.bias", {kUrmAttributes}}};
+  return {{"weights.fc.0.weight", {g0, c.hidden_size}},
+          {"weights.fc.0.bias", {g0}},
+          {"weights.fc.2.weight", {g2, g0}},
+          {"weights.fc.2.bias", {g2}},
+          {"weights.fc.4.weight", {kUrmAttributes, g2}},
+          {"weights.fc.4.bias", {kUrmAttributes}}};
 }
 
 // Every tensor the model needs exists, is a float type, and has the shape the

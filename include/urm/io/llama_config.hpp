@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "urm/core/error.hpp"
-#include "urm/io/json_file.hpp"
+#include "urm/io/json.hpp"
 
 namespace urm {
 
@@ -33,8 +33,8 @@ struct RopeConfig {
 };
 
 struct LlamaConfig {
-  std::int64_t hidden_size = 0, num_hidden_layers = 0, num_attention_heads = 0, num_key_value_heads = 0,
-               head_dim = 0, intermediate_size = 0, vocab_size = 0, max_position_embeddings = 0, num_labels = 0;
+  std::int64_t hidden_size = 0, num_hidden_layers = 0, num_attention_heads = 0, num_key_value_heads = 0, head_dim = 0,
+               intermediate_size = 0, vocab_size = 0, max_position_embeddings = 0, num_labels = 0;
   double rms_norm_eps = 1e-6;
   RopeConfig rope;
   std::string torch_dtype;  // "float32", "float16", "bfloat16" as written (informational)
@@ -81,12 +81,14 @@ class ConfigReader {
   }
   std::int64_t int_value(std::string_view key, const nlohmann::json& v, std::int64_t lo, std::int64_t hi) const {
     const std::string expected = "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-    if (!v.is_number_integer()) fail(key, expected + ", got " + v.dump());
-    // Unsigned values above INT64_MAX would wrap in get<int64_t>(): compare first.
-    if (v.is_number_unsigned() ? v.get<std::uint64_t>() > static_cast<std::uint64_t>(hi)
-                               : v.get<std::int64_t>() > hi || v.get<std::int64_t>() < lo)
-      fail(key, expected + ", got " + v.dump());
-    return v.get<std::int64_t>();
+    if (!v.is_number_integer()) fail(key, expected + ", got " + describe_json(v));
+    // The parser stores every non-negative literal as unsigned, and values
+    // above INT64_MAX would wrap in get<int64_t>(): bound it as unsigned first.
+    if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(hi))
+      fail(key, expected + ", got " + describe_json(v));
+    const auto x = v.get<std::int64_t>();
+    if (x < lo || x > hi) fail(key, expected + ", got " + describe_json(v));
+    return x;
   }
 
   // A finite number > 0 (JSON has no inf/nan, but an overflowing literal parses to inf).
@@ -94,7 +96,7 @@ class ConfigReader {
     const auto* v = get(key);
     if (v == nullptr) return std::nullopt;
     if (!v->is_number() || !std::isfinite(v->get<double>()) || !(v->get<double>() > 0))
-      fail(key, "expected a positive number, got " + v->dump());
+      fail(key, "expected a positive number, got " + describe_json(*v));
     return v->get<double>();
   }
   double req_positive(std::string_view key) const {
@@ -106,20 +108,20 @@ class ConfigReader {
   std::optional<bool> opt_bool(std::string_view key) const {
     const auto* v = get(key);
     if (v == nullptr) return std::nullopt;
-    if (!v->is_boolean()) fail(key, "expected true or false, got " + v->dump());
+    if (!v->is_boolean()) fail(key, "expected true or false, got " + describe_json(*v));
     return v->get<bool>();
   }
 
   std::optional<std::string> opt_string(std::string_view key) const {
     const auto* v = get(key);
     if (v == nullptr) return std::nullopt;
-    if (!v->is_string()) fail(key, "expected a string, got " + v->dump());
+    if (!v->is_string()) fail(key, "expected a string, got " + describe_json(*v));
     return v->get<std::string>();
   }
 
   const nlohmann::json* opt_object(std::string_view key) const {
     const auto* v = get(key);
-    if (v != nullptr && !v->is_object()) fail(key, "expected an object or null, got " + v->dump());
+    if (v != nullptr && !v->is_object()) fail(key, "expected an object or null, got " + describe_json(*v));
     return v;
   }
 
@@ -193,7 +195,7 @@ inline LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::st
   c.intermediate_size = r.req_int("intermediate_size", 1, kMax);
   c.vocab_size = r.req_int("vocab_size", 1, kMax);
   c.max_position_embeddings = r.opt_int("max_position_embeddings", 1, kMax).value_or(2048);  // HF's default
-  c.rms_norm_eps = r.opt_positive("rms_norm_eps").value_or(1e-6);                           // HF's default
+  c.rms_norm_eps = r.opt_positive("rms_norm_eps").value_or(1e-6);                            // HF's default
   c.tie_word_embeddings = r.opt_bool("tie_word_embeddings").value_or(false);
   // 5.x writes "dtype", 4.x "torch_dtype".
   c.torch_dtype = r.opt_string("torch_dtype").value_or(r.opt_string("dtype").value_or("float32"));
@@ -229,8 +231,8 @@ inline LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::st
   } else if (const auto* scaling = r.opt_object("rope_scaling")) {
     const detail::ConfigReader s(*scaling, source, "rope_scaling.");
     if (const auto inner = s.opt_positive("rope_theta"); inner && r.get("rope_theta") && *inner != top_theta)
-      s.fail("rope_theta", std::to_string(*inner) + " differs from the top-level rope_theta (" +
-                               std::to_string(top_theta) + ")");
+      s.fail("rope_theta",
+             std::to_string(*inner) + " differs from the top-level rope_theta (" + std::to_string(top_theta) + ")");
     c.rope = detail::parse_rope(*scaling, "rope_scaling", s.opt_positive("rope_theta").value_or(top_theta), source);
   } else {
     c.rope.theta = top_theta;

@@ -30,6 +30,7 @@
 #include "urm/core/error.hpp"
 #include "urm/core/mapped_file.hpp"
 #include "urm/core/tensor_view.hpp"
+#include "urm/io/json.hpp"
 
 namespace urm {
 
@@ -47,18 +48,12 @@ struct SafetensorsEntry {
 };
 
 struct SafetensorsHeader {
-  std::uint64_t data_start = 0;                  // file offset of the data area: 8 + header length
-  std::vector<SafetensorsEntry> entries;         // sorted by name
+  std::uint64_t data_start = 0;                 // file offset of the data area: 8 + header length
+  std::vector<SafetensorsEntry> entries;        // sorted by name
   std::map<std::string, std::string> metadata;  // "__metadata__", empty if absent
 };
 
 namespace detail {
-
-inline std::string json_value_string(const nlohmann::json& v) {
-  // dump() never throws for values that came out of the parser, but invalid
-  // UTF-8 cannot reach here either: the parser rejects it.
-  return v.dump();
-}
 
 inline std::string offsets_string(std::uint64_t begin, std::uint64_t end) {
   // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "[" + std::string.
@@ -80,27 +75,32 @@ inline SafetensorsEntry parse_safetensors_entry(const std::string& name, const n
   const auto dt = info.find("dtype");
   if (dt == info.end() || !dt->is_string()) throw Error(at + "dtype: expected a string");
   const auto parsed = parse_dtype(dt->get_ref<const std::string&>());
-  if (!parsed)
-    throw Error(at + "unsupported dtype " + json_value_string(*dt) + " (expected F32, F16, BF16, I8 or U8)");
+  if (!parsed) throw Error(at + "unsupported dtype " + describe_json(*dt) + " (expected F32, F16, BF16, I8 or U8)");
   e.dtype = *parsed;
 
   const auto sh = info.find("shape");
   if (sh == info.end() || !sh->is_array()) throw Error(at + "shape: expected an array of dimensions");
-  // Byte size numel · dtype_size, with every product checked for overflow.
-  std::uint64_t nbytes = dtype_size(e.dtype);
-  bool overflow = false;
+  // Byte size numel · dtype_size. `extent` leaves out zero dimensions and
+  // must fit in int64 even for an empty tensor: then every partial product
+  // of the shape does too, and TensorView::numel() cannot overflow.
+  std::uint64_t extent = dtype_size(e.dtype);
+  bool too_large = false;
+  bool empty = false;
   e.shape.reserve(sh->size());
   for (std::size_t i = 0; i < sh->size(); ++i) {
     const auto& d = (*sh)[i];
     if (!d.is_number_unsigned() || d.get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
-      throw Error(at + "shape[" + std::to_string(i) + "] is " + json_value_string(d) +
-                  ", expected a non-negative integer");
+      throw Error(at + "shape[" + std::to_string(i) + "] is " + describe_json(d) + ", expected a non-negative integer");
     const std::uint64_t dim = d.get<std::uint64_t>();
     e.shape.push_back(static_cast<std::int64_t>(dim));
-    std::uint64_t product = 0;
-    if (__builtin_mul_overflow(nbytes, dim, &product)) overflow = true;
-    nbytes = product;
+    if (dim == 0)
+      empty = true;
+    else if (__builtin_mul_overflow(extent, dim, &extent))
+      too_large = true;
   }
+  if (too_large || extent > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+    throw Error(at + "shape " + shape_string(e.shape) + " is too large (2^63 bytes or more)");
+  const std::uint64_t nbytes = empty ? 0 : extent;
 
   const auto off = info.find("data_offsets");
   if (off == info.end() || !off->is_array() || off->size() != 2 || !(*off)[0].is_number_unsigned() ||
@@ -111,13 +111,8 @@ inline SafetensorsEntry parse_safetensors_entry(const std::string& name, const n
   const std::string offsets = offsets_string(e.data_begin, e.data_end);
   if (e.data_begin > e.data_end) throw Error(at + "data_offsets " + offsets + ": begin is after end");
   if (e.data_end > data_size)
-    throw Error(at + "data_offsets " + offsets + " run past the end of the data area (" +
-                std::to_string(data_size) + " bytes)");
-  // With zero-size dimensions the true size is 0 even if a later product overflowed.
-  const bool empty = std::find(e.shape.begin(), e.shape.end(), 0) != e.shape.end();
-  if (overflow && !empty)
-    throw Error(at + "shape " + shape_string(e.shape) + " is too large (its byte size overflows 64 bits)");
-  if (empty) nbytes = 0;
+    throw Error(at + "data_offsets " + offsets + " run past the end of the data area (" + std::to_string(data_size) +
+                " bytes)");
   const std::uint64_t span = e.data_end - e.data_begin;
   if (nbytes != span)
     throw Error(at + "shape " + shape_string(e.shape) + " of " + std::string(dtype_name(e.dtype)) + " is " +
@@ -172,7 +167,7 @@ inline SafetensorsHeader parse_safetensors_header(std::span<const std::byte> fil
       if (!info.is_object()) throw Error(path + ": __metadata__: expected an object of strings");
       for (const auto& [k, v] : info.items()) {
         if (!v.is_string())
-          throw Error(path + ": __metadata__[\"" + k + "\"]: expected a string, got " + detail::json_value_string(v));
+          throw Error(path + ": __metadata__[\"" + k + "\"]: expected a string, got " + detail::describe_json(v));
         h.metadata.emplace(k, v.get<std::string>());
       }
       continue;

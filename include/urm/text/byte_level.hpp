@@ -35,17 +35,23 @@ inline constexpr ByteLevelAlphabet kByteLevel = [] {
 }();
 
 // A token as written in a byte-level vocabulary -> the bytes it stands for,
-// or nullopt if it holds a character outside the alphabet (or is not UTF-8).
-inline std::optional<std::string> byte_level_to_bytes(std::string_view token) {
-  std::string out;
-  out.reserve(token.size());
+// written to `out`; false if it holds a character outside the alphabet (or
+// is not UTF-8).
+inline bool byte_level_to_bytes(std::string_view token, std::string& out) {
+  out.clear();
   std::size_t i = 0;
   while (i < token.size()) {
     const Utf8Char c = decode_utf8_at(token, i);
-    if (!c.valid || c.cp >= kByteLevel.byte_of_char.size() || kByteLevel.byte_of_char[c.cp] < 0) return std::nullopt;
+    if (!c.valid || c.cp >= kByteLevel.byte_of_char.size() || kByteLevel.byte_of_char[c.cp] < 0) return false;
     out += static_cast<char>(kByteLevel.byte_of_char[c.cp]);
     i += c.len;
   }
+  return true;
+}
+
+inline std::optional<std::string> byte_level_to_bytes(std::string_view token) {
+  std::string out;
+  if (!byte_level_to_bytes(token, out)) return std::nullopt;
   return out;
 }
 

@@ -48,77 +48,83 @@ struct PostProcessor {
 
 namespace post_processor_json {
 
-inline const nlohmann::json& field(const nlohmann::json& j, const char* key, const std::string& where) {
-  if (!j.is_object() || !j.contains(key)) throw Error(where + ": missing \"" + key + "\"");
+// Errors name the document (`source`) and the JSON path in it.
+struct Context {
+  const std::string& source;
+  [[noreturn]] void fail(const std::string& path, const std::string& what) const {
+    throw Error(source + ": " + path + what);
+  }
+};
+
+inline const nlohmann::json& field(const Context& cx, const nlohmann::json& j, const char* key, const std::string& path) {
+  if (!j.is_object() || !j.contains(key)) cx.fail(path, std::string(": missing \"") + key + "\"");
   return j.at(key);
 }
 
-inline std::string string_field(const nlohmann::json& j, const char* key, const std::string& where) {
-  const auto& v = field(j, key, where);
-  if (!v.is_string()) throw Error(where + "." + key + ": expected a string");
+inline std::string string_field(const Context& cx, const nlohmann::json& j, const char* key, const std::string& path) {
+  const auto& v = field(cx, j, key, path);
+  if (!v.is_string()) cx.fail(path + "." + key, ": expected a string");
   return v.get<std::string>();
 }
 
-inline std::vector<TemplatePiece> parse_template(const nlohmann::json& pieces, const nlohmann::json& specials,
-                                                 const std::string& specials_where, bool is_pair,
-                                                 const std::string& where) {
-  if (!pieces.is_array()) throw Error(where + ": expected an array");
+inline std::vector<TemplatePiece> parse_template(const Context& cx, const nlohmann::json& pieces, const nlohmann::json& specials,
+                                                 const std::string& specials_path, bool is_pair, const std::string& path) {
+  if (!pieces.is_array()) cx.fail(path, ": expected an array");
   std::vector<TemplatePiece> out;
   for (std::size_t i = 0; i < pieces.size(); ++i) {
-    const std::string at = where + "[" + std::to_string(i) + "]";
+    const std::string at = path + "[" + std::to_string(i) + "]";
     const auto& p = pieces[i];
     if (p.is_object() && p.contains("Sequence")) {
-      const std::string id = string_field(p["Sequence"], "id", at + ".Sequence");
+      const std::string id = string_field(cx, p["Sequence"], "id", at + ".Sequence");
       if (id == "A" || (is_pair && id == "B")) out.push_back({id == "A" ? 0 : 1, {}});
-      else throw Error(at + ".Sequence.id: expected " + std::string(is_pair ? "\"A\" or \"B\"" : "\"A\"") + ", got \"" + id + "\"");
+      else cx.fail(at + ".Sequence.id", ": expected " + std::string(is_pair ? "\"A\" or \"B\"" : "\"A\"") + ", got \"" + id + "\"");
     } else if (p.is_object() && p.contains("SpecialToken")) {
-      const std::string id = string_field(p["SpecialToken"], "id", at + ".SpecialToken");
-      if (!specials.is_object() || !specials.contains(id))
-        throw Error(at + ".SpecialToken.id: \"" + id + "\" is not in " + specials_where);
-      const std::string sw = specials_where + "[\"" + id + "\"]";
-      const auto& ids = field(specials[id], "ids", sw);
-      if (!ids.is_array()) throw Error(sw + ".ids: expected an array");
+      const std::string id = string_field(cx, p["SpecialToken"], "id", at + ".SpecialToken");
+      if (!specials.is_object() || !specials.contains(id)) cx.fail(at + ".SpecialToken.id", ": \"" + id + "\" is not in " + specials_path);
+      const std::string sp = specials_path + "[\"" + id + "\"]";
+      const auto& ids = field(cx, specials[id], "ids", sp);
+      if (!ids.is_array()) cx.fail(sp + ".ids", ": expected an array");
       TemplatePiece piece;
       for (const auto& v : ids) {
-        if (!v.is_number_unsigned() || v.get<std::uint64_t>() > 0x7FFFFFFF)
-          throw Error(sw + ".ids: expected token ids (non-negative integers)");
+        if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 0x7FFFFFFF) cx.fail(sp + ".ids", ": expected token ids (non-negative integers)");
         piece.ids.push_back(v.get<std::int32_t>());
       }
       out.push_back(std::move(piece));
     } else {
-      throw Error(at + ": expected {\"Sequence\": …} or {\"SpecialToken\": …}");
+      cx.fail(at, ": expected {\"Sequence\": …} or {\"SpecialToken\": …}");
     }
   }
   return out;
 }
 
-inline void parse_into(PostProcessor& pp, const nlohmann::json& j, const std::string& where) {
+inline void parse_into(const Context& cx, PostProcessor& pp, const nlohmann::json& j, const std::string& path) {
   if (j.is_null()) return;
-  const std::string type = string_field(j, "type", where);
+  const std::string type = string_field(cx, j, "type", path);
   if (type == "ByteLevel") return;
   if (type == "Sequence") {
-    const auto& list = field(j, "processors", where);
-    if (!list.is_array()) throw Error(where + ".processors: expected an array");
-    for (std::size_t i = 0; i < list.size(); ++i) parse_into(pp, list[i], where + ".processors[" + std::to_string(i) + "]");
+    const auto& list = field(cx, j, "processors", path);
+    if (!list.is_array()) cx.fail(path + ".processors", ": expected an array");
+    for (std::size_t i = 0; i < list.size(); ++i) parse_into(cx, pp, list[i], path + ".processors[" + std::to_string(i) + "]");
     return;
   }
   if (type == "TemplateProcessing") {
-    if (pp.has_template) throw Error(where + ": unsupported: more than one TemplateProcessing in a post-processor");
-    const auto& specials = field(j, "special_tokens", where);
-    const std::string sw = where + ".special_tokens";
-    pp.single = parse_template(field(j, "single", where), specials, sw, false, where + ".single");
-    pp.pair = parse_template(field(j, "pair", where), specials, sw, true, where + ".pair");
+    if (pp.has_template) cx.fail(path, ": unsupported: more than one TemplateProcessing in a post-processor");
+    const auto& specials = field(cx, j, "special_tokens", path);
+    const std::string sp = path + ".special_tokens";
+    pp.single = parse_template(cx, field(cx, j, "single", path), specials, sp, false, path + ".single");
+    pp.pair = parse_template(cx, field(cx, j, "pair", path), specials, sp, true, path + ".pair");
     pp.has_template = true;
     return;
   }
-  throw Error(where + ": unsupported post-processor type \"" + type + "\" (supported: ByteLevel, TemplateProcessing, Sequence)");
+  cx.fail(path, ": unsupported post-processor type \"" + type + "\" (supported: ByteLevel, TemplateProcessing, Sequence)");
 }
 
 }  // namespace post_processor_json
 
-inline PostProcessor parse_post_processor(const nlohmann::json& j, const std::string& where) {
+// Parses tokenizer.json's "post_processor" (j); errors name `source`.
+inline PostProcessor parse_post_processor(const nlohmann::json& j, const std::string& source) {
   PostProcessor pp;
-  post_processor_json::parse_into(pp, j, where);
+  post_processor_json::parse_into(post_processor_json::Context{source}, pp, j, "post_processor");
   return pp;
 }
 

@@ -27,12 +27,15 @@
 //
 // Thread safety: a Tokenizer is immutable after loading; every method is const
 // and keeps its working memory on the caller's stack, so any number of threads
-// may encode and decode at once.
+// may encode and decode at once. The one shared mutable part, a cache of BPE
+// results (bpe_word_cache.hpp), has its own locks.
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -45,6 +48,7 @@
 #include "urm/core/error.hpp"
 #include "urm/text/added_tokens.hpp"
 #include "urm/text/bpe.hpp"
+#include "urm/text/bpe_word_cache.hpp"
 #include "urm/text/byte_level.hpp"
 #include "urm/text/llama3_pre_tokenizer.hpp"
 #include "urm/text/post_processor.hpp"
@@ -68,16 +72,12 @@ class Tokenizer {
   using Options = TokenizerOptions;
 
   // Token ids are at most this (bounds the id -> token table on any input).
-  static constexpr std::int64_t kMaxTokenId = (std::int64_t{1} << 24) - 1;
+  static constexpr std::int64_t kMaxTokenId = (std::int64_t{1} << 22) - 1;
 
-  static Tokenizer load(const std::string& tokenizer_json_path, Options options = {}) {
-    return build(detail::read_tokenizer_json(tokenizer_json_path), tokenizer_json_path, options);
-  }
+  static Tokenizer load(const std::string& tokenizer_json_path, Options options = {});
 
   // `source` names the document in error messages (e.g. its path).
-  static Tokenizer from_json(const nlohmann::json& j, const std::string& source, Options options = {}) {
-    return build(detail::split_tokenizer_json(j, source), source, options);
-  }
+  static Tokenizer from_json(const nlohmann::json& j, const std::string& source, Options options = {});
 
   std::vector<std::int32_t> encode(std::string_view text, bool add_special_tokens) const {
     const std::vector<std::int32_t> a = encode_text(text);
@@ -141,19 +141,41 @@ class Tokenizer {
   std::vector<std::int32_t> encode_text(std::string_view text) const {
     if (const std::size_t bad = detail::find_invalid_utf8(text); bad != std::string_view::npos)
       throw Error("Tokenizer::encode: invalid UTF-8 at byte offset " + std::to_string(bad));
+    if (bpe_.byte_pair_merges.empty()) throw Error("Tokenizer::encode: this Tokenizer was moved from");
     std::vector<detail::TextSegment> segments;
     added_.split(text, segments);
     std::vector<std::int32_t> ids;
     ids.reserve(text.size() / 3 + 4);
-    std::vector<detail::PreTokenChar> chars;
     detail::BpeScratch scratch;
+    std::vector<detail::PreTokenChar> chars;
+    std::vector<std::string_view> words;
+    std::vector<std::uint64_t> hashes;
     for (const detail::TextSegment& s : segments) {
       if (s.token_id >= 0) {
         ids.push_back(s.token_id);
         continue;
       }
+      words.clear();
       detail::llama3_pre_tokenize(text.substr(s.begin, s.end - s.begin), chars,
-                                  [&](std::string_view word) { bpe_.encode_word(word, ids, scratch); });
+                                  [&](std::string_view word) { words.push_back(word); });
+      // Each word starts with a lookup at a random place in the vocabulary
+      // table (megabytes): hash and prefetch a few words ahead so that those
+      // cache misses overlap.
+      constexpr std::size_t kAhead = 8;
+      hashes.resize(words.size());
+      const auto prefetch = [&](std::size_t k) {
+        hashes[k] = detail::hash_bytes(words[k]);
+        if (words[k].size() > 1) bpe_.vocab.prefetch(hashes[k]);
+      };
+      for (std::size_t k = 0; k < std::min(kAhead, words.size()); ++k) prefetch(k);
+      for (std::size_t k = 0; k < words.size(); ++k) {
+        if (k + kAhead < words.size()) prefetch(k + kAhead);
+        if (bpe_.encode_whole_word(words[k], hashes[k], ids)) continue;
+        if (word_cache_ && word_cache_->find(words[k], hashes[k], ids)) continue;
+        const std::size_t first = ids.size();
+        bpe_.merge_word(words[k], ids, scratch);
+        if (word_cache_) word_cache_->insert(words[k], hashes[k], std::span<const std::int32_t>(ids).subspan(first));
+      }
     }
     return ids;
   }
@@ -165,37 +187,226 @@ class Tokenizer {
   }
 
   std::string_view token_bytes(std::int32_t id) const {
-    const auto i = static_cast<std::size_t>(id);
-    return std::string_view(bytes_).substr(offsets_[i], offsets_[i + 1] - offsets_[i]);
+    const TokenBytes& r = token_bytes_[static_cast<std::size_t>(id)];
+    return std::string_view(bytes_).substr(r.offset, r.length);
   }
 
-  // --- loading ------------------------------------------------------------
-
-  struct Builder;  // below: the checks and tables of build()
-  static Tokenizer build(detail::TokenizerJson parts, const std::string& source, Options options);
+  class Loader;  // below: builds the tables while tokenizer.json is read
+  Tokenizer() = default;  // empty tables: only Loader makes Tokenizers
 
   detail::BytePairModel bpe_;
+  // Shared by copies of this Tokenizer (they have the same tables); guarded
+  // by its own locks.
+  std::shared_ptr<detail::BpeWordCache> word_cache_ = std::make_shared<detail::BpeWordCache>();
   detail::StringIdMap verbatim_vocab_;   // model tokens outside the ByteLevel alphabet, by spelling
   detail::StringIdMap added_by_content_;
   detail::AddedTokenMatcher added_;
   detail::PostProcessor post_processor_;
-  std::string bytes_;                    // bytes of every token, back to back
-  std::vector<std::uint32_t> offsets_;   // token id's bytes = bytes_[offsets_[id], offsets_[id + 1])
-  std::vector<std::uint8_t> kind_;       // per id: kModel | kAdded | kSpecial | kVerbatim; 0 = no token
+  struct TokenBytes {
+    std::uint32_t offset = 0, length = 0;  // in bytes_
+  };
+  std::string bytes_;                     // bytes of every token, back to back
+  std::vector<TokenBytes> token_bytes_;   // per id
+  std::vector<std::uint8_t> kind_;        // per id: kModel | kAdded | kSpecial | kVerbatim; 0 = no token
   std::size_t vocab_size_ = 0;
 };
 
-struct Tokenizer::Builder {
-  const std::string& source;
+// Builds a Tokenizer: receives model.vocab and model.merges entry by entry
+// from the JSON reader (so the 9 MB file is never a tree), then checks the
+// configuration and adds the added tokens and the post-processor.
+class Tokenizer::Loader {
+ public:
+  explicit Loader(const std::string& source) : source_(source) {}
 
-  [[noreturn]] void fail(const std::string& what) const { throw Error(source + ": " + what); }
+  // --- sink of tokenizer_json.hpp -------------------------------------------
 
-  const nlohmann::json* member(const nlohmann::json& j, const char* key) const {
+  void vocab_entry(std::string_view token, std::int64_t id) {
+    if (id < 0 || id > kMaxTokenId)
+      fail("model.vocab[\"" + std::string(token) + "\"]: expected an id in 0.." + std::to_string(kMaxTokenId) + ", got " +
+           std::to_string(id));
+    PendingToken& p = vocab_batch_[n_vocab_batch_++];
+    p.token.assign(token);
+    p.id = static_cast<std::int32_t>(id);
+    if (n_vocab_batch_ == vocab_batch_.size()) add_vocab();
+  }
+
+  void vocab_end() {
+    add_vocab();
+    for (int byte = 0; byte < 256; ++byte) {
+      const auto id = t_.bpe_.vocab.find(std::string(1, static_cast<char>(byte)));
+      if (!id) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "0x%02X", byte);
+        fail("unsupported model.vocab: no token for byte " + std::string(hex) + " (\"" +
+             detail::bytes_to_byte_level(std::string(1, static_cast<char>(byte))) + "\"), which byte-level BPE needs");
+      }
+      t_.bpe_.byte_id[static_cast<std::size_t>(byte)] = *id;
+    }
+    vocab_done_ = true;
+    t_.bpe_.merges.reserve(early_merges_.size() + 300000);  // Llama-3 has 280k
+    for (const auto& [left, right] : early_merges_) merge(left, right);
+    early_merges_.clear();
+  }
+
+  // Merge rank = position in model.merges. Merges are resolved in batches
+  // (add_merges).
+  void merge(std::string_view left, std::string_view right) {
+    if (!vocab_done_) {  // model.merges before model.vocab in the file
+      early_merges_.emplace_back(left, right);
+      return;
+    }
+    PendingMerge& m = batch_[n_batch_++];
+    m.left.assign(left);
+    m.right.assign(right);
+    if (n_batch_ == batch_.size()) add_merges();
+  }
+
+  // --- the rest of the document ---------------------------------------------
+
+  Tokenizer finish(const detail::TokenizerJson& doc, Options options) {
+    add_merges();
+    const nlohmann::json& c = doc.config;
+    check_top_level(c);
+    const nlohmann::json& model = c.at("model");
+    check_model(model);
+    check_pre_tokenizer(c.at("pre_tokenizer"));
+    check_decoder(c.at("decoder"));
+    if (!doc.has_vocab) fail("model.vocab: missing");
+    if (!doc.has_merges) fail("model.merges: missing");
+    t_.bpe_.ignore_merges = flag(model, "ignore_merges", false, "model");
+    t_.bpe_.index_byte_pairs();
+
+    std::vector<AddedToken> added = added_tokens(c);
+    std::size_t new_contents = 0;  // added tokens not in the model vocabulary
+    for (std::size_t k = 0; k < added.size(); ++k) {
+      const AddedToken& a = added[k];
+      const auto i = static_cast<std::size_t>(a.id);
+      const std::string where = "added_tokens[" + std::to_string(k) + "]";
+      grow_ids(i);
+      if (!t_.added_by_content_.insert(a.content, a.id)) fail(where + ": content \"" + a.content + "\" is listed twice");
+      if ((t_.kind_[i] & kAdded) != 0) fail(where + ": id " + std::to_string(a.id) + " is given to two added tokens");
+      if (!t_.model_token_id(a.content)) ++new_contents;
+      // If a.id is also a model token's id, the added token wins, as in HF
+      // (which looks ids up in the added vocabulary first).
+      const bool byte_level = detail::byte_level_to_bytes(a.content, left_);
+      set_bytes(i, byte_level ? std::string_view(left_) : std::string_view(a.content));
+      t_.kind_[i] = static_cast<std::uint8_t>(kAdded | (a.special ? kSpecial : 0) | (byte_level ? 0 : kVerbatim));
+    }
+    t_.vocab_size_ = n_vocab_ + new_contents;
+
+    t_.post_processor_ = detail::parse_post_processor(c.contains("post_processor") ? c.at("post_processor") : nlohmann::json(),
+                                                      source_);
+    for (const auto* tmpl : {&t_.post_processor_.single, &t_.post_processor_.pair})
+      for (const auto& piece : *tmpl)
+        for (const std::int32_t id : piece.ids)
+          if (static_cast<std::size_t>(id) >= t_.kind_.size() || t_.kind_[static_cast<std::size_t>(id)] == 0)
+            fail("post_processor: special token id " + std::to_string(id) + " is not in the vocabulary");
+
+    t_.added_ = detail::AddedTokenMatcher(std::move(added), options.split_special_tokens);
+    return std::move(t_);
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const { throw Error(source_ + ": " + what); }
+
+  void grow_ids(std::size_t i) {
+    if (i < t_.kind_.size()) return;
+    t_.kind_.resize(i + 1, 0);
+    t_.token_bytes_.resize(i + 1);
+  }
+  void set_bytes(std::size_t i, std::string_view bytes) {
+    if (t_.bytes_.size() + bytes.size() > 0xFFFFFFFFull) fail("tokens of more than 4 GiB in total");
+    t_.token_bytes_[i] = {static_cast<std::uint32_t>(t_.bytes_.size()), static_cast<std::uint32_t>(bytes.size())};
+    t_.bytes_.append(bytes);
+  }
+
+  // Adds the batch of vocabulary entries, prefetching their slots first (see
+  // add_merges).
+  void add_vocab() {
+    const std::size_t n = n_vocab_batch_;
+    n_vocab_batch_ = 0;
+    detail::StringIdMap& vocab = t_.bpe_.vocab;
+    if (n_vocab_ == 0) vocab.reserve(std::size_t{1} << 16);
+    vocab.reserve(vocab.size() + n);  // no rehash (which moves slots) between prefetch and insert
+    for (std::size_t k = 0; k < n; ++k) {
+      PendingToken& p = vocab_batch_[k];
+      // A token outside the ByteLevel alphabet can never come out of BPE; it
+      // decodes to its spelling, as HF's ByteLevel decoder does.
+      p.byte_level = detail::byte_level_to_bytes(p.token, p.bytes);
+      if (!p.byte_level) continue;
+      p.hash = detail::hash_bytes(p.bytes);
+      vocab.prefetch(p.hash);
+    }
+    for (std::size_t k = 0; k < n; ++k) {
+      const PendingToken& p = vocab_batch_[k];
+      const auto i = static_cast<std::size_t>(p.id);
+      grow_ids(i);
+      if (t_.kind_[i] != 0) fail("model.vocab[\"" + p.token + "\"]: id " + std::to_string(p.id) + " is given to two tokens");
+      const bool fresh = p.byte_level ? vocab.insert(p.bytes, p.id, p.hash) : t_.verbatim_vocab_.insert(p.token, p.id);
+      if (!fresh) fail("model.vocab: token \"" + p.token + "\" is listed twice");
+      set_bytes(i, p.byte_level ? std::string_view(p.bytes) : std::string_view(p.token));
+      t_.kind_[i] = p.byte_level ? kModel : (kModel | kVerbatim);
+      ++n_vocab_;
+    }
+  }
+
+  // Resolves the batch of merges: each needs three vocabulary lookups
+  // (left, right, and the merged token = their concatenation) and an insert,
+  // all at random places in tables of megabytes. Done as passes over the
+  // batch that prefetch what the next pass reads, so those cache misses
+  // overlap instead of queueing (loading time is mostly these misses).
+  void add_merges() {
+    PendingMerge* const batch = batch_.data();
+    const std::size_t n = n_batch_;
+    n_batch_ = 0;
+    const detail::StringIdMap& vocab = t_.bpe_.vocab;
+    for (std::size_t k = 0; k < n; ++k) {
+      PendingMerge& m = batch[k];
+      m.byte_level = detail::byte_level_to_bytes(m.left, m.left_bytes) && detail::byte_level_to_bytes(m.right, m.right_bytes);
+      if (!m.byte_level) continue;
+      m.merged_bytes = m.left_bytes + m.right_bytes;
+      m.hash[0] = detail::hash_bytes(m.left_bytes);
+      m.hash[1] = detail::hash_bytes(m.right_bytes);
+      m.hash[2] = detail::hash_bytes(m.merged_bytes);
+      // Single bytes are looked up in byte_id instead.
+      if (m.left_bytes.size() > 1) vocab.prefetch(m.hash[0]);
+      if (m.right_bytes.size() > 1) vocab.prefetch(m.hash[1]);
+      vocab.prefetch(m.hash[2]);
+    }
+    const auto byte_level_id = [&](const std::string& bytes, std::uint64_t hash) -> std::optional<std::int32_t> {
+      if (bytes.size() == 1) return t_.bpe_.byte_id[static_cast<std::uint8_t>(bytes[0])];
+      return vocab.find(bytes, hash);
+    };
+    for (std::size_t k = 0; k < n; ++k) {
+      PendingMerge& m = batch[k];
+      const std::size_t rank = n_merges_ + k;
+      const auto where = [&] { return "model.merges[" + std::to_string(rank) + "] (\"" + m.left + " " + m.right + "\")"; };
+      const auto lid = m.byte_level ? byte_level_id(m.left_bytes, m.hash[0]) : t_.model_token_id(m.left);
+      if (!lid) fail(where() + ": \"" + m.left + "\" is not in model.vocab");
+      const auto rid = m.byte_level ? byte_level_id(m.right_bytes, m.hash[1]) : t_.model_token_id(m.right);
+      if (!rid) fail(where() + ": \"" + m.right + "\" is not in model.vocab");
+      // A merge with a token outside the ByteLevel alphabet never applies to
+      // bytes; HF still requires its result to be in the vocabulary.
+      const auto mid = m.byte_level ? vocab.find(m.merged_bytes, m.hash[2]) : t_.model_token_id(m.left + m.right);
+      if (!mid) fail(where() + ": \"" + m.left + m.right + "\" is not in model.vocab");
+      m.ids = {*lid, *rid, *mid};
+      if (m.byte_level) t_.bpe_.merges.prefetch(*lid, *rid);
+    }
+    for (std::size_t k = 0; k < n; ++k) {
+      const PendingMerge& m = batch[k];
+      if (m.byte_level) t_.bpe_.merges.insert(m.ids[0], m.ids[1], {static_cast<std::uint32_t>(n_merges_ + k), m.ids[2]});
+    }
+    n_merges_ += n;
+  }
+
+  // --- configuration checks -------------------------------------------------
+
+  static const nlohmann::json* member(const nlohmann::json& j, const char* key) {
     const auto it = j.find(key);
     return it == j.end() ? nullptr : &*it;
   }
   // True if j[key] is absent or null.
-  bool absent(const nlohmann::json& j, const char* key) const {
+  static bool absent(const nlohmann::json& j, const char* key) {
     const auto* v = member(j, key);
     return v == nullptr || v->is_null();
   }
@@ -239,26 +450,25 @@ struct Tokenizer::Builder {
   }
 
   void check_pre_tokenizer(const nlohmann::json& p) const {
-    const std::string expected = "expected the Llama-3 Sequence[Split(regex, Isolated), ByteLevel(add_prefix_space=false, use_regex=false)]";
+    const std::string expected =
+        "expected the Llama-3 Sequence[Split(regex, Isolated), ByteLevel(add_prefix_space=false, use_regex=false)]";
     const std::string type = type_of(p, "pre_tokenizer");
     const auto* list = member(p, "pretokenizers");
     if (type != "Sequence" || list == nullptr || !list->is_array() || list->size() != 2)
       fail("unsupported pre_tokenizer (type \"" + type + "\"): " + expected);
     const auto& split = (*list)[0];
-    if (type_of(split, "pre_tokenizer.pretokenizers[0]") != "Split") fail("unsupported pre_tokenizer.pretokenizers[0]: " + expected);
+    const std::string w0 = "pre_tokenizer.pretokenizers[0]", w1 = "pre_tokenizer.pretokenizers[1]";
+    if (type_of(split, w0) != "Split") fail("unsupported " + w0 + ": " + expected);
     const auto* pattern = member(split, "pattern");
     const nlohmann::json* regex = pattern != nullptr && pattern->is_object() ? member(*pattern, "Regex") : nullptr;
     if (regex == nullptr || !regex->is_string() || regex->get<std::string>() != detail::kLlama3SplitPattern)
-      fail("unsupported pre_tokenizer.pretokenizers[0].pattern: only the Llama-3 regex " + std::string(detail::kLlama3SplitPattern) + " is supported");
+      fail("unsupported " + w0 + ".pattern: only the Llama-3 regex " + std::string(detail::kLlama3SplitPattern) + " is supported");
     const auto* behavior = member(split, "behavior");
-    if (behavior == nullptr || *behavior != "Isolated")
-      fail("unsupported pre_tokenizer.pretokenizers[0].behavior: only \"Isolated\" is supported");
-    if (flag(split, "invert", false, "pre_tokenizer.pretokenizers[0]"))
-      fail("unsupported pre_tokenizer.pretokenizers[0].invert: only false is supported");
+    if (behavior == nullptr || *behavior != "Isolated") fail("unsupported " + w0 + ".behavior: only \"Isolated\" is supported");
+    if (flag(split, "invert", false, w0)) fail("unsupported " + w0 + ".invert: only false is supported");
     const auto& bl = (*list)[1];
-    if (type_of(bl, "pre_tokenizer.pretokenizers[1]") != "ByteLevel" || flag(bl, "add_prefix_space", true, "pre_tokenizer.pretokenizers[1]") ||
-        flag(bl, "use_regex", true, "pre_tokenizer.pretokenizers[1]"))
-      fail("unsupported pre_tokenizer.pretokenizers[1]: " + expected);
+    if (type_of(bl, w1) != "ByteLevel" || flag(bl, "add_prefix_space", true, w1) || flag(bl, "use_regex", true, w1))
+      fail("unsupported " + w1 + ": " + expected);
   }
 
   void check_decoder(const nlohmann::json& d) const {
@@ -277,7 +487,7 @@ struct Tokenizer::Builder {
       if (!t.is_object()) fail(where + ": expected an object");
       AddedToken a;
       const auto* id = member(t, "id");
-      if (id == nullptr || !id->is_number_unsigned() || id->get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxTokenId))
+      if (id == nullptr || !id->is_number_integer() || id->get<std::int64_t>() < 0 || id->get<std::int64_t>() > kMaxTokenId)
         fail(where + ".id: expected an integer in 0.." + std::to_string(kMaxTokenId));
       a.id = id->get<std::int32_t>();
       const auto* content = member(t, "content");
@@ -294,124 +504,42 @@ struct Tokenizer::Builder {
     }
     return out;
   }
+
+  const std::string& source_;
+  Tokenizer t_;
+  std::string left_, right_;  // scratch: bytes of the tokens being looked up
+  bool vocab_done_ = false;
+  std::vector<std::pair<std::string, std::string>> early_merges_;
+  struct PendingMerge {
+    std::string left, right;                          // as spelt in the file
+    std::string left_bytes, right_bytes, merged_bytes;
+    bool byte_level = false;                          // both in the ByteLevel alphabet
+    std::uint64_t hash[3] = {};                       // of the three byte strings
+    std::array<std::int32_t, 3> ids{};                // left, right, merged
+  };
+  std::array<PendingMerge, 64> batch_;
+  std::size_t n_batch_ = 0;
+  struct PendingToken {
+    std::string token, bytes;  // as spelt in the file; its bytes
+    std::int32_t id = 0;
+    bool byte_level = false;
+    std::uint64_t hash = 0;
+  };
+  std::array<PendingToken, 64> vocab_batch_;
+  std::size_t n_vocab_batch_ = 0;
+  std::size_t n_vocab_ = 0, n_merges_ = 0;
 };
 
-inline Tokenizer Tokenizer::build(detail::TokenizerJson parts, const std::string& source, Options options) {
-  const Builder b{source};
-  const nlohmann::json& c = parts.config;
-  b.check_top_level(c);
-  const nlohmann::json& model = c.at("model");
-  b.check_model(model);
-  b.check_pre_tokenizer(c.at("pre_tokenizer"));
-  b.check_decoder(c.at("decoder"));
-  if (!parts.has_vocab) b.fail("model.vocab: missing");
-  if (!parts.has_merges) b.fail("model.merges: missing");
+inline Tokenizer Tokenizer::load(const std::string& tokenizer_json_path, Options options) {
+  Loader loader(tokenizer_json_path);
+  const detail::TokenizerJson doc = detail::read_tokenizer_json(tokenizer_json_path, loader);
+  return loader.finish(doc, options);
+}
 
-  Tokenizer t;
-  t.bpe_.ignore_merges = b.flag(model, "ignore_merges", false, "model");
-
-  // Model vocabulary: ids, and each token's bytes (a token outside the
-  // ByteLevel alphabet can never come out of BPE; it decodes to its spelling,
-  // as HF's ByteLevel decoder does).
-  std::int64_t max_id = -1;
-  for (const auto& [token, id] : parts.vocab) {
-    if (id < 0 || id > kMaxTokenId)
-      b.fail("model.vocab[\"" + token + "\"]: expected an id in 0.." + std::to_string(kMaxTokenId) + ", got " + std::to_string(id));
-    max_id = std::max(max_id, id);
-  }
-  std::vector<AddedToken> added = b.added_tokens(c);
-  for (const AddedToken& a : added) max_id = std::max<std::int64_t>(max_id, a.id);
-  const auto n_ids = static_cast<std::size_t>(max_id + 1);
-  std::vector<std::string> bytes_of(n_ids);
-  t.kind_.assign(n_ids, 0);
-  t.bpe_.vocab.reserve(parts.vocab.size());
-  std::size_t total_bytes = 0;
-  for (auto& [token, id] : parts.vocab) {
-    const auto i = static_cast<std::size_t>(id);
-    if (t.kind_[i] != 0) b.fail("model.vocab[\"" + token + "\"]: id " + std::to_string(id) + " is given to two tokens");
-    if (auto bytes = detail::byte_level_to_bytes(token)) {
-      if (!t.bpe_.vocab.insert(*bytes, static_cast<std::int32_t>(id))) b.fail("model.vocab: token \"" + token + "\" is listed twice");
-      bytes_of[i] = std::move(*bytes);
-      t.kind_[i] = kModel;
-    } else {
-      if (!t.verbatim_vocab_.insert(token, static_cast<std::int32_t>(id))) b.fail("model.vocab: token \"" + token + "\" is listed twice");
-      bytes_of[i] = token;
-      t.kind_[i] = kModel | kVerbatim;
-    }
-    total_bytes += bytes_of[i].size();
-  }
-  for (int byte = 0; byte < 256; ++byte) {
-    const auto id = t.bpe_.vocab.find(std::string(1, static_cast<char>(byte)));
-    if (!id) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "0x%02X", byte);
-      b.fail("unsupported model.vocab: no token for byte " + std::string(hex) + " (\"" +
-             detail::bytes_to_byte_level(std::string(1, static_cast<char>(byte))) + "\"), which byte-level BPE needs");
-    }
-    t.bpe_.byte_id[static_cast<std::size_t>(byte)] = *id;
-  }
-
-  // Merges: rank = position in the list. Tokens are looked up by their bytes;
-  // the merged token is the concatenation of the two.
-  t.bpe_.merges.reserve(parts.merges.size());
-  std::string joined;
-  for (std::size_t rank = 0; rank < parts.merges.size(); ++rank) {
-    const auto& [left, right] = parts.merges[rank];
-    const auto where = [&] { return "model.merges[" + std::to_string(rank) + "] (\"" + left + " " + right + "\")"; };
-    const auto lb = detail::byte_level_to_bytes(left), rb = detail::byte_level_to_bytes(right);
-    const auto lid = lb ? t.bpe_.vocab.find(*lb) : t.verbatim_vocab_.find(left);
-    const auto rid = rb ? t.bpe_.vocab.find(*rb) : t.verbatim_vocab_.find(right);
-    if (!lid) b.fail(where() + ": \"" + left + "\" is not in model.vocab");
-    if (!rid) b.fail(where() + ": \"" + right + "\" is not in model.vocab");
-    std::optional<std::int32_t> mid;
-    if (lb && rb) {
-      joined = *lb;
-      joined += *rb;
-      mid = t.bpe_.vocab.find(joined);
-    } else {
-      mid = t.verbatim_vocab_.find(left + right);
-    }
-    if (!mid) b.fail(where() + ": \"" + left + right + "\" is not in model.vocab");
-    if (lb && rb) t.bpe_.merges.insert(*lid, *rid, {static_cast<std::uint32_t>(rank), *mid});
-  }
-
-  // Added tokens: matched in the input, decoded like any token.
-  std::size_t new_contents = 0;
-  for (std::size_t k = 0; k < added.size(); ++k) {
-    const AddedToken& a = added[k];
-    const auto i = static_cast<std::size_t>(a.id);
-    const std::string where = "added_tokens[" + std::to_string(k) + "]";
-    if (!t.added_by_content_.insert(a.content, a.id)) b.fail(where + ": content \"" + a.content + "\" is listed twice");
-    if ((t.kind_[i] & kAdded) != 0) b.fail(where + ": id " + std::to_string(a.id) + " is given to two added tokens");
-    if (!t.model_token_id(a.content)) ++new_contents;
-    // If a.id is also a model token's id, the added token wins, as in HF
-    // (which looks ids up in the added vocabulary first).
-    auto bytes = detail::byte_level_to_bytes(a.content);
-    t.kind_[i] = static_cast<std::uint8_t>(kAdded | (a.special ? kSpecial : 0) | (bytes ? 0 : kVerbatim));
-    total_bytes -= bytes_of[i].size();
-    bytes_of[i] = bytes ? std::move(*bytes) : a.content;
-    total_bytes += bytes_of[i].size();
-  }
-  t.vocab_size_ = parts.vocab.size() + new_contents;
-
-  t.post_processor_ = detail::parse_post_processor(c.contains("post_processor") ? c.at("post_processor") : nlohmann::json(),
-                                                   source + ": post_processor");
-  for (const auto* tmpl : {&t.post_processor_.single, &t.post_processor_.pair})
-    for (const auto& piece : *tmpl)
-      for (const std::int32_t id : piece.ids)
-        if (static_cast<std::size_t>(id) >= n_ids || t.kind_[static_cast<std::size_t>(id)] == 0)
-          b.fail("post_processor: special token id " + std::to_string(id) + " is not in the vocabulary");
-
-  t.added_ = detail::AddedTokenMatcher(std::move(added), options.split_special_tokens);
-
-  t.bytes_.reserve(total_bytes);
-  t.offsets_.resize(n_ids + 1);
-  for (std::size_t i = 0; i < n_ids; ++i) {
-    t.offsets_[i] = static_cast<std::uint32_t>(t.bytes_.size());
-    t.bytes_ += bytes_of[i];
-  }
-  t.offsets_[n_ids] = static_cast<std::uint32_t>(t.bytes_.size());
-  return t;
+inline Tokenizer Tokenizer::from_json(const nlohmann::json& j, const std::string& source, Options options) {
+  Loader loader(source);
+  const detail::TokenizerJson doc = detail::split_tokenizer_json(j, source, loader);
+  return loader.finish(doc, options);
 }
 
 }  // namespace urm

@@ -12,7 +12,11 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -173,10 +177,7 @@ class Parser {
 
   // `{% set name = expr %}`
   Node parse_set(Pos pos) {
-    const Token target = peek();
-    const std::string name = expect_name("a variable name after 'set'");
-    check_assignable(target);
-    if (at_op(",")) unsupported(peek().pos, "tuple unpacking in 'set'");
+    const std::string name = parse_target("set");
     if (at_op(".")) unsupported(peek().pos, "assigning to an attribute ('set " + name + ".x = ...')");
     if (peek().kind == TokenKind::BlockEnd) unsupported(pos, "the block form '{% set " + name + " %}...{% endset %}'");
     expect_op("=");
@@ -186,18 +187,21 @@ class Parser {
     return Node{NodeKind::Set, pos, name, std::move(value), {}, {}};
   }
 
-  void check_assignable(const Token& t) const {
+  // The single name a `set` or `for` assigns to.
+  std::string parse_target(const std::string& statement) {
+    const Token t = peek();
+    if (t.kind != TokenKind::Name) fail(t.pos, "expected a name after '" + statement + "', got " + describe(t));
     static constexpr std::array<std::string_view, 6> constants = {"true", "false", "none", "True", "False", "None"};
     if (std::find(constants.begin(), constants.end(), t.text) != constants.end())
       fail(t.pos, "cannot assign to '" + t.text + "'");
+    next();
+    if (at_op(",")) unsupported(peek().pos, "tuple unpacking in '" + statement + "'");
+    return t.text;
   }
 
   // `{% for name in expr %} body {% endfor %}`
   Node parse_for(Pos pos) {
-    const Token target = peek();
-    const std::string name = expect_name("a loop variable after 'for'");
-    check_assignable(target);
-    if (at_op(",")) unsupported(peek().pos, "tuple unpacking in 'for'");
+    const std::string name = parse_target("for");
     if (!at_name("in")) fail(peek().pos, "expected 'in' after 'for " + name + "', got " + describe(peek()));
     next();
     ExprPtr iterable = parse_or();
@@ -255,24 +259,23 @@ class Parser {
     return e;
   }
 
-  ExprPtr parse_or() {
-    const Depth depth(*this, peek().pos);
-    ExprPtr left = parse_and();
-    while (at_name("or")) {
+  // A left-associative chain `operand (op operand)*`.
+  template <class AtOperator>
+  ExprPtr parse_chain(AtOperator at_operator, ExprKind kind, ExprPtr (Parser::*operand)()) {
+    ExprPtr left = (this->*operand)();
+    while (at_operator()) {
       const Pos pos = next().pos;
-      left = make2(ExprKind::Or, pos, std::move(left), parse_and());
+      left = make2(kind, pos, std::move(left), (this->*operand)());
     }
     return left;
   }
 
-  ExprPtr parse_and() {
-    ExprPtr left = parse_not();
-    while (at_name("and")) {
-      const Pos pos = next().pos;
-      left = make2(ExprKind::And, pos, std::move(left), parse_not());
-    }
-    return left;
+  ExprPtr parse_or() {
+    const Depth depth(*this, peek().pos);
+    return parse_chain([&] { return at_name("or"); }, ExprKind::Or, &Parser::parse_and);
   }
+
+  ExprPtr parse_and() { return parse_chain([&] { return at_name("and"); }, ExprKind::And, &Parser::parse_not); }
 
   ExprPtr parse_not() {
     if (at_name("not")) {
@@ -290,22 +293,21 @@ class Parser {
     std::vector<ExprPtr> args;
     std::vector<CompareOp> ops;
     args.push_back(parse_add());
+    static constexpr std::pair<std::string_view, CompareOp> symbols[] = {
+        {"==", CompareOp::Eq}, {"!=", CompareOp::Ne}, {"<", CompareOp::Lt},
+        {"<=", CompareOp::Le}, {">", CompareOp::Gt},  {">=", CompareOp::Ge}};
     while (true) {
-      const Token& t = peek();
-      CompareOp op{};
-      if (t.kind == TokenKind::Operator && t.text == "==") op = CompareOp::Eq;
-      else if (t.kind == TokenKind::Operator && t.text == "!=") op = CompareOp::Ne;
-      else if (t.kind == TokenKind::Operator && t.text == "<") op = CompareOp::Lt;
-      else if (t.kind == TokenKind::Operator && t.text == "<=") op = CompareOp::Le;
-      else if (t.kind == TokenKind::Operator && t.text == ">") op = CompareOp::Gt;
-      else if (t.kind == TokenKind::Operator && t.text == ">=") op = CompareOp::Ge;
-      else if (at_name("in")) op = CompareOp::In;
-      else if (at_name("not") && at_name("in", 1)) {
+      std::optional<CompareOp> op;
+      for (const auto& [symbol, o] : symbols)
+        if (at_op(symbol)) op = o;
+      if (at_name("in")) op = CompareOp::In;
+      if (at_name("not") && at_name("in", 1)) {
         op = CompareOp::NotIn;
         next();
-      } else break;
+      }
+      if (!op) break;
       next();
-      ops.push_back(op);
+      ops.push_back(*op);
       args.push_back(parse_add());
     }
     if (ops.empty()) return std::move(args[0]);
@@ -315,27 +317,12 @@ class Parser {
   }
 
   ExprPtr parse_add() {
-    ExprPtr left = parse_concat();
-    while (true) {
-      if (at_op("+")) {
-        const Pos pos = next().pos;
-        left = make2(ExprKind::Add, pos, std::move(left), parse_concat());
-      } else if (at_op("-")) {
-        unsupported(peek().pos, "the '-' operator");
-      } else {
-        return left;
-      }
-    }
+    ExprPtr e = parse_chain([&] { return at_op("+"); }, ExprKind::Add, &Parser::parse_concat);
+    if (at_op("-")) unsupported(peek().pos, "the '-' operator");
+    return e;
   }
 
-  ExprPtr parse_concat() {
-    ExprPtr left = parse_math();
-    while (at_op("~")) {
-      const Pos pos = next().pos;
-      left = make2(ExprKind::Concat, pos, std::move(left), parse_math());
-    }
-    return left;
-  }
+  ExprPtr parse_concat() { return parse_chain([&] { return at_op("~"); }, ExprKind::Concat, &Parser::parse_math); }
 
   ExprPtr parse_math() {
     ExprPtr left = parse_unary();
@@ -428,6 +415,7 @@ class Parser {
       } else if (at_op("[")) {
         const Pos pos = next().pos;
         const Depth depth(*this, pos);
+        if (at_op("]")) unsupported(peek().pos, "a tuple subscript");
         if (at_op(":")) unsupported(peek().pos, "slicing 'x[a:b]'");
         ExprPtr index = parse_expression();
         if (at_op(":")) unsupported(peek().pos, "slicing 'x[a:b]'");

@@ -1,5 +1,5 @@
-// Reading the small JSON files of a model folder (config.json, the shard
-// index): every failure becomes a urm::Error that names the file.
+// JSON as the io layer reads it: small files of a model folder (config.json,
+// the shard index) and values quoted in error messages.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +36,23 @@ inline nlohmann::json read_json_file(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": not valid JSON: " + e.what());
   }
+}
+
+// A JSON value as quoted in an error message: scalars as JSON text (strings
+// cut to 64 bytes), containers by kind only. Never dump() a container: its
+// recursion depth is the input's nesting depth.
+inline std::string describe_json(const nlohmann::json& v) {
+  constexpr std::size_t kMaxString = 64;
+  if (v.is_array()) return "an array";
+  if (v.is_object()) return "an object";
+  if (v.is_string() && v.get_ref<const std::string&>().size() > kMaxString) {
+    // A cut may split a UTF-8 sequence: dump() replaces it instead of throwing.
+    const nlohmann::json cut = v.get_ref<const std::string&>().substr(0, kMaxString);
+    std::string s = cut.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    s.insert(s.size() - 1, "...");
+    return s;
+  }
+  return v.dump();
 }
 
 }  // namespace urm::detail
