@@ -54,7 +54,7 @@ static void test_load_errors(void) {
   CHECK(urm_model_load("/nonexistent/urm-model", NULL) == NULL);
   CHECK_ERROR("/nonexistent/urm-model: not a checkpoint folder (not a directory)");
   CHECK(urm_model_load(URM_TEST_DATA_DIR, NULL) == NULL);
-  CHECK_ERROR(URM_TEST_DATA_DIR ": no model.safetensors.index.json or model.safetensors in the folder");
+  CHECK_ERROR(URM_TEST_DATA_DIR ": no model.safetensors or model.safetensors.index.json in the folder");
 }
 
 static void test_score_ids(const urm_model* m) {
@@ -149,6 +149,8 @@ static void test_score_conversation(const urm_model* m) {
   CHECK_ERROR("urm_score_conversation: contents[0] is NULL");
   CHECK(urm_score_conversation(NULL, roles, contents, 2) == NULL);
   CHECK_ERROR("urm_score_conversation: model is NULL");
+  CHECK(urm_score_conversation(m, NULL, NULL, 0) == NULL); /* no arrays are needed for 0 messages */
+  CHECK_ERROR("empty conversation: there is no message to score");
 }
 
 static void test_null_and_bad_arguments(const urm_model* m) {
