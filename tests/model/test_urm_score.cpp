@@ -192,7 +192,7 @@ TEST_CASE("urm-score: without --model it uses the demo model and says its reward
 }
 
 TEST_CASE("urm-score: messages with --tokenizer-dir, card pipeline and --single-bos") {
-  const std::string tok = urm::test::llama3_tokenizer_dir("llama3-rm");
+  const std::string tok = urm_test::llama3_tokenizer_dir("llama3-rm");
   Run r = urm_score("--model " + kTiny + " --tokenizer-dir " + tok + " --emit-ids", messages_line(6) + messages_line(8));
   CHECK(r.status == 0);
   REQUIRE(r.out.size() == 2);
@@ -205,6 +205,11 @@ TEST_CASE("urm-score: messages with --tokenizer-dir, card pipeline and --single-
   REQUIRE(r.out.size() == 1);
   check_score_line(r.out[0], golden_case(7));  // the single-BOS twin of case 6
   CHECK(nlohmann::json::parse(r.out[0])["input_ids"] == golden_case(7)["input_ids"]);
+
+  r = urm_score("--model " + kTiny + " --tokenizer-dir " + tok, R"j({"messages": []})j" "\n");
+  CHECK(r.status == 1);
+  REQUIRE(r.out.size() == 1);
+  CHECK(r.out[0] == R"j({"error":"line 1: empty conversation: there is no message to score"})j");
 
   // Without a tokenizer, messages fail and ids still work.
   r = urm_score("--model " + kTiny, messages_line(0) + ids_line(0));

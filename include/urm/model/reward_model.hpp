@@ -76,6 +76,9 @@ class RewardModel {
   // The token ids a conversation is scored with: the checkpoint's chat
   // template, then the tokenizer (see Options::single_bos).
   std::vector<std::int32_t> tokenize(const Conversation& conversation) const {
+    // (The template would render it as "" and the post-processor add a BOS:
+    // a score of nothing.)
+    if (conversation.empty()) throw Error("empty conversation: there is no message to score");
     if (!d_->encoder)
       throw Error(d_->ckpt.dir() + ": no tokenizer.json in the model folder (scoring a conversation needs "
                   "tokenizer.json and tokenizer_config.json: set Options::tokenizer_dir)");
