@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
     for (const auto& s : scores) pessimistic.push_back(s.reward - k * s.reward_std());
     std::vector<std::size_t> order(candidates.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return pessimistic[a] > pessimistic[b]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return pessimistic[a] > pessimistic[b]; });
 
     std::printf("prompt: %s\nranked by reward - %.2f * std:\n", prompt.c_str(), static_cast<double>(k));
     for (std::size_t r = 0; r < order.size(); ++r) {

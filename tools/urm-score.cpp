@@ -113,9 +113,12 @@ Args parse_args(int argc, char** argv) {
       a.options.bos_policy = urm::BosPolicy::Single;
     } else if (f == "--mode") {
       const std::string m = value();
-      if (m == "exact") a.options.compute = urm::ComputeMode::Exact;
-      else if (m == "fast") a.options.compute = urm::ComputeMode::Fast;
-      else usage_error("--mode expects exact or fast, got \"" + m + "\"");
+      if (m == "exact")
+        a.options.compute = urm::ComputeMode::Exact;
+      else if (m == "fast")
+        a.options.compute = urm::ComputeMode::Fast;
+      else
+        usage_error("--mode expects exact or fast, got \"" + m + "\"");
     } else if (f == "--stats") {
       a.stats = true;
     } else {
@@ -141,18 +144,17 @@ Input parse_line(const std::string& line) {
   }
   const bool has_messages = j.is_object() && j.contains("messages");
   const bool has_ids = j.is_object() && j.contains("input_ids");
-  if (has_messages == has_ids)
-    throw urm::Error("expected a JSON object with either \"messages\" or \"input_ids\"");
+  if (has_messages == has_ids) throw urm::Error("expected a JSON object with either \"messages\" or \"input_ids\"");
   Input in;
   if (has_ids) {
     const auto& ids = j["input_ids"];
     if (!ids.is_array()) throw urm::Error("input_ids: expected an array of token ids, got " + ids.dump());
     for (std::size_t i = 0; i < ids.size(); ++i) {
       const auto& v = ids[i];
-      const bool ok = v.is_number_integer() && (v.is_number_unsigned()
-                                                    ? v.get<std::uint64_t>() <= std::numeric_limits<std::int32_t>::max()
-                                                    : v.get<std::int64_t>() >= std::numeric_limits<std::int32_t>::min() &&
-                                                          v.get<std::int64_t>() <= std::numeric_limits<std::int32_t>::max());
+      const bool ok = v.is_number_integer() &&
+                      (v.is_number_unsigned() ? v.get<std::uint64_t>() <= std::numeric_limits<std::int32_t>::max()
+                                              : v.get<std::int64_t>() >= std::numeric_limits<std::int32_t>::min() &&
+                                                    v.get<std::int64_t>() <= std::numeric_limits<std::int32_t>::max());
       if (!ok) throw urm::Error("input_ids[" + std::to_string(i) + "]: expected a 32-bit integer, got " + v.dump());
       in.ids.push_back(v.get<std::int32_t>());
     }

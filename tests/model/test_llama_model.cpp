@@ -148,15 +148,15 @@ TEST_CASE("LlamaModel: weights of the wrong shape are rejected") {
   const LlamaShape s = test::small_shape();
   LlamaWeights w = test::random_weights(store, s);
   w.layers[1].wk = store.random("model.layers.1.self_attn.k_proj.weight", {24, 24}, 0.1f);
-  CHECK_THROWS_WITH_AS(LlamaModel(s, w),
-                       "LlamaModel: tensor model.layers.1.self_attn.k_proj.weight has shape [24, 24], expected [12, 24]",
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      LlamaModel(s, w),
+      "LlamaModel: tensor model.layers.1.self_attn.k_proj.weight has shape [24, 24], expected [12, 24]", Error);
   LlamaShape bad = s;
   bad.n_kv_heads = 3;
   CHECK_THROWS_WITH_AS(LlamaModel(bad, test::random_weights(store, s)),
                        "LlamaModel: num_attention_heads (4) is not a multiple of num_key_value_heads (3)", Error);
   bad = s;
   bad.n_layers = 2;
-  CHECK_THROWS_WITH_AS(LlamaModel(bad, test::random_weights(store, s)),
-                       "LlamaModel: 3 layers of weights, expected 2", Error);
+  CHECK_THROWS_WITH_AS(LlamaModel(bad, test::random_weights(store, s)), "LlamaModel: 3 layers of weights, expected 2",
+                       Error);
 }

@@ -73,7 +73,8 @@ void check_model(const std::string& name) {
     const auto& layers = cs["layer_last_token"];
     REQUIRE(layers.size() == L + 1);
     REQUIRE(trace.size() == L + 2);
-    for (std::size_t k = 0; k < L; ++k) check_close(trace[k], layers[k], at + " layer_last_token[" + std::to_string(k) + "]");
+    for (std::size_t k = 0; k < L; ++k)
+      check_close(trace[k], layers[k], at + " layer_last_token[" + std::to_string(k) + "]");
     check_close(trace[L + 1], layers[L], at + " layer_last_token[" + std::to_string(L) + "]");
     const std::vector<float> hv(h.begin(), h.end());
     check_close(hv, cs["last_hidden"], at + " last_hidden");
@@ -88,8 +89,8 @@ void check_model(const std::string& name) {
     check_close(mean, cs["mean"], at + " mean");
     check_close(log_std, cs["log_std"], at + " log_std");
     check_close(s.weights, cs["weights"], at + " weights");
-    CHECK_MESSAGE(std::abs(s.reward - cs["score"].get<float>()) <= kTol, at << " score " << s.reward << " vs "
-                                                                              << cs["score"].get<float>());
+    CHECK_MESSAGE(std::abs(s.reward - cs["score"].get<float>()) <= kTol,
+                  at << " score " << s.reward << " vs " << cs["score"].get<float>());
   }
 }
 

@@ -59,9 +59,7 @@ const nlohmann::json& golden_case(std::size_t i) {
   return j["models"]["tiny-urm-llama3"]["cases"][i];
 }
 
-std::string ids_line(std::size_t i) {
-  return nlohmann::json{{"input_ids", golden_case(i)["input_ids"]}}.dump() + "\n";
-}
+std::string ids_line(std::size_t i) { return nlohmann::json{{"input_ids", golden_case(i)["input_ids"]}}.dump() + "\n"; }
 
 void check_score_line(const std::string& line, const nlohmann::json& golden) {
   const auto j = nlohmann::json::parse(line);
@@ -100,9 +98,10 @@ TEST_CASE("urm-score: scores every line in order") {
 
 TEST_CASE("urm-score: bad lines get an error object, the others continue, exit status 1") {
   const std::string input = ids_line(0) + "not json\n" + R"j({"input_ids": [1, 128257]})j" + "\n" + ids_line(2) +
-                            R"j({"input_ids": []})j" + "\n" + R"j({"input_ids": [1.5]})j" + "\n" + R"j([1, 2])j" + "\n" +
-                            R"j({"messages": [{"role": "user"}]})j" + "\n" + R"j({"messages": "hi"})j" + "\n" +
-                            R"j({"messages": [], "input_ids": [1]})j" + "\n" + R"j({"input_ids": [4294967296]})j" + "\n";
+                            R"j({"input_ids": []})j" + "\n" + R"j({"input_ids": [1.5]})j" + "\n" + R"j([1, 2])j" +
+                            "\n" + R"j({"messages": [{"role": "user"}]})j" + "\n" + R"j({"messages": "hi"})j" + "\n" +
+                            R"j({"messages": [], "input_ids": [1]})j" + "\n" + R"j({"input_ids": [4294967296]})j" +
+                            "\n";
   const Run r = urm_score("--model " + kTiny, input);
   CHECK(r.status == 1);
   REQUIRE(r.out.size() == 11);
@@ -130,8 +129,9 @@ TEST_CASE("urm-score: --emit-ids, --max-tokens and --truncate-left") {
   r = urm_score("--model " + kTiny + " --max-tokens 5", ids_line(1));
   CHECK(r.status == 1);
   REQUIRE(r.out.size() == 1);
-  CHECK(r.out[0] ==
-        R"j({"error":"line 1: input has 23 tokens, more than the maximum of 5 (choose Truncation::Left to keep the last 5 tokens)"})j");
+  CHECK(
+      r.out[0] ==
+      R"j({"error":"line 1: input has 23 tokens, more than the maximum of 5 (choose Truncation::Left to keep the last 5 tokens)"})j");
 
   r = urm_score("--model " + kTiny + " --max-tokens 5 --truncate-left --emit-ids", ids_line(1));
   CHECK(r.status == 0);
@@ -193,7 +193,8 @@ TEST_CASE("urm-score: without --model it uses the demo model and says its reward
 
 TEST_CASE("urm-score: messages with --tokenizer-dir, card pipeline and --single-bos") {
   const std::string tok = urm_test::llama3_tokenizer_dir("llama3-rm");
-  Run r = urm_score("--model " + kTiny + " --tokenizer-dir " + tok + " --emit-ids", messages_line(6) + messages_line(8));
+  Run r =
+      urm_score("--model " + kTiny + " --tokenizer-dir " + tok + " --emit-ids", messages_line(6) + messages_line(8));
   CHECK(r.status == 0);
   REQUIRE(r.out.size() == 2);
   check_score_line(r.out[0], golden_case(6));
@@ -206,7 +207,8 @@ TEST_CASE("urm-score: messages with --tokenizer-dir, card pipeline and --single-
   check_score_line(r.out[0], golden_case(7));  // the single-BOS twin of case 6
   CHECK(nlohmann::json::parse(r.out[0])["input_ids"] == golden_case(7)["input_ids"]);
 
-  r = urm_score("--model " + kTiny + " --tokenizer-dir " + tok, R"j({"messages": []})j" "\n");
+  r = urm_score("--model " + kTiny + " --tokenizer-dir " + tok, R"j({"messages": []})j"
+                                                                "\n");
   CHECK(r.status == 1);
   REQUIRE(r.out.size() == 1);
   CHECK(r.out[0] == R"j({"error":"line 1: empty conversation: there is no message to score"})j");

@@ -78,8 +78,8 @@ TEST_CASE("UncertainValueHead: the URM-3.1 gate is Linear, SELU, Linear, SELU, L
   auto selu = [](float x) {
     return x > 0 ? 1.0507009873554805f * x : 1.0507009873554805f * 1.6732632423543772f * std::expm1(x);
   };
-  const float a0 = selu(1 + 0.5f), a1 = selu(-2.0f);            // fc0 then SELU
-  const float b0 = selu(a0 + a1), b1 = selu(a1 - 1.0f);         // fc2 then SELU
+  const float a0 = selu(1 + 0.5f), a1 = selu(-2.0f);              // fc0 then SELU
+  const float b0 = selu(a0 + a1), b1 = selu(a1 - 1.0f);           // fc2 then SELU
   const float w[5] = {b0, b1, b0 + b1, 2 * b0, -3 * b1 + 0.25f};  // fc4
   float reward = 0.0f;
   for (int i = 0; i < 5; ++i) {
@@ -149,18 +149,18 @@ TEST_CASE("UncertainValueHead: bad weights") {
                        "value head: 3 prior weights given, score.weight has 5 attributes", Error);
   CHECK_THROWS_WITH_AS(UncertainValueHead(score_weight(store), {}, {}, {"x"}),
                        "value head: 1 attribute names given, score.weight has 5 attributes", Error);
-  CHECK_THROWS_WITH_AS(
-      UncertainValueHead(score_weight(store), {{store.from("weights.fc.0.weight", {2, 4}, std::vector<float>(8)), {0, 0}}}),
-      "value head: gate weight weights.fc.0.weight has shape [2, 4], expected [n, 3]", Error);
-  CHECK_THROWS_WITH_AS(
-      UncertainValueHead(score_weight(store), {{store.from("weights.fc.0.weight", {2, 3}, std::vector<float>(6)), {0, 0}}}),
-      "value head: gate output has 2 values, expected one per attribute (5)", Error);
+  CHECK_THROWS_WITH_AS(UncertainValueHead(score_weight(store),
+                                          {{store.from("weights.fc.0.weight", {2, 4}, std::vector<float>(8)), {0, 0}}}),
+                       "value head: gate weight weights.fc.0.weight has shape [2, 4], expected [n, 3]", Error);
+  CHECK_THROWS_WITH_AS(UncertainValueHead(score_weight(store),
+                                          {{store.from("weights.fc.0.weight", {2, 3}, std::vector<float>(6)), {0, 0}}}),
+                       "value head: gate output has 2 values, expected one per attribute (5)", Error);
   CHECK_THROWS_WITH_AS(UncertainValueHead(store.from("score.weight", {1, 3}, std::vector<float>(3)), {}, {1}),
                        "value head: score.weight is a scalar head [1, hidden]; it takes no attribute weights, gate or "
                        "names",
                        Error);
   const UncertainValueHead head(score_weight(store));
   ThreadPool pool(1);
-  CHECK_THROWS_WITH_AS(head.evaluate(std::vector<float>(4), pool),
-                       "value head: hidden state has 4 values, expected 3", Error);
+  CHECK_THROWS_WITH_AS(head.evaluate(std::vector<float>(4), pool), "value head: hidden state has 4 values, expected 3",
+                       Error);
 }

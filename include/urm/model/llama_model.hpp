@@ -44,7 +44,7 @@ struct LlamaShape {
   std::size_t n_heads = 0;     // num_attention_heads
   std::size_t n_kv_heads = 0;  // num_key_value_heads (GQA: n_heads % n_kv_heads == 0)
   std::size_t head_dim = 0;
-  std::size_t ffn_dim = 0;     // intermediate_size
+  std::size_t ffn_dim = 0;  // intermediate_size
   std::size_t vocab = 0;
   std::size_t max_positions = 0;  // max_position_embeddings
   float norm_eps = 1e-5f;
@@ -66,10 +66,9 @@ struct LlamaShape {
     s.norm_eps = static_cast<float>(c.rms_norm_eps);
     // transformers computes the frequencies in float32 from the float theta.
     if (c.rope.type == "llama3") {
-      const kernels::Llama3RopeScaling scaling{static_cast<float>(c.rope.factor),
-                                               static_cast<float>(c.rope.low_freq_factor),
-                                               static_cast<float>(c.rope.high_freq_factor),
-                                               static_cast<float>(c.rope.original_max_position_embeddings)};
+      const kernels::Llama3RopeScaling scaling{
+          static_cast<float>(c.rope.factor), static_cast<float>(c.rope.low_freq_factor),
+          static_cast<float>(c.rope.high_freq_factor), static_cast<float>(c.rope.original_max_position_embeddings)};
       s.rope_inv_freq = kernels::rope_inv_freq(s.head_dim, static_cast<float>(c.rope.theta), &scaling);
     } else {
       s.rope_inv_freq = kernels::rope_inv_freq(s.head_dim, static_cast<float>(c.rope.theta));
@@ -104,9 +103,9 @@ struct LlamaWeights {
       const std::string p = "model.layers." + std::to_string(l) + ".";
       w.layers.push_back({ckpt.tensor(p + "input_layernorm.weight"), ckpt.tensor(p + "self_attn.q_proj.weight"),
                           ckpt.tensor(p + "self_attn.k_proj.weight"), ckpt.tensor(p + "self_attn.v_proj.weight"),
-                          ckpt.tensor(p + "self_attn.o_proj.weight"), ckpt.tensor(p + "post_attention_layernorm.weight"),
-                          ckpt.tensor(p + "mlp.gate_proj.weight"), ckpt.tensor(p + "mlp.up_proj.weight"),
-                          ckpt.tensor(p + "mlp.down_proj.weight")});
+                          ckpt.tensor(p + "self_attn.o_proj.weight"),
+                          ckpt.tensor(p + "post_attention_layernorm.weight"), ckpt.tensor(p + "mlp.gate_proj.weight"),
+                          ckpt.tensor(p + "mlp.up_proj.weight"), ckpt.tensor(p + "mlp.down_proj.weight")});
     }
     w.final_norm = ckpt.tensor("model.norm.weight");
     return w;
@@ -121,8 +120,8 @@ class LlamaState {
   // Keep only the first n positions (a shared prefix), drop the rest.
   void rewind(std::size_t n) {
     if (n > n_past_)
-      throw Error("LlamaState: cannot rewind to " + std::to_string(n) + " positions, only " +
-                  std::to_string(n_past_) + " are cached");
+      throw Error("LlamaState: cannot rewind to " + std::to_string(n) + " positions, only " + std::to_string(n_past_) +
+                  " are cached");
     n_past_ = n;
   }
   void clear() { n_past_ = 0; }
@@ -153,12 +152,12 @@ class LlamaState {
   }
 
   std::size_t n_past_ = 0;
-  std::vector<float> x;      // [n, dim]      residual stream
-  std::vector<float> xb;     // [n, dim]      normed input of a block / block output before the residual add
-  std::vector<float> q;      // [n, q_dim]    queries
-  std::vector<float> att;    // [n, q_dim]    attention output (heads concatenated)
-  std::vector<float> gate;   // [n, ffn]      gate_proj(x), then silu(gate) · up
-  std::vector<float> up;     // [n, ffn]      up_proj(x)
+  std::vector<float> x;                  // [n, dim]      residual stream
+  std::vector<float> xb;                 // [n, dim]      normed input of a block / block output before the residual add
+  std::vector<float> q;                  // [n, q_dim]    queries
+  std::vector<float> att;                // [n, q_dim]    attention output (heads concatenated)
+  std::vector<float> gate;               // [n, ffn]      gate_proj(x), then silu(gate) · up
+  std::vector<float> up;                 // [n, ffn]      up_proj(x)
   std::vector<std::vector<float>> k, v;  // per layer [n_past + n, kv_dim], RoPE applied to k
 };
 
@@ -196,8 +195,8 @@ class LlamaModel {
     const std::size_t past = st.n_past();
     if (n == 0) throw Error("LlamaModel::forward: no tokens");
     if (past + n > s_.max_positions)
-      throw Error("LlamaModel::forward: " + std::to_string(past + n) + " positions, more than max_position_embeddings (" +
-                  std::to_string(s_.max_positions) + ")");
+      throw Error("LlamaModel::forward: " + std::to_string(past + n) +
+                  " positions, more than max_position_embeddings (" + std::to_string(s_.max_positions) + ")");
     const std::size_t D = s_.dim, Q = s_.q_dim(), KV = s_.kv_dim(), F = s_.ffn_dim, L = s_.n_layers;
     const std::size_t T = past + n;  // positions in the cache after this call
     st.reserve(s_, n, T);
@@ -233,8 +232,7 @@ class LlamaModel {
       kernels::matmul(st.xb.data() + r0 * D, m, D, w.wq, st.q.data(), pool);
       kernels::rope(st.q.data(), m, s_.n_heads, s_.head_dim, past + r0, s_.rope_inv_freq.data());
       // att = softmax(q kᵀ / √head_dim, causal) v  over all T keys  att: [m, Q]
-      kernels::causal_attention(st.q.data(), kc, vc, st.att.data(), m, T, s_.n_heads, s_.n_kv_heads, s_.head_dim,
-                                pool);
+      kernels::causal_attention(st.q.data(), kc, vc, st.att.data(), m, T, s_.n_heads, s_.n_kv_heads, s_.head_dim, pool);
       // x += att Woᵀ                                            x: [m, D] (rows r0 …)
       float* x = st.x.data() + r0 * D;
       kernels::matmul(st.att.data(), m, Q, w.wo, st.xb.data(), pool);
@@ -279,8 +277,8 @@ class LlamaModel {
                   ") is not a multiple of num_key_value_heads (" + std::to_string(s_.n_kv_heads) + ")");
     if (s_.head_dim % 2 != 0) throw Error("LlamaModel: head_dim " + std::to_string(s_.head_dim) + " is odd");
     if (s_.rope_inv_freq.size() != s_.head_dim / 2)
-      throw Error("LlamaModel: " + std::to_string(s_.rope_inv_freq.size()) + " RoPE frequencies, expected head_dim / 2 = " +
-                  std::to_string(s_.head_dim / 2));
+      throw Error("LlamaModel: " + std::to_string(s_.rope_inv_freq.size()) +
+                  " RoPE frequencies, expected head_dim / 2 = " + std::to_string(s_.head_dim / 2));
     if (w_.layers.size() != s_.n_layers)
       throw Error("LlamaModel: " + std::to_string(w_.layers.size()) + " layers of weights, expected " +
                   std::to_string(s_.n_layers));

@@ -51,14 +51,14 @@ enum class ComputeMode {
 };
 
 struct RewardModelOptions {
-  std::size_t threads = 0;                   // compute threads, counting the caller; 0 = all cores
+  std::size_t threads = 0;  // compute threads, counting the caller; 0 = all cores
   ComputeMode compute = ComputeMode::Exact;
-  std::string tokenizer_dir;                 // tokenizer.json + tokenizer_config.json; empty = the model folder
-                                             // (without tokenizer.json there, only score_ids works)
-  std::size_t max_tokens = 0;                // 0 = max_position_embeddings (a larger value is an error)
+  std::string tokenizer_dir;   // tokenizer.json + tokenizer_config.json; empty = the model folder
+                               // (without tokenizer.json there, only score_ids works)
+  std::size_t max_tokens = 0;  // 0 = max_position_embeddings (a larger value is an error)
   Truncation truncation = Truncation::Error;
   BosPolicy bos_policy = BosPolicy::CardPipeline;  // the model card's ids (two <|begin_of_text|> with URM's tokenizer)
-  std::vector<float> prior_weights;          // override the fixed attribute weights (URM heads without a gate)
+  std::vector<float> prior_weights;                // override the fixed attribute weights (URM heads without a gate)
 };
 
 class RewardModel {
@@ -74,13 +74,14 @@ class RewardModel {
   }
 
   // The token ids a conversation is scored with: the checkpoint's chat
-  // template, then the tokenizer (see Options::single_bos).
+  // template, then the tokenizer (see Options::bos_policy).
   std::vector<std::int32_t> tokenize(const Conversation& conversation) const {
     // (The template would render it as "" and the post-processor add a BOS:
     // a score of nothing.)
     if (conversation.empty()) throw Error("empty conversation: there is no message to score");
     if (!d_->encoder)
-      throw Error(d_->ckpt.dir() + ": no tokenizer.json in the model folder (scoring a conversation needs "
+      throw Error(d_->ckpt.dir() +
+                  ": no tokenizer.json in the model folder (scoring a conversation needs "
                   "tokenizer.json and tokenizer_config.json: set Options::tokenizer_dir)");
     return d_->encoder->encode(conversation);
   }
@@ -131,15 +132,15 @@ class RewardModel {
     std::size_t p = kept[0].size() - 1;
     for (const auto& k : kept) {
       p = std::min(p, k.size() - 1);
-      p = static_cast<std::size_t>(std::mismatch(k.begin(), k.begin() + static_cast<std::ptrdiff_t>(p),
-                                                 kept[0].begin())
-                                       .first -
-                                   k.begin());
+      p = static_cast<std::size_t>(
+          std::mismatch(k.begin(), k.begin() + static_cast<std::ptrdiff_t>(p), kept[0].begin()).first - k.begin());
     }
     Lease st(*this);
     st->clear();
-    if (kept.size() > 1 && p > 0) d_->model.forward(kept[0].first(p), *st, LlamaOutput::None, *d_->pool);
-    else p = 0;
+    if (kept.size() > 1 && p > 0)
+      d_->model.forward(kept[0].first(p), *st, LlamaOutput::None, *d_->pool);
+    else
+      p = 0;
     for (const auto& k : kept) out.push_back(score_tail(k, *st, p));
     return out;
   }
@@ -235,9 +236,8 @@ class RewardModel {
     const std::size_t max = d_->max_tokens;
     if (ids.size() <= max) return ids;
     if (d_->options.truncation == Truncation::Left) return ids.last(max);
-    throw Error("input has " + std::to_string(ids.size()) + " tokens, more than the maximum of " +
-                std::to_string(max) + " (choose Truncation::Left to keep the last " + std::to_string(max) +
-                " tokens)");
+    throw Error("input has " + std::to_string(ids.size()) + " tokens, more than the maximum of " + std::to_string(max) +
+                " (choose Truncation::Left to keep the last " + std::to_string(max) + " tokens)");
   }
 
   // Runs ids[n_past …] after the n_past positions already in st, scores the last token.

@@ -47,7 +47,7 @@ struct Score {
   std::vector<AttributeScore> attributes;  // K entries (empty for scalar heads)
   std::vector<float> weights;              // K combination weights w_i
   float reward_variance = 0.0f;
-  std::size_t n_tokens = 0;                // tokens the model read
+  std::size_t n_tokens = 0;  // tokens the model read
 
   float reward_std() const { return std::sqrt(reward_variance); }
 

@@ -39,7 +39,7 @@ namespace urm {
 
 // The HelpSteer2 attributes, in the order of URM's score.weight rows.
 inline constexpr std::array<std::string_view, 5> kHelpSteer2Attributes = {"helpfulness", "correctness", "coherence",
-                                                                         "complexity", "verbosity"};
+                                                                          "complexity", "verbosity"};
 // URM-LLaMa-3-8B's fixed combination weights for those attributes.
 inline constexpr std::array<float, 5> kUrmPriorWeights = {0.3f, 0.74f, 0.46f, 0.47f, -0.33f};
 
@@ -76,11 +76,11 @@ class UncertainValueHead {
     if (names.empty()) {
       for (std::size_t i = 0; i < k; ++i)
         names.emplace_back(k == kHelpSteer2Attributes.size() ? std::string(kHelpSteer2Attributes[i])
-                                                            : "attribute_" + std::to_string(i));
+                                                             : "attribute_" + std::to_string(i));
     }
     if (names.size() != k)
-      throw Error("value head: " + std::to_string(names.size()) + " attribute names given, " + score_.name +
-                  " has " + std::to_string(k) + " attributes");
+      throw Error("value head: " + std::to_string(names.size()) + " attribute names given, " + score_.name + " has " +
+                  std::to_string(k) + " attributes");
     names_ = std::move(names);
 
     if (!gate_.empty()) {
