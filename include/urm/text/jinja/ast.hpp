@@ -29,6 +29,11 @@ enum class ExprKind : std::uint8_t {
   Compare,   // args[0] ops[0] args[1] ops[1] args[2] ... (Python chaining)
   Filter,    // args[0] | name(args[1..]), arguments bound to arg_names
   Raise,     // raise_exception(args[0])
+  Arith,     // args[0] name args[1] for name in - * / // % **; unary name args[0] for "neg", "pos"
+  Test,      // args[0] is name(args[1..])  (`is not` is Not around it)
+  Slice,     // args[0] [ args[1] : args[2] : args[3] ] (an omitted part is a none literal)
+  Method,    // args[0] . name (args[1..]), arguments bound to arg_names (empty: positional)
+  CondExpr,  // args[1] if args[0] else args[2] (args.size() == 2: no else)
 };
 
 enum class CompareOp : std::uint8_t { Eq, Ne, Lt, Le, Gt, Ge, In, NotIn };
@@ -37,11 +42,16 @@ struct Expr {
   ExprKind kind;
   Pos pos;
   Value literal;                // Literal
-  std::string name;             // Name, Attr, Filter
+  std::string name;             // Name, Attr, Filter, Arith, Test, Method
   std::vector<std::unique_ptr<Expr>> args;
-  std::vector<std::string> arg_names;   // Filter: the parameter each of args[1..] binds to
+  // Filter: the parameter each of args[1..] binds to; Method: the keyword of
+  // each of args[1..], "" for a positional one.
+  std::vector<std::string> arg_names;
   std::vector<CompareOp> ops;   // Compare
   std::uint32_t height = 1;
+  // A `select`/`reject` filter: jinja2 gives a generator, which only
+  // iterating (a for-loop, `join`, another select/reject) treats like a list.
+  bool generator = false;
 };
 
 using ExprPtr = std::unique_ptr<Expr>;
@@ -58,7 +68,9 @@ struct Node {
   NodeKind kind;
   Pos pos;
   std::string text;  // Text: the text; Set, For: the target name
+  std::vector<std::string> unpack;  // For: the names of `for a, b in ...` (then text is empty)
   ExprPtr expr;      // Output, Set, For
+  ExprPtr condition; // For: the loop filter of `for x in y if c`, or null
   std::vector<Node> body;  // For
   // If: (condition, body) in order; the else branch has a null condition.
   std::vector<std::pair<ExprPtr, std::vector<Node>>> branches;
