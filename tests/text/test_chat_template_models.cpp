@@ -10,6 +10,7 @@
 
 #include "text/test_tokenizer_fixtures.hpp"
 #include "urm/text/chat_template.hpp"
+#include "urm/text/jinja/template.hpp"
 
 namespace {
 
@@ -24,6 +25,36 @@ std::string read_text(const std::string& path) {
 std::optional<std::string> token(const nlohmann::json& tokens, const char* name) {
   if (!tokens.contains(name)) return std::nullopt;
   return tokens.at(name).get<std::string>();
+}
+
+// JSON -> interpreter value, keeping the key order (the order tojson writes).
+urm::detail::jinja::Value to_value(const nlohmann::ordered_json& j) {
+  using namespace urm::detail::jinja;
+  if (j.is_null()) return Value(None{});
+  if (j.is_boolean()) return Value(j.get<bool>());
+  if (j.is_number_integer()) return Value(j.get<std::int64_t>());
+  if (j.is_number()) return Value(j.get<double>());
+  if (j.is_string()) return Value(j.get<std::string>());
+  if (j.is_array()) {
+    List items;
+    for (const auto& x : j) items.push_back(to_value(x));
+    return Value(std::move(items));
+  }
+  Map map;
+  for (const auto& [k, v] : j.items()) map.emplace_back(k, to_value(v));
+  return Value(std::move(map));
+}
+
+// What a jinja2 error "Type: message" is in urm: "TemplateError: m"
+// (raise_exception) ends "... raise_exception: m", "UndefinedError: m" ends ": m".
+std::string expected_error_end(const std::string& error) {
+  if (error.rfind("TemplateError: ", 0) == 0) return ": raise_exception: " + error.substr(15);
+  if (error.rfind("UndefinedError: ", 0) == 0) return ": " + error.substr(16);
+  return {};
+}
+
+bool ends_with(const std::string& s, const std::string& end) {
+  return s.size() > end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
 }
 
 // Every case of one template: same text, or the same error. jinja2's error
@@ -43,10 +74,7 @@ int check_template(const std::string& name) {
     if (c.contains("text")) {
       CHECK(chat.render(conversation, prompt, tokens) == c.at("text").get<std::string>());
     } else {
-      const std::string error = c.at("error").get<std::string>();
-      std::string expected_end;
-      if (error.rfind("TemplateError: ", 0) == 0) expected_end = ": raise_exception: " + error.substr(15);
-      if (error.rfind("UndefinedError: ", 0) == 0) expected_end = ": " + error.substr(16);
+      const std::string expected_end = expected_error_end(c.at("error").get<std::string>());
       REQUIRE(!expected_end.empty());
       std::string what;
       try {
@@ -56,8 +84,7 @@ int check_template(const std::string& name) {
       }
       CAPTURE(what);
       CHECK(what.rfind(name + " ", 0) == 0);
-      CHECK(what.size() > expected_end.size());
-      CHECK(what.compare(what.size() - expected_end.size(), expected_end.size(), expected_end) == 0);
+      CHECK(ends_with(what, expected_end));
     }
     ++checked;
   }
@@ -68,6 +95,34 @@ int check_template(const std::string& name) {
 
 TEST_CASE("chat templates of target models: Llama-3.1-Instruct (URM-LLaMa-3.1-8B) as jinja2 renders it") {
   CHECK(check_template("llama-3.1-instruct") == 20);
+}
+
+// The tool paths (tools, custom_tools, builtin_tools, tool_calls, tool
+// results) go beyond what ChatTemplate passes, so the template is rendered
+// here with each case's variables as they are.
+TEST_CASE("chat templates of target models: Llama-3.1-Instruct's tool paths as jinja2 renders them") {
+  using namespace urm::detail::jinja;
+  const auto all = nlohmann::ordered_json::parse(read_text(kTemplatesDir + "expected.json"));
+  const Template t = Template::parse(read_text(kTemplatesDir + "llama-3.1-instruct.jinja"), "llama-3.1");
+  int checked = 0;
+  for (const auto& c : all.at("llama-3.1-instruct-tools")) {
+    CAPTURE(c.dump());
+    const Map variables = to_value(c.at("variables")).map();
+    if (c.contains("text")) {
+      CHECK(t.render(variables) == c.at("text").get<std::string>());
+    } else {
+      std::string what;
+      try {
+        (void)t.render(variables);
+      } catch (const urm::Error& e) {
+        what = e.what();
+      }
+      CAPTURE(what);
+      CHECK(ends_with(what, expected_error_end(c.at("error").get<std::string>())));
+    }
+    ++checked;
+  }
+  CHECK(checked == 12);
 }
 
 TEST_CASE("chat templates of target models: Gemma-it and Mistral-Instruct as jinja2 renders them") {

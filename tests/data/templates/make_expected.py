@@ -73,4 +73,42 @@ for name, tokens in TOKENS.items():
         for agp in (False, True):
             cases.append({"messages": messages, "add_generation_prompt": agp, **render(source, tokens, messages, agp)})
     out["templates"][name] = {"special_tokens": tokens, "cases": cases}
+# The Llama-3.1 template's tool paths, which apply_chat_template reaches
+# through tools=[...] and template kwargs (builtin_tools, custom_tools,
+# date_string, tools_in_user_message); messages carry tool_calls and
+# structured tool results. Each case lists every variable it renders with.
+WEATHER = {"type": "function", "function": {
+    "name": "get_weather", "description": "Current weather in a city",
+    "parameters": {"type": "object", "properties": {
+        "city": {"type": "string", "description": "City name, e.g. Paris"},
+        "unit": {"type": "string", "enum": ["c", "f"]}}, "required": ["city"]}}}
+CALL = {"role": "assistant", "content": "", "tool_calls": [
+    {"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris", "unit": "c"}}}]}
+SEARCH = {"role": "assistant", "content": "", "tool_calls": [
+    {"type": "function", "function": {"name": "brave_search", "arguments": {"query": "weather Paris"}}}]}
+TOOL_CASES = [
+    {"messages": [m("system", "Use tools."), m("user", "Weather in Paris?")], "tools": [WEATHER]},
+    {"messages": [m("user", "Weather in Paris?"), CALL, {"role": "tool", "content": {"temp": 21, "sky": "clear"}},
+                  m("assistant", "21 °C and clear.")], "tools": [WEATHER], "tools_in_user_message": False,
+     "date_string": "01 Jan 2025"},
+    {"messages": [m("system", "S"), m("user", "Search it"), SEARCH, {"role": "ipython", "content": "sunny"}],
+     "builtin_tools": ["brave_search", "code_interpreter", "wolfram_alpha"]},
+    {"messages": [m("user", "Hi"), CALL], "custom_tools": [WEATHER]},
+    {"messages": [m("system", "only system")], "tools": [WEATHER]},
+    {"messages": [m("user", "two calls"), {"role": "assistant", "content": "",
+                                          "tool_calls": CALL["tool_calls"] * 2}]},
+]
+with open("llama-3.1-instruct.jinja", encoding="utf-8", newline="") as f:
+    llama31 = f.read()
+cases = []
+for case in TOOL_CASES:
+    for agp in (False, True):
+        variables = {"tools": None, "documents": None, **TOKENS["llama-3.1-instruct"], **case,
+                     "add_generation_prompt": agp}
+        try:
+            result = {"text": env.from_string(llama31).render(**variables)}
+        except Exception as e:  # noqa: BLE001
+            result = {"error": f"{type(e).__name__}: {e}"}
+        cases.append({"variables": variables, **result})
+out["llama-3.1-instruct-tools"] = cases
 print(json.dumps(out, ensure_ascii=False, indent=1))
