@@ -53,6 +53,7 @@ TEST_CASE("jinja: set, for (loop variables, scoping) and if/elif/else") {
   CHECK(render("{% set x = 'o' %}{% for i in [1, 2] %}{% set x = x ~ i %}{{ x }}{% endfor %}[{{ x }}]") == "o1o2[o]");
   CHECK(render("{% for i in [1, 2] %}{% if i == 2 %}[{{ y }}]{% endif %}{% set y = i %}{% endfor %}[{{ y }}]") == "[][]");
   CHECK(render("{% for m in messages %}{{ loop.index0 }}{{ loop.index }}{{ loop.first }}{{ loop.last }}{{ loop.length }}|{% endfor %}{{ loop }}") == "01TrueFalse3|12FalseFalse3|23FalseTrue3|");
+  CHECK(render("{% for m in messages %}{{ loop.revindex }}{{ loop.revindex0 }},{% endfor %}") == "32,21,10,");
   CHECK(render("{% for a in [1, 2] %}{% for b in 'xé' %}{{ a ~ b ~ loop.index }} {% endfor %}{{ loop.index }};{% endfor %}") == "1x1 1é2 1;2x1 2é2 2;");
   CHECK(render("{% for k in messages[0] %}{{ k }},{% endfor %}{% for x in nothing %}a{% endfor %}b{% for m in [] %}c{% endfor %}") == "role,content,b");
   CHECK(render("{% for m in messages %}{% if m.role == 'system' %}S{% elif m.role == 'user' %}U{% elif m.role == 'nobody' %}N{% else %}A{% endif %}{% endfor %}") == "SUA");
@@ -272,11 +273,20 @@ TEST_CASE("jinja: semantics outside the subset are errors at render time") {
   CHECK_THROWS_WITH_AS(render("{{ bos_token.upper }}"), ("template 1:13: 'upper' of a str is a Python method or attribute; using it" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(render("{{ messages.__class__ }}"), ("template 1:12: '__class__' of a list is a Python method or attribute; using it" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(render("{{ 'é' | upper }}"), ("template 1:10: upper of non-ASCII text" + outside).c_str(), urm::Error);
-  CHECK_THROWS_WITH_AS(render("{% for m in messages %}{{ loop.revindex }}{% endfor %}"), ("template 1:31: 'loop.revindex'" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(render("{% for m in messages %}{{ loop.previtem }}{% endfor %}"), ("template 1:31: 'loop.previtem'" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(render("{{ (1).real }}"), ("template 1:7: attribute access on a number" + outside).c_str(), urm::Error);
 }
 
 TEST_CASE("jinja: limits stop runaway templates") {
+  {
+    Limits few_steps;
+    few_steps.max_steps = 1000;
+    // Copying a slice, repeating a list and joining cost a step per item.
+    CHECK_THROWS_WITH_AS(render("{% set x = [1] * 600 %}", few_steps), "template 1:16: template exceeded 1000 evaluation steps", urm::Error);
+    CHECK_THROWS_WITH_AS(render("{% set x = [1] * 300 %}{{ x | join }}{{ x | join }}", few_steps), "template 1:45: template exceeded 1000 evaluation steps", urm::Error);
+    CHECK_THROWS_WITH_AS(render("{% set x = [1] * 400 %}{% set y = x[1:] %}", few_steps), "template 1:36: template exceeded 1000 evaluation steps", urm::Error);
+    CHECK(render("{% set x = [1] * 300 %}{{ x[1:] | join }}").size() == 299);
+  }
   const std::string parens = "{{ " + std::string(200, '(') + "1" + std::string(200, ')') + " }}";
   CHECK_THROWS_WITH_AS(Template::parse(parens), "template 1:68: template nested deeper than 128 levels", urm::Error);
   std::string chain = "{{ 1";

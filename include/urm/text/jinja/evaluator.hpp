@@ -12,7 +12,9 @@
 // with Jinja's message ("'x' is undefined", "'dict object' has no attribute
 // 'y'"). Lookups follow the sandbox's getattr/getitem: `m.key` and
 // `m['key']` both read dict keys, but names of Python methods (`m.items`,
-// `s.strip`) would yield methods, which the subset refuses.
+// `s.strip`) yield methods, which the subset only lets a template call
+// (`s.strip()`, call_method) and refuses as values. Slices are Python's
+// native subscript (as jinja2 compiles them), so their errors are Python's.
 #pragma once
 
 #include <algorithm>
@@ -308,8 +310,10 @@ class Evaluator {
     if (name == "first") return Value(l.index0 == 0);
     if (name == "last") return Value(l.index0 + 1 == l.length);
     if (name == "length") return Value(l.length);
-    static constexpr std::array<std::string_view, 9> others = {"revindex", "revindex0", "depth",   "depth0", "previtem",
-                                                               "nextitem", "cycle",     "changed", "reset"};
+    if (name == "revindex") return Value(l.length - l.index0);
+    if (name == "revindex0") return Value(l.length - l.index0 - 1);
+    static constexpr std::array<std::string_view, 7> others = {"depth", "depth0", "previtem", "nextitem",
+                                                               "cycle", "changed", "reset"};
     if (std::find(others.begin(), others.end(), name) != others.end())
       at.fail("'loop." + std::string(name) + "' is outside the Jinja subset urm.cpp implements");
     return undefined_attribute(Value(l), name);
@@ -626,7 +630,7 @@ class Evaluator {
 
   // Python's x[start:stop:step] on a list or a string (in code points);
   // none for a part means its default.
-  static Value slice(const Value& obj, const Value& start, const Value& stop, const Value& stride, const Where& at) {
+  Value slice(const Value& obj, const Value& start, const Value& stop, const Value& stride, const Where& at) {
     if (obj.is_undefined()) fail_undefined(obj, at);
     for (const Value* part : {&start, &stop, &stride})
       if (!part->is_none() && !part->is_integral())
@@ -642,28 +646,29 @@ class Evaluator {
       offsets.push_back(s.size());
     }
     const auto n = static_cast<std::int64_t>(obj.is_list() ? obj.list().size() : offsets.size() - 1);
-    const std::int64_t step = stride.is_none() ? 1 : stride.integer();
-    if (step == 0) at.fail("slice step cannot be zero");
+    const std::int64_t by = stride.is_none() ? 1 : stride.integer();
+    if (by == 0) at.fail("slice step cannot be zero");
     // CPython's PySlice_AdjustIndices.
     auto adjust = [&](const Value& v, std::int64_t fallback) {
       if (v.is_none()) return fallback;
       std::int64_t i = v.integer();
       if (i < 0) {
-        i = i < -n ? (step < 0 ? -1 : 0) : i + n;
+        i = i < -n ? (by < 0 ? -1 : 0) : i + n;
       } else if (i >= n) {
-        i = step < 0 ? n - 1 : n;
+        i = by < 0 ? n - 1 : n;
       }
       return i;
     };
-    const std::int64_t begin = adjust(start, step < 0 ? n - 1 : 0);
-    const std::int64_t end = adjust(stop, step < 0 ? -1 : n);
+    const std::int64_t begin = adjust(start, by < 0 ? n - 1 : 0);
+    const std::int64_t end = adjust(stop, by < 0 ? -1 : n);
     List items;
     std::string text;
-    for (std::int64_t i = begin; step > 0 ? i < end : i > end; i += step) {
+    for (std::int64_t i = begin; by > 0 ? i < end : i > end; i += by) {
+      step(at.pos);  // copying is work the step limit counts
       const auto k = static_cast<std::size_t>(i);
       if (obj.is_list()) items.push_back(obj.list()[k]);
       else text.append(obj.str(), offsets[k], offsets[k + 1] - offsets[k]);
-      if ((step > 0 && i > INT64_MAX - step) || (step < 0 && i < INT64_MIN - step)) break;
+      if ((by > 0 && i > INT64_MAX - by) || (by < 0 && i < INT64_MIN - by)) break;
     }
     return obj.is_list() ? Value(std::move(items)) : Value(std::move(text));
   }
@@ -672,7 +677,7 @@ class Evaluator {
   // sandbox calls them: str.strip(chars=None) & co, str.startswith(prefix),
   // str.upper(), dict.get(key, default=None), dict.items()/keys()/values()
   // (as lists; a view's repr is refused like a list's).
-  static Value call_method(const Value& obj, const std::string& method, const List& args, const Where& at) {
+  Value call_method(const Value& obj, const std::string& method, const List& args, const Where& at) {
     if (obj.is_undefined()) fail_undefined(obj, at);
     const bool str_method = method == "strip" || method == "lstrip" || method == "rstrip" ||
                             method == "startswith" || method == "endswith" || method == "upper" || method == "lower";
@@ -718,6 +723,7 @@ class Evaluator {
       if (!args.empty()) at.fail("dict." + method + "() takes no arguments (" + std::to_string(args.size()) + " given)");
       List out;
       for (const auto& [k, v] : m) {
+        step(at.pos);
         if (method == "items") out.emplace_back(List{Value(k), v});
         else if (method == "keys") out.emplace_back(k);
         else out.push_back(v);
@@ -771,6 +777,7 @@ class Evaluator {
       std::string out;
       bool first = true;
       for (const Value& item : iterate(value, "join", at)) {
+        step(at.pos);
         if (!first) out += sep;
         first = false;
         out += python_str(attribute.is_none() ? item : get_item(item, attribute, at), at);
