@@ -249,6 +249,11 @@ TEST_CASE("jinja: render errors") {
   CHECK_THROWS_WITH_AS(render("{{ x.strip() }}"), "template 1:5: 'x' is undefined", urm::Error);
   CHECK_THROWS_WITH_AS(render("{{ 'a'.startswith(1) }}"), "template 1:7: startswith first arg must be str or a tuple of str, not int", urm::Error);
   CHECK_THROWS_WITH_AS(render("{{ messages[0].get([1]) }}"), "template 1:15: unhashable type: 'list'", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 'a'.strip(1) }}"), "template 1:7: strip arg must be None or str", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 'a'.rstrip(x) }}"), "template 1:7: rstrip arg must be None or str", urm::Error);
+  CHECK_THROWS_WITH_AS(Template::parse("{{ 'a'.upper(1) }}"), "template 1:7: the method 'upper' takes at most 0 arguments, got 1", urm::Error);
+  CHECK_THROWS_WITH_AS(Template::parse("{{ x is divisibleby }}"), "template 1:9: the test 'divisibleby' takes 1 argument, got 0", urm::Error);
+  CHECK_THROWS_WITH_AS(Template::parse("{{ x is odd is even }}"), "template 1:13: You cannot chain multiple tests with is", urm::Error);
   CHECK_THROWS_WITH_AS(render("{% for a, b in [1] %}{% endfor %}"), "template 1:16: cannot unpack non-iterable int object", urm::Error);
   CHECK_THROWS_WITH_AS(render("{% for a, b in [[1, 2, 3]] %}{% endfor %}"), "template 1:16: too many values to unpack (expected 2)", urm::Error);
   CHECK_THROWS_WITH_AS(render("{% for a, b in [[1]] %}{% endfor %}"), "template 1:16: not enough values to unpack (expected 2, got 1)", urm::Error);

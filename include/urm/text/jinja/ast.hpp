@@ -5,9 +5,12 @@
 // to exhaust the evaluator's stack (e.g. ten thousand chained `+`).
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -37,6 +40,25 @@ enum class ExprKind : std::uint8_t {
 };
 
 enum class CompareOp : std::uint8_t { Eq, Ne, Lt, Le, Gt, Ge, In, NotIn };
+
+// The tests of jinja2 3.1 the subset implements (Evaluator::run_test), with
+// how many arguments each takes; null for any other name. `x is name` checks
+// this at parse time, `select('name')`/`reject('name')` at render time.
+struct TestSignature {
+  std::string_view name;
+  std::size_t args;
+};
+inline const TestSignature* find_test(std::string_view name) {
+  static constexpr std::array<TestSignature, 28> tests = {{
+      {"defined", 0}, {"undefined", 0}, {"none", 0},      {"boolean", 0},     {"true", 0},  {"false", 0},
+      {"integer", 0}, {"float", 0},     {"number", 0},    {"string", 0},      {"mapping", 0}, {"iterable", 0},
+      {"sequence", 0}, {"odd", 0},      {"even", 0},      {"divisibleby", 1}, {"lower", 0}, {"upper", 0},
+      {"eq", 1},      {"equalto", 1},   {"ne", 1},        {"lt", 1},          {"lessthan", 1}, {"le", 1},
+      {"gt", 1},      {"greaterthan", 1}, {"ge", 1},      {"in", 1}}};
+  for (const auto& t : tests)
+    if (t.name == name) return &t;
+  return nullptr;
+}
 
 struct Expr {
   ExprKind kind;

@@ -590,25 +590,6 @@ class Parser {
     }
   }
 
-  // The tests of jinja2 3.1 the subset implements (evaluator.hpp run_test),
-  // with how many arguments each takes.
-  struct TestSignature {
-    std::string_view name;
-    std::size_t args;
-  };
-  static const TestSignature* find_test(std::string_view name) {
-    static constexpr std::array<TestSignature, 35> tests = {{
-        {"defined", 0}, {"undefined", 0}, {"none", 0},     {"boolean", 0}, {"true", 0},     {"false", 0},
-        {"integer", 0}, {"float", 0},     {"number", 0},   {"string", 0},  {"mapping", 0},  {"iterable", 0},
-        {"sequence", 0}, {"odd", 0},      {"even", 0},     {"divisibleby", 1}, {"lower", 0}, {"upper", 0},
-        {"eq", 1},      {"equalto", 1},   {"==", 1},       {"ne", 1},      {"!=", 1},       {"lt", 1},
-        {"lessthan", 1}, {"<", 1},        {"le", 1},       {"<=", 1},      {"gt", 1},       {"greaterthan", 1},
-        {">", 1},       {"ge", 1},        {">=", 1},       {"in", 1},      {"sameas", 1}}};
-    for (const auto& t : tests)
-      if (t.name == name) return &t;
-    return nullptr;
-  }
-
   // `x is [not] name`, `x is name arg`, `x is name(arg)` (jinja2's parse_test).
   ExprPtr parse_test(ExprPtr value) {
     const Pos pos = next().pos;
@@ -617,7 +598,7 @@ class Parser {
     const Token t = peek();
     const std::string name = expect_name("a test name after 'is'");
     const TestSignature* sig = find_test(name);
-    if (sig == nullptr || name == "sameas") unsupported(pos, "the test 'is " + std::string(negated ? "not " : "") + name + "'");
+    if (sig == nullptr) unsupported(pos, "the test 'is " + std::string(negated ? "not " : "") + name + "'");
     std::vector<ExprPtr> args;
     args.push_back(std::move(value));
     if (at_op("(")) {
