@@ -329,7 +329,9 @@ TEST_CASE("jinja: random templates render or fail with urm::Error") {
       "{{", "}}", "{%", "%}", "{#", "#}", "-", "+", " ", "\n", "  ", "if ", "for ", "set ", "endif", "endfor", "elif ",
       "else", " in ", "not ", " and ", " or ", "x", "messages", "m", "loop", ".", "[", "]", "(", ")", "'a'", "\"b\"", "1",
       "2.5", "|", "trim", "length", "tojson", "default", "upper", "=", "==", "<", "~", ",", "m['content']", "loop.index0",
-      "raise_exception", "é", "\t", "\\", "'", "is", "0", "data", "true", "none", "{", "}", "%", "#"};
+      "raise_exception", "é", "\t", "\\", "'", "is", "0", "data", "true", "none", "{", "}", "%", "#",
+      " is ", "defined", "not ", ":", "-", "*", "//", "**", " if ", " else ", "items", "join", "select('odd')",
+      ".strip()", ".get('role')", "[1:]", "[::-1]", ", ", "k, v", "mapping", "-1"};
   const std::string llama3 =
       "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + "
       "message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 "
