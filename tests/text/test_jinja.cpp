@@ -53,6 +53,7 @@ TEST_CASE("jinja: set, for (loop variables, scoping) and if/elif/else") {
   CHECK(render("{% set x = 'o' %}{% for i in [1, 2] %}{% set x = x ~ i %}{{ x }}{% endfor %}[{{ x }}]") == "o1o2[o]");
   CHECK(render("{% for i in [1, 2] %}{% if i == 2 %}[{{ y }}]{% endif %}{% set y = i %}{% endfor %}[{{ y }}]") == "[][]");
   CHECK(render("{% for m in messages %}{{ loop.index0 }}{{ loop.index }}{{ loop.first }}{{ loop.last }}{{ loop.length }}|{% endfor %}{{ loop }}") == "01TrueFalse3|12FalseFalse3|23FalseTrue3|");
+  CHECK(render("{% for m in messages %}{{ loop.revindex }}{{ loop.revindex0 }},{% endfor %}") == "32,21,10,");
   CHECK(render("{% for a in [1, 2] %}{% for b in 'xé' %}{{ a ~ b ~ loop.index }} {% endfor %}{{ loop.index }};{% endfor %}") == "1x1 1é2 1;2x1 2é2 2;");
   CHECK(render("{% for k in messages[0] %}{{ k }},{% endfor %}{% for x in nothing %}a{% endfor %}b{% for m in [] %}c{% endfor %}") == "role,content,b");
   CHECK(render("{% for m in messages %}{% if m.role == 'system' %}S{% elif m.role == 'user' %}U{% elif m.role == 'nobody' %}N{% else %}A{% endif %}{% endfor %}") == "SUA");
@@ -81,6 +82,41 @@ TEST_CASE("jinja: filters trim length upper lower default tojson") {
   CHECK(render("{{ data | tojson(sort_keys=true, separators=[',', ':']) }}") == "{\"a\":[1,2.5,null,true,\"é\\\"\\n\\u0001😀\177\"],\"b\":{},\"c\":[],\"z\":0.1}");
   CHECK(render("{{ messages | tojson(indent='\\t') }}") == "[\n\t{\n\t\t\"role\": \"system\",\n\t\t\"content\": \"Be brief.\"\n\t},\n\t{\n\t\t\"role\": \"user\",\n\t\t\"content\": \"  Hi there \\n\"\n\t},\n\t{\n\t\t\"role\": \"assistant\",\n\t\t\"content\": \"Hello!\"\n\t}\n]");
   CHECK(render("{{ 1.0 | tojson }}{{ 'x' | tojson }}{{ none | tojson }}{{ [] | tojson(indent=0) }}{{ [1, [2]] | tojson(indent=0) }}{{ 1e100 | tojson }}{{ data.a | tojson(false, 1) }}\n") == "1.0\"x\"null[][\n1,\n[\n2\n]\n]1e+100[\n 1,\n 2.5,\n null,\n true,\n \"é\\\"\\n\\u0001😀\177\"\n]");
+}
+
+TEST_CASE("jinja: tests 'is defined', 'is none', 'is mapping', 'is iterable', ... and 'is not'") {
+  CHECK(render("{{ x is defined }}{{ bos_token is defined }}{{ x is undefined }}{{ none is none }}{{ 0 is none }}{{ x is none }}{{ messages is not none }}{{ not x is defined }}{{ not bos_token is defined }}") == "FalseTrueTrueTrueFalseFalseTrueTrueFalse");
+  CHECK(render("{{ 'a' is string }}{{ 1 is string }}{{ messages[0] is mapping }}{{ messages is mapping }}{{ 'a' is iterable }}{{ messages is iterable }}{{ messages[0] is iterable }}{{ 1 is iterable }}{{ none is iterable }}{{ x is iterable }}{{ x is mapping }}") == "TrueFalseTrueFalseTrueTrueTrueFalseFalseTrueFalse");
+  CHECK(render("{{ 1 is number }}{{ 1.5 is number }}{{ true is number }}{{ 'a' is number }}{{ 1 is integer }}{{ true is integer }}{{ 1.0 is float }}{{ true is boolean }}{{ 1 is boolean }}{{ true is true }}{{ 1 is true }}{{ false is false }}{{ 0 is false }}") == "TrueTrueTrueFalseTrueFalseTrueTrueFalseTrueFalseTrueFalse");
+  CHECK(render("{{ 'ab' is sequence }}{{ messages is sequence }}{{ messages[0] is sequence }}{{ 1 is sequence }}{{ x is sequence }}{{ none is sequence }}") == "TrueTrueTrueFalseTrueFalse");
+  CHECK(render("{{ 3 is odd }}{{ 3 is even }}{{ -2 is even }}{{ 3.0 is odd }}{{ 9 is divisibleby 3 }}{{ 9 is divisibleby(4) }}{{ 'abc' is lower }}{{ 'aBc' is lower }}{{ 'ABC 1' is upper }}{{ '1' is upper }}") == "TrueFalseTrueTrueTrueFalseTrueFalseTrueFalse");
+  CHECK(render("{{ 1 is eq 1 }}{{ 1 is equalto 2 }}{{ 'a' is ne 'b' }}{{ 1 is lt 2 }}{{ 2 is le 1 }}{{ 3 is gt(2) }}{{ 3 is greaterthan 4 }}{{ 2 is ge 2 }}{{ 1 is lessthan 1 }}{{ 'a' is in 'cat' }}{{ 'role' is in messages[0] }}{{ 5 is in [1, 2] }}") == "TrueFalseTrueTrueFalseTrueFalseTrueFalseTrueTrueFalse");
+  CHECK(render("{{ messages is defined and messages | length > 2 }}{{ x is defined or 'no' }}{{ (x is defined) ~ 1 }}") == "TruenoFalse1");
+}
+
+TEST_CASE("jinja: arithmetic - * / // % ** and unary minus, with Python's semantics and precedence") {
+  CHECK(render("{{ 7 - 2 }}|{{ 7 * 2 }}|{{ 7 / 2 }}|{{ 6 / 2 }}|{{ 7 // 2 }}|{{ -7 // 2 }}|{{ 7 % 3 }}|{{ -7 % 3 }}|{{ 7 % -3 }}|{{ 2 ** 10 }}|{{ 2 ** -1 }}|{{ 2 ** 3 ** 2 }}|{{ -2 ** 2 }}|{{ 1 + 2 * 3 - 4 }}|{{ 10 - 2 - 3 }}") == "5|14|3.5|3.0|3|-4|1|2|-2|1024|0.5|64|4|3|5");
+  CHECK(render("{{ 7.5 % 2 }}|{{ -7.5 % 2 }}|{{ 7.5 // 2 }}|{{ -7.5 // 2 }}|{{ 7.5 % -2 }}|{{ 1.5 * 2 }}|{{ 0.1 * 3 }}|{{ 1 - 0.9 }}|{{ 2.0 ** 0.5 }}|{{ true * 3 }}|{{ true - false }}|{{ 5 % 2 == 1 }}") == "1.5|0.5|3.0|-4.0|-0.5|3.0|0.30000000000000004|0.09999999999999998|1.4142135623730951|3|1|True");
+  CHECK(render("{{ -1 }}|{{ - 2.5 }}|{{ +3 }}|{{ -true }}|{{ messages[-1].role }}|{{ messages[-3].role }}|{{ 'ab' * 3 }}|{{ 3 * 'ab' }}|{{ 'ab' * 0 }}|{{ ([1] * 3) | length }}|{{ 'x' * -1 }}") == "-1|-2.5|3|-1|assistant|system|ababab|ababab||3|");
+  CHECK(render("{{ 'a' ~ (1 + 2) }}|{{ 2 * 3 ~ 4 }}|{{ 'a' ~ 2 * 3 }}|{{ 2 ~ 3 * 2 }}") == "a3|64|a6|26");
+}
+
+TEST_CASE("jinja: slices of lists and strings") {
+  CHECK(render("{% for m in messages[1:] %}{{ m.role }},{% endfor %}|{% for m in messages[:1] %}{{ m.role }},{% endfor %}|{% for m in messages[::-1] %}{{ m.role }},{% endfor %}|{% for m in messages[-2:] %}{{ m.role }},{% endfor %}|{% for m in messages[1:2] %}{{ m.role }},{% endfor %}|{{ messages[5:] | length }}|{{ messages[:] | length }}") == "user,assistant,|system,|assistant,user,system,|user,assistant,|user,|0|3");
+  CHECK(render("{{ 'héllo wörld'[1:4] }}|{{ 'hello'[::2] }}|{{ 'hello'[::-1] }}|{{ 'hello'[-3:] }}|{{ 'hello'[:-3] }}|{{ 'hello'[10:] }}|{{ 'hello'[4:1:-1] }}|{{ 'hello'[1:4:2] }}|{{ 'hello'[-100:100] }}|{{ 'hello'[:none] }}") == "éll|hlo|olleh|llo|he||oll|el|hello|hello");
+}
+
+TEST_CASE("jinja: conditional expressions and loop filters") {
+  CHECK(render("{{ 'a' if true else 'b' }}|{{ 'a' if false else 'b' }}|{{ 'a' if false }}|{{ 1 if x is defined else 2 }}|{{ 'a' if true else 'b' if true else 'c' }}|{{ 'x' ~ ('y' if none else 'z') }}") == "a|b||2|a|xz");
+  CHECK(render("{% set y = 'v' if messages else 'w' %}{{ y }}{% for m in messages if m.role != 'system' %}{{ loop.index }}{{ m.role }}{{ loop.length }}{{ loop.last }};{% endfor %}") == "v1user2False;2assistant2True;");
+}
+
+TEST_CASE("jinja: unpacking in for, items, str and dict methods, join, select and reject") {
+  CHECK(render("{% for k, v in messages[0] | items %}{{ k }}={{ v }};{% endfor %}|{% for a, b in [[1, 2], 'xy'] %}{{ a }}{{ b }}{% endfor %}|{% for k, v in x | items %}no{% endfor %}") == "role=system;content=Be brief.;|12xy|");
+  CHECK(render("{% for k, v in messages[0].items() %}{{ k }}={{ v }};{% endfor %}|{% for k in messages[0].keys() %}{{ k }};{% endfor %}|{% for v in messages[0].values() %}{{ v }};{% endfor %}|{{ messages[0].get('role') }}|{{ messages[0].get('x') }}|{{ messages[0].get('x', 'd') }}") == "role=system;content=Be brief.;|role;content;|system;Be brief.;|system|None|d");
+  CHECK(render("{{ messages[1].content.strip() }}|{{ '  a  '.lstrip() }}|{{ '  a  '.rstrip() }}|{{ 'xxaxx'.strip('x') }}|{{ 'Hello'.startswith('He') }}|{{ 'Hello'.startswith('lo') }}|{{ 'Hello'.endswith('lo') }}|{{ 'Hello'.upper() }}|{{ 'Hello'.lower() }}|{{ '　a '.strip() }}|{{ 'abc'.strip(none) }}") == "Hi there|a  |  a|a|True|False|True|HELLO|hello|a|abc");
+  CHECK(render("{{ ['a', 'b', 1] | join(', ') }}|{{ 'abc' | join('-') }}|{{ messages | join('|', attribute='role') }}|{{ messages[0] | join }}|{{ x | join(',') }}|{{ [] | join(',') }}|{{ [1, none, true] | join }}") == "a, b, 1|a-b-c|system|user|assistant|rolecontent|||1NoneTrue");
+  CHECK(render("{{ [1, 2, 3, 4] | select('odd') | join(',') }}|{{ [1, 2, 3, 4] | reject('odd') | join(',') }}|{{ ['a', 'code_interpreter', 'b'] | reject('equalto', 'code_interpreter') | join(', ') }}|{{ [1, none, 2] | select('none') | join }}|{% for i in [1, 5, 10] | select('gt', 3) %}{{ i }};{% endfor %}|{{ [1, 2, 3] | select('divisibleby', 3) | select('odd') | join }}") == "1,3|2,4|a, b|None|5;10;|3");
 }
 
 TEST_CASE("jinja: whitespace control, trim_blocks and lstrip_blocks") {
@@ -112,27 +148,26 @@ TEST_CASE("jinja: constructs outside the subset are errors with line:column") {
   CHECK_THROWS_WITH_AS(parse("{% break %}"), ("template 1:4: the 'break' statement" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(parse("{% raw %}{% endraw %}"), ("template 1:4: the 'raw' statement" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(parse("{% generation %}x{% endgeneration %}"), ("template 1:4: the 'generation' statement" + outside).c_str(), urm::Error);
-  CHECK_THROWS_WITH_AS(parse("{{ x is defined }}"), ("template 1:6: the test 'is defined'" + outside).c_str(), urm::Error);
-  CHECK_THROWS_WITH_AS(parse("{{ x is not none }}"), ("template 1:6: the test 'is not none'" + outside).c_str(), urm::Error);
-  CHECK_THROWS_WITH_AS(parse("{{ 1 - 1 }}"), ("template 1:6: the '-' operator" + outside).c_str(), urm::Error);
-  CHECK_THROWS_WITH_AS(parse("{{ loop.index0 % 2 }}"), ("template 1:16: the '%' operator" + outside).c_str(), urm::Error);
-  CHECK_THROWS_WITH_AS(parse("{{ 2 * 2 }}"), ("template 1:6: the '*' operator" + outside).c_str(), urm::Error);
-  CHECK_THROWS_WITH_AS(parse("{{ messages[-1] }}"), ("template 1:13: the unary '-' operator" + outside).c_str(), urm::Error);
-  CHECK_THROWS_WITH_AS(parse("{{ 'a' if x else 'b' }}"), ("template 1:8: a conditional expression ('x if c else y')" + outside).c_str(), urm::Error);
-  CHECK_THROWS_WITH_AS(parse("{{ messages[1:] }}"), ("template 1:14: slicing 'x[a:b]'" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ x is callable }}"), ("template 1:6: the test 'is callable'" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ x is not sameas none }}"), ("template 1:6: the test 'is not sameas'" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(parse("{{ x[] }}"), ("template 1:6: a tuple subscript" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(parse("{{ {'a': 1} }}"), ("template 1:4: a dict literal '{...}'" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(parse("{{ (1, 2) }}"), ("template 1:6: a tuple" + outside).c_str(), urm::Error);
-  CHECK_THROWS_WITH_AS(parse("{{ x | join(', ') }}"), ("template 1:8: the filter 'join'" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ x | map('upper') }}"), ("template 1:8: the filter 'map'" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(parse("{{ range(3) }}"), ("template 1:4: calling 'range(...)'" + outside).c_str(), urm::Error);
-  CHECK_THROWS_WITH_AS(parse("{{ x.strip() }}"), ("template 1:11: calling a method or the result of an expression" + outside).c_str(), urm::Error);
-  CHECK_THROWS_WITH_AS(parse("{% for a, b in x %}{% endfor %}"), ("template 1:9: tuple unpacking in 'for'" + outside).c_str(), urm::Error);
-  CHECK_THROWS_WITH_AS(parse("{% for a in x if a %}{% endfor %}"), ("template 1:15: a loop filter ('for ... in ... if ...')" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ x.format(1) }}"), ("template 1:5: calling the method 'format(...)'" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ x[0](1) }}"), ("template 1:8: calling the result of an expression" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ x.strip(chars=' ') }}"), ("template 1:12: a keyword argument to the method 'strip'" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{% set a, b = x %}"), ("template 1:9: tuple unpacking in 'set'" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ x | select('odd') }}"), ("template 1:8: using the generator of 'select', 'reject' or 'items' other than by iterating it" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ x | reject('odd') | length }}"), ("template 1:8: using the generator of 'select', 'reject' or 'items' other than by iterating it" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ (x | select('odd'))[0] }}"), ("template 1:9: using the generator of 'select', 'reject' or 'items' other than by iterating it" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{% for a in x recursive %}{% endfor %}"), ("template 1:15: a recursive for-loop" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(parse("{% for a in x %}{% else %}{% endfor %}"), ("template 1:17: '{% else %}' in a for-loop" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(parse("{% set ns.x = 1 %}"), ("template 1:10: assigning to an attribute ('set ns.x = ...')" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(parse("{% set x %}a{% endset %}"), ("template 1:1: the block form '{% set x %}...{% endset %}'" + outside).c_str(), urm::Error);
   // Line and column (in code points) of a construct on a later line.
-  CHECK_THROWS_WITH_AS(parse("{% if true %}\n  é{{ x is defined }}\n{% endif %}"), ("template 2:9: the test 'is defined'" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{% if true %}\n  é{{ x is callable }}\n{% endif %}"), ("template 2:9: the test 'is callable'" + outside).c_str(), urm::Error);
 }
 
 TEST_CASE("jinja: syntax errors") {
@@ -191,6 +226,46 @@ TEST_CASE("jinja: render errors") {
   CHECK_THROWS_WITH_AS(render("{{ nothing | tojson }}"), "template 1:14: tojson: Object of type Undefined is not JSON serializable", urm::Error);
   CHECK_THROWS_WITH_AS(render("{{ data | tojson(indent=[]) }}"), "template 1:11: tojson: indent must be an integer, a string or none, not list", urm::Error);
   CHECK_THROWS_WITH_AS(render("{{ 'a' | trim(1) }}"), "template 1:10: trim: chars must be a string or none, not int", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ -messages }}"), "template 1:4: bad operand type for unary -: 'list'", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 'a' ~ 1 + 2 }}"), "template 1:12: can only concatenate str (not \"int\") to str", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 1 // 0 }}"), "template 1:6: integer division or modulo by zero", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 1 % 0 }}"), "template 1:6: integer modulo by zero", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 1 / 0 }}"), "template 1:6: division by zero", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 1.0 % 0 }}"), "template 1:8: float modulo", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 1.5 // 0 }}"), "template 1:8: float floor division by zero", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 0 ** -1 }}"), "template 1:6: 0.0 cannot be raised to a negative power", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 'a' - 1 }}"), "template 1:8: unsupported operand type(s) for -: 'str' and 'int'", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 'a' * 'b' }}"), "template 1:8: can't multiply sequence by non-int of type 'str'", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ none * 2 }}"), "template 1:9: unsupported operand type(s) for *: 'NoneType' and 'int'", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ x - 1 }}"), "template 1:6: 'x' is undefined", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ messages[0][1:] }}"), "template 1:15: unhashable type: 'slice'", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ none[1:] }}"), "template 1:8: 'NoneType' object is not subscriptable", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 'abc'['x':] }}"), "template 1:9: slice indices must be integers or None or have an __index__ method", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ x[1:] }}"), "template 1:5: 'x' is undefined", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ [1, 2][::0] }}"), "template 1:10: slice step cannot be zero", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ (5).strip() }}"), "template 1:7: 'int object' has no attribute 'strip'", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ messages.get('x') }}"), "template 1:12: 'list object' has no attribute 'get'", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ messages[0].strip() }}"), "template 1:15: 'dict object' has no attribute 'strip'", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ x.strip() }}"), "template 1:5: 'x' is undefined", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 'a'.startswith(1) }}"), "template 1:7: startswith first arg must be str or a tuple of str, not int", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ messages[0].get([1]) }}"), "template 1:15: unhashable type: 'list'", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 'a'.strip(1) }}"), "template 1:7: strip arg must be None or str", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 'a'.rstrip(x) }}"), "template 1:7: rstrip arg must be None or str", urm::Error);
+  CHECK_THROWS_WITH_AS(Template::parse("{{ 'a'.upper(1) }}"), "template 1:7: the method 'upper' takes at most 0 arguments, got 1", urm::Error);
+  CHECK_THROWS_WITH_AS(Template::parse("{{ x is divisibleby }}"), "template 1:9: the test 'divisibleby' takes 1 argument, got 0", urm::Error);
+  CHECK_THROWS_WITH_AS(Template::parse("{{ x is odd is even }}"), "template 1:13: You cannot chain multiple tests with is", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{% for a, b in [1] %}{% endfor %}"), "template 1:16: cannot unpack non-iterable int object", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{% for a, b in [[1, 2, 3]] %}{% endfor %}"), "template 1:16: too many values to unpack (expected 2)", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{% for a, b in [[1]] %}{% endfor %}"), "template 1:16: not enough values to unpack (expected 2, got 1)", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{% for k, v in 1 | items %}{% endfor %}"), "template 1:20: items: Can only get item pairs from a mapping.", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 'a' is odd }}"), "template 1:8: printf-style string formatting ('%' on a string) is outside the Jinja subset urm.cpp implements", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ x is odd }}"), "template 1:6: 'x' is undefined", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ ('x' if false) + 'a' }}"), "template 1:19: the inline if-expression on line 1 evaluated to false and no else section was defined.", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ 2 ** 64 }}"), "template 1:6: integer overflow in '**' (Python's integers are unbounded)", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ '%s' % 1 }}"), "template 1:9: printf-style string formatting ('%' on a string) is outside the Jinja subset urm.cpp implements", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ (-8) ** 0.5 }}"), "template 1:9: a negative number to a fractional power (a complex number) is outside the Jinja subset urm.cpp implements", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ [1] | select('bogus') | join }}"), "template 1:17: the test 'bogus' is outside the Jinja subset urm.cpp implements", urm::Error);
+  CHECK_THROWS_WITH_AS(render("{{ [1] | select('odd', 1) | join }}"), "template 1:17: the test 'odd' takes 0 arguments, got 1", urm::Error);
 }
 
 // Valid Jinja whose result the subset does not reproduce: refused, never approximated.
@@ -203,11 +278,20 @@ TEST_CASE("jinja: semantics outside the subset are errors at render time") {
   CHECK_THROWS_WITH_AS(render("{{ bos_token.upper }}"), ("template 1:13: 'upper' of a str is a Python method or attribute; using it" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(render("{{ messages.__class__ }}"), ("template 1:12: '__class__' of a list is a Python method or attribute; using it" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(render("{{ 'é' | upper }}"), ("template 1:10: upper of non-ASCII text" + outside).c_str(), urm::Error);
-  CHECK_THROWS_WITH_AS(render("{% for m in messages %}{{ loop.revindex }}{% endfor %}"), ("template 1:31: 'loop.revindex'" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(render("{% for m in messages %}{{ loop.previtem }}{% endfor %}"), ("template 1:31: 'loop.previtem'" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(render("{{ (1).real }}"), ("template 1:7: attribute access on a number" + outside).c_str(), urm::Error);
 }
 
 TEST_CASE("jinja: limits stop runaway templates") {
+  {
+    Limits few_steps;
+    few_steps.max_steps = 1000;
+    // Copying a slice, repeating a list and joining cost a step per item.
+    CHECK_THROWS_WITH_AS(render("{% set x = [1] * 600 %}", few_steps), "template 1:16: template exceeded 1000 evaluation steps", urm::Error);
+    CHECK_THROWS_WITH_AS(render("{% set x = [1] * 300 %}{{ x | join }}{{ x | join }}", few_steps), "template 1:45: template exceeded 1000 evaluation steps", urm::Error);
+    CHECK_THROWS_WITH_AS(render("{% set x = [1] * 400 %}{% set y = x[1:] %}", few_steps), "template 1:36: template exceeded 1000 evaluation steps", urm::Error);
+    CHECK(render("{% set x = [1] * 300 %}{{ x[1:] | join }}").size() == 299);
+  }
   const std::string parens = "{{ " + std::string(200, '(') + "1" + std::string(200, ')') + " }}";
   CHECK_THROWS_WITH_AS(Template::parse(parens), "template 1:68: template nested deeper than 128 levels", urm::Error);
   std::string chain = "{{ 1";
@@ -245,7 +329,9 @@ TEST_CASE("jinja: random templates render or fail with urm::Error") {
       "{{", "}}", "{%", "%}", "{#", "#}", "-", "+", " ", "\n", "  ", "if ", "for ", "set ", "endif", "endfor", "elif ",
       "else", " in ", "not ", " and ", " or ", "x", "messages", "m", "loop", ".", "[", "]", "(", ")", "'a'", "\"b\"", "1",
       "2.5", "|", "trim", "length", "tojson", "default", "upper", "=", "==", "<", "~", ",", "m['content']", "loop.index0",
-      "raise_exception", "é", "\t", "\\", "'", "is", "0", "data", "true", "none", "{", "}", "%", "#"};
+      "raise_exception", "é", "\t", "\\", "'", "is", "0", "data", "true", "none", "{", "}", "%", "#",
+      " is ", "defined", "not ", ":", "-", "*", "//", "**", " if ", " else ", "items", "join", "select('odd')",
+      ".strip()", ".get('role')", "[1:]", "[::-1]", ", ", "k, v", "mapping", "-1"};
   const std::string llama3 =
       "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + "
       "message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 "

@@ -22,16 +22,22 @@
 
 namespace urm::detail::jinja {
 
-inline Value filter_trim(const Value& v, const Value& chars, const Where& at) {
-  const std::string s = python_str(v, at);
-  if (chars.is_none() || chars.is_undefined()) return Value(std::string(strip_code_points(s, true, true, is_python_space)));
-  if (!chars.is_string()) at.fail("trim: chars must be a string or none, not " + std::string(python_type_name(chars)));
+// Python's str.strip/lstrip/rstrip(chars): whitespace when chars is none
+// (or undefined), else the code points of the string chars.
+inline std::string python_strip(std::string_view s, const Value& chars, bool left, bool right) {
+  if (!chars.is_string()) return std::string(strip_code_points(s, left, right, is_python_space));
   std::vector<std::uint32_t> set;
   for (std::size_t i = 0; i < chars.str().size(); i += utf8_length(static_cast<unsigned char>(chars.str()[i])))
     set.push_back(decode_at(chars.str(), i));
-  return Value(std::string(strip_code_points(s, true, true, [&](std::uint32_t cp) {
+  return std::string(strip_code_points(s, left, right, [&](std::uint32_t cp) {
     return std::find(set.begin(), set.end(), cp) != set.end();
-  })));
+  }));
+}
+
+inline Value filter_trim(const Value& v, const Value& chars, const Where& at) {
+  if (!chars.is_none() && !chars.is_undefined() && !chars.is_string())
+    at.fail("trim: chars must be a string or none, not " + std::string(python_type_name(chars)));
+  return Value(python_strip(python_str(v, at), chars, true, true));
 }
 
 inline Value filter_length(const Value& v, const Where& at) {

@@ -106,7 +106,10 @@ class Parser {
     e->kind = kind;
     e->pos = pos;
     e->args = std::move(args);
-    for (const auto& a : e->args) e->height = std::max(e->height, a->height + 1);
+    for (const auto& a : e->args) {
+      e->height = std::max(e->height, a->height + 1);
+      if (a->generator) unsupported(a->pos, "using the generator of 'select', 'reject' or 'items' other than by iterating it");
+    }
     if (e->height > limits_.max_depth)
       fail(pos, "expression nested deeper than " + std::to_string(limits_.max_depth) + " levels");
     return e;
@@ -135,7 +138,7 @@ class Parser {
         fail(opened_at, "'" + std::string(opened) + "' is never closed (missing '{% end" + std::string(opened) + " %}')");
       }
       if (t.kind == TokenKind::Data) {
-        Node n{NodeKind::Text, t.pos, t.text, nullptr, {}, {}};
+        Node n{NodeKind::Text, t.pos, t.text, {}, nullptr, nullptr, {}, {}};
         body.push_back(std::move(n));
         next();
         continue;
@@ -144,10 +147,11 @@ class Parser {
         const Pos pos = next().pos;
         if (peek().kind == TokenKind::VarEnd) fail(peek().pos, "expected an expression inside '{{ }}'");
         ExprPtr e = parse_expression();
+        refuse_generator(*e);
         if (at_op(",")) unsupported(peek().pos, "a tuple");
         if (peek().kind != TokenKind::VarEnd) fail(peek().pos, "expected '}}', got " + describe(peek()));
         next();
-        body.push_back(Node{NodeKind::Output, pos, {}, std::move(e), {}, {}});
+        body.push_back(Node{NodeKind::Output, pos, {}, {}, std::move(e), nullptr, {}, {}});
         continue;
       }
       if (t.kind != TokenKind::BlockBegin) fail(t.pos, "unexpected " + describe(t));
@@ -178,13 +182,15 @@ class Parser {
   // `{% set name = expr %}`
   Node parse_set(Pos pos) {
     const std::string name = parse_target("set");
+    if (at_op(",")) unsupported(peek().pos, "tuple unpacking in 'set'");
     if (at_op(".")) unsupported(peek().pos, "assigning to an attribute ('set " + name + ".x = ...')");
     if (peek().kind == TokenKind::BlockEnd) unsupported(pos, "the block form '{% set " + name + " %}...{% endset %}'");
     expect_op("=");
     ExprPtr value = parse_expression();
+    refuse_generator(*value);
     if (at_op(",")) unsupported(peek().pos, "a tuple");
     expect_block_end("set");
-    return Node{NodeKind::Set, pos, name, std::move(value), {}, {}};
+    return Node{NodeKind::Set, pos, name, {}, std::move(value), nullptr, {}, {}};
   }
 
   // The single name a `set` or `for` assigns to.
@@ -195,17 +201,30 @@ class Parser {
     if (std::find(constants.begin(), constants.end(), t.text) != constants.end())
       fail(t.pos, "cannot assign to '" + t.text + "'");
     next();
-    if (at_op(",")) unsupported(peek().pos, "tuple unpacking in '" + statement + "'");
     return t.text;
   }
 
-  // `{% for name in expr %} body {% endfor %}`
+  // `{% for name in expr %} body {% endfor %}`, `{% for a, b in expr %}`
+  // (each item unpacked into the names) and `{% for x in expr if c %}`
+  // (items for which c is false are skipped before the loop counts them).
   Node parse_for(Pos pos) {
-    const std::string name = parse_target("for");
-    if (!at_name("in")) fail(peek().pos, "expected 'in' after 'for " + name + "', got " + describe(peek()));
+    std::vector<std::string> names{parse_target("for")};
+    while (at_op(",")) {
+      next();
+      if (at_name("in")) break;
+      names.push_back(parse_target("for"));
+    }
+    const std::string shown = names.size() == 1 ? names[0] : names[0] + ", ...";
+    if (!at_name("in")) fail(peek().pos, "expected 'in' after 'for " + shown + "', got " + describe(peek()));
     next();
     ExprPtr iterable = parse_or();
-    if (at_name("if")) unsupported(peek().pos, "a loop filter ('for ... in ... if ...')");
+    iterable->generator = false;
+    ExprPtr condition;
+    if (at_name("if")) {
+      next();
+      condition = parse_or();
+      refuse_generator(*condition);
+    }
     if (at_name("recursive")) unsupported(peek().pos, "a recursive for-loop");
     if (at_op(",")) unsupported(peek().pos, "a tuple");
     expect_block_end("for");
@@ -214,13 +233,15 @@ class Parser {
     next();  // {%
     next();  // endfor
     expect_block_end("endfor");
-    Node n{NodeKind::For, pos, name, std::move(iterable), std::move(body), {}};
+    Node n{NodeKind::For, pos, {}, {}, std::move(iterable), std::move(condition), std::move(body), {}};
+    if (names.size() == 1) n.text = names[0];
+    else n.unpack = std::move(names);
     return n;
   }
 
   // `{% if c %} ... {% elif c %} ... {% else %} ... {% endif %}`
   Node parse_if(Pos pos) {
-    Node n{NodeKind::If, pos, {}, nullptr, {}, {}};
+    Node n{NodeKind::If, pos, {}, {}, nullptr, nullptr, {}, {}};
     ExprPtr cond = parse_condition("if");
     while (true) {
       std::vector<Node> body = parse_body({"elif", "else", "endif"}, pos, "if");
@@ -246,6 +267,7 @@ class Parser {
 
   ExprPtr parse_condition(std::string_view statement) {
     ExprPtr cond = parse_or();
+    refuse_generator(*cond);
     if (at_name("if")) unsupported(peek().pos, "a conditional expression ('x if c else y')");
     if (at_op(",")) unsupported(peek().pos, "a tuple");
     expect_block_end(statement);
@@ -253,9 +275,25 @@ class Parser {
   }
 
   // ---- expressions --------------------------------------------------------
+  void refuse_generator(const Expr& e) const {
+    if (e.generator) unsupported(e.pos, "using the generator of 'select', 'reject' or 'items' other than by iterating it");
+  }
+
+  // `a if c else b`; without `else` a false c gives undefined.
   ExprPtr parse_expression() {
     ExprPtr e = parse_or();
-    if (at_name("if")) unsupported(peek().pos, "a conditional expression ('x if c else y')");
+    while (at_name("if")) {
+      const Pos pos = next().pos;
+      const Depth depth(*this, pos);
+      std::vector<ExprPtr> args;
+      args.push_back(parse_or());
+      args.push_back(std::move(e));
+      if (at_name("else")) {
+        next();
+        args.push_back(parse_expression());
+      }
+      e = make(ExprKind::CondExpr, pos, std::move(args));
+    }
     return e;
   }
 
@@ -316,26 +354,47 @@ class Parser {
     return e;
   }
 
-  ExprPtr parse_add() {
-    ExprPtr e = parse_chain([&] { return at_op("+"); }, ExprKind::Add, &Parser::parse_concat);
-    if (at_op("-")) unsupported(peek().pos, "the '-' operator");
-    return e;
+  // A left-associative chain of the arithmetic operators `ops`.
+  ExprPtr parse_arith(std::initializer_list<std::string_view> ops, ExprPtr (Parser::*operand)()) {
+    ExprPtr left = (this->*operand)();
+    while (true) {
+      const auto op = std::find_if(ops.begin(), ops.end(), [&](std::string_view o) { return at_op(o); });
+      if (op == ops.end()) return left;
+      const Pos pos = next().pos;
+      if (*op == "+") {
+        left = make2(ExprKind::Add, pos, std::move(left), (this->*operand)());
+      } else {
+        left = make2(ExprKind::Arith, pos, std::move(left), (this->*operand)());
+        left->name = std::string(*op);
+      }
+    }
   }
+
+  ExprPtr parse_add() { return parse_arith({"+", "-"}, &Parser::parse_concat); }
 
   ExprPtr parse_concat() { return parse_chain([&] { return at_op("~"); }, ExprKind::Concat, &Parser::parse_math); }
 
-  ExprPtr parse_math() {
-    ExprPtr left = parse_unary();
-    for (const std::string_view op : {"*", "/", "//", "%", "**"})
-      if (at_op(op)) unsupported(peek().pos, "the '" + std::string(op) + "' operator");
-    return left;
-  }
+  ExprPtr parse_math() { return parse_arith({"*", "/", "//", "%"}, &Parser::parse_pow); }
 
-  ExprPtr parse_unary() {
-    if (at_op("-") || at_op("+")) unsupported(peek().pos, "the unary '" + peek().text + "' operator");
-    ExprPtr e = parse_primary();
+  ExprPtr parse_pow() { return parse_arith({"**"}, &Parser::parse_unary_filtered); }
+
+  ExprPtr parse_unary_filtered() { return parse_unary(true); }
+
+  // jinja2's parse_unary: `-x|f` is `(-x)|f`, but `- x|f` inside is not filtered twice.
+  ExprPtr parse_unary(bool with_filters) {
+    ExprPtr e;
+    if (at_op("-") || at_op("+")) {
+      const Token t = next();
+      const Depth depth(*this, t.pos);
+      std::vector<ExprPtr> args;
+      args.push_back(parse_unary(false));
+      e = make(ExprKind::Arith, t.pos, std::move(args));
+      e->name = t.text == "-" ? "neg" : "pos";
+    } else {
+      e = parse_primary();
+    }
     e = parse_postfix(std::move(e));
-    return parse_filters(std::move(e));
+    return with_filters ? parse_filters(std::move(e)) : std::move(e);
   }
 
   ExprPtr parse_primary() {
@@ -416,12 +475,9 @@ class Parser {
         const Pos pos = next().pos;
         const Depth depth(*this, pos);
         if (at_op("]")) unsupported(peek().pos, "a tuple subscript");
-        if (at_op(":")) unsupported(peek().pos, "slicing 'x[a:b]'");
-        ExprPtr index = parse_expression();
-        if (at_op(":")) unsupported(peek().pos, "slicing 'x[a:b]'");
+        e = parse_subscript(std::move(e), pos);
         if (at_op(",")) unsupported(peek().pos, "a tuple subscript");
         expect_op("]");
-        e = make2(ExprKind::Item, pos, std::move(e), std::move(index));
       } else if (at_op("(")) {
         e = parse_call(std::move(e));
       } else {
@@ -430,10 +486,49 @@ class Parser {
     }
   }
 
-  // Only `raise_exception(message)` may be called.
+  // `x[i]` or a slice `x[a:b]`, `x[a:b:c]` with any part omitted (jinja2's
+  // parse_subscribed), after the '['.
+  ExprPtr parse_subscript(ExprPtr obj, Pos pos) {
+    std::vector<ExprPtr> parts;
+    parts.push_back(std::move(obj));
+    if (!at_op(":")) {
+      ExprPtr index = parse_expression();
+      if (!at_op(":")) return make2(ExprKind::Item, pos, std::move(parts[0]), std::move(index));
+      parts.push_back(std::move(index));
+    } else {
+      parts.push_back(literal(peek().pos, Value(None{})));
+    }
+    next();  // the first ':'
+    auto part = [&] {
+      if (at_op(":") || at_op("]") || at_op(",")) return literal(peek().pos, Value(None{}));
+      return parse_expression();
+    };
+    parts.push_back(part());
+    if (at_op(":")) {
+      next();
+      parts.push_back(part());
+    } else {
+      parts.push_back(literal(peek().pos, Value(None{})));
+    }
+    return make(ExprKind::Slice, pos, std::move(parts));
+  }
+
+  // The methods of Python's str and dict that templates call, with their
+  // parameters, checked at parse time for arity (types at render time).
+  struct MethodSignature {
+    std::string_view name;
+    std::size_t max_args;
+  };
+  static constexpr std::array<MethodSignature, 11> kMethods = {{
+      {"strip", 1}, {"lstrip", 1}, {"rstrip", 1}, {"startswith", 1}, {"endswith", 1}, {"upper", 0},
+      {"lower", 0}, {"get", 2}, {"items", 0}, {"keys", 0}, {"values", 0}}};
+
+  // `x.method(args)` for the methods above and `raise_exception(message)`;
+  // other calls are outside the subset.
   ExprPtr parse_call(ExprPtr callee) {
     const Pos pos = peek().pos;
-    if (callee->kind != ExprKind::Name) unsupported(pos, "calling a method or the result of an expression");
+    if (callee->kind == ExprKind::Attr) return parse_method_call(std::move(callee), pos);
+    if (callee->kind != ExprKind::Name) unsupported(pos, "calling the result of an expression");
     if (callee->name != "raise_exception") unsupported(callee->pos, "calling '" + callee->name + "(...)'");
     next();
     const Depth depth(*this, pos);
@@ -446,6 +541,37 @@ class Parser {
     return e;
   }
 
+  ExprPtr parse_method_call(ExprPtr callee, Pos pos) {
+    const std::string method = callee->name;
+    const auto sig = std::find_if(kMethods.begin(), kMethods.end(), [&](const auto& m) { return m.name == method; });
+    if (sig == kMethods.end())
+      unsupported(callee->pos, "calling the method '" + method + "(...)'");
+    next();
+    const Depth depth(*this, pos);
+    std::vector<ExprPtr> args;
+    args.push_back(std::move(callee->args[0]));
+    std::vector<std::string> keywords;
+    while (!at_op(")")) {
+      if (args.size() > 1) {
+        expect_op(",");
+        if (at_op(")")) break;
+      }
+      if (at_op("*") || at_op("**")) unsupported(peek().pos, "'*args' and '**kwargs' in a call");
+      if (peek().kind == TokenKind::Name && at_op("=", 1))
+        unsupported(peek().pos, "a keyword argument to the method '" + method + "'");
+      args.push_back(parse_expression());
+      keywords.emplace_back();
+    }
+    next();
+    if (args.size() - 1 > sig->max_args)
+      fail(callee->pos, "the method '" + method + "' takes at most " + std::to_string(sig->max_args) +
+                            " argument" + (sig->max_args == 1 ? "" : "s") + ", got " + std::to_string(args.size() - 1));
+    auto e = make(ExprKind::Method, callee->pos, std::move(args));
+    e->name = method;
+    e->arg_names = std::move(keywords);
+    return e;
+  }
+
   // `x | f | g(args)`; tests (`x is defined`) are outside the subset.
   ExprPtr parse_filters(ExprPtr e) {
     while (true) {
@@ -455,11 +581,7 @@ class Parser {
         const std::string name = expect_name("a filter name after '|'");
         e = parse_filter(std::move(e), name, t.pos);
       } else if (at_name("is")) {
-        const Pos pos = next().pos;
-        std::string test = at_name("not") ? "not " : "";
-        if (!test.empty()) next();
-        test += peek().kind == TokenKind::Name ? peek().text : describe(peek());
-        unsupported(pos, "the test 'is " + test + "'");
+        e = parse_test(std::move(e));
       } else if (at_op("(")) {
         unsupported(peek().pos, "calling the result of a filter");
       } else {
@@ -468,13 +590,62 @@ class Parser {
     }
   }
 
+  // `x is [not] name`, `x is name arg`, `x is name(arg)` (jinja2's parse_test).
+  ExprPtr parse_test(ExprPtr value) {
+    const Pos pos = next().pos;
+    const bool negated = at_name("not");
+    if (negated) next();
+    const Token t = peek();
+    const std::string name = expect_name("a test name after 'is'");
+    const TestSignature* sig = find_test(name);
+    if (sig == nullptr) unsupported(pos, "the test 'is " + std::string(negated ? "not " : "") + name + "'");
+    std::vector<ExprPtr> args;
+    args.push_back(std::move(value));
+    if (at_op("(")) {
+      next();
+      const Depth depth(*this, pos);
+      while (!at_op(")")) {
+        if (args.size() > 1) {
+          expect_op(",");
+          if (at_op(")")) break;
+        }
+        if (peek().kind == TokenKind::Name && at_op("=", 1)) unsupported(peek().pos, "a keyword argument to a test");
+        args.push_back(parse_expression());
+      }
+      next();
+    } else {
+      const Token& c = peek();
+      const bool starts_operand = c.kind == TokenKind::String || c.kind == TokenKind::Integer ||
+                                  c.kind == TokenKind::Float || at_op("(") || at_op("[") || at_op("{") ||
+                                  (c.kind == TokenKind::Name && !at_name("else") && !at_name("or") && !at_name("and"));
+      if (starts_operand) {
+        if (at_name("is")) fail(c.pos, "You cannot chain multiple tests with is");
+        args.push_back(parse_postfix(parse_primary()));
+      }
+    }
+    if (args.size() - 1 != sig->args)
+      fail(t.pos, "the test '" + name + "' takes " + std::to_string(sig->args) + " argument" + (sig->args == 1 ? "" : "s") +
+                      ", got " + std::to_string(args.size() - 1));
+    ExprPtr e = make(ExprKind::Test, pos, std::move(args));
+    e->name = name;
+    if (!negated) return e;
+    std::vector<ExprPtr> inner;
+    inner.push_back(std::move(e));
+    return make(ExprKind::Not, pos, std::move(inner));
+  }
+
   struct FilterSignature {
     std::string_view name;
     std::vector<std::string_view> params;  // after the filtered value
   };
 
   static const FilterSignature* find_filter(std::string_view name) {
-    static const std::array<FilterSignature, 6> filters = {{
+    static const std::array<FilterSignature, 10> filters = {{
+        {"join", {"d", "attribute"}},
+        {"items", {}},
+        // select(test, args...) / reject(test, args...): every argument positional.
+        {"select", {"*"}},
+        {"reject", {"*"}},
         {"trim", {"chars"}},
         {"length", {}},
         {"upper", {}},
@@ -491,6 +662,9 @@ class Parser {
   ExprPtr parse_filter(ExprPtr value, const std::string& name, Pos pos) {
     const FilterSignature* sig = find_filter(name);
     if (sig == nullptr) unsupported(pos, "the filter '" + name + "'");
+    if (value->generator && name != "join" && name != "select" && name != "reject")
+      unsupported(value->pos, "using the generator of 'select', 'reject' or 'items' other than by iterating it");
+    value->generator = false;
     std::vector<ExprPtr> args;
     args.push_back(std::move(value));
     std::vector<std::string> kwargs;
@@ -520,6 +694,14 @@ class Parser {
       next();
     }
     const std::size_t positional = args.size() - 1 - kwargs.size();
+    const bool variadic = sig->params.size() == 1 && sig->params[0] == "*";
+    if (variadic) {
+      if (positional == 0) fail(pos, "the filter '" + name + "' needs the name of a test");
+      auto e = make(ExprKind::Filter, pos, std::move(args));
+      e->name = name;
+      e->generator = true;
+      return e;
+    }
     if (positional > sig->params.size())
       fail(pos, "the filter '" + name + "' takes at most " + std::to_string(sig->params.size()) + " argument" +
                     (sig->params.size() == 1 ? "" : "s") + ", got " + std::to_string(positional));
@@ -534,6 +716,7 @@ class Parser {
     auto e = make(ExprKind::Filter, pos, std::move(args));
     e->name = name;
     e->arg_names = std::move(names);
+    e->generator = name == "items";
     return e;
   }
 

@@ -2,17 +2,39 @@
 // transformers renders chat templates (jinja2's ImmutableSandboxedEnvironment
 // with trim_blocks and lstrip_blocks; tojson = json.dumps, ensure_ascii=False).
 //
-// The subset (grammar in parser.hpp, semantics in evaluator.hpp):
+// The subset (grammar in parser.hpp, semantics in evaluator.hpp) covers the
+// templates of Llama-3 and Llama-3.1-Instruct (URM-LLaMa-3-8B,
+// URM-LLaMa-3.1-8B, with their tool-calling paths), Gemma, Mistral, Zephyr,
+// ChatML and Qwen2 (tests/data/templates, tests/text/test_chat_template*.cpp):
 //   {{ expr }}  {# comment #}  whitespace control {%- -%} {{- -}} {%+ +%}
 //   {% set x = expr %}   {% if %}{% elif %}{% else %}{% endif %}
-//   {% for x in expr %}...{% endfor %} with loop.index0/index/first/last/length
+//   {% for x in expr %}, {% for a, b in expr %} (unpacking), {% for x in expr
+//     if cond %} (loop filter); loop.index0/index/first/last/length
 //   literals: strings, integers, floats, true/false/none, [lists]
-//   x.name  x['key']  x[0]   +  ~  == != < <= > >=  in  not in  and or not
-//   filters: trim length upper lower default tojson; raise_exception(msg)
-// Everything else (tests `is ...`, `-`, `*`, `%`, slices, dict literals,
-// tuples, `x if c else y`, macros, other filters and calls, loop.revindex,
-// ...) is an urm::Error "<name> <line>:<col>: <construct> is outside the
-// Jinja subset urm.cpp implements", at parse time where the syntax shows it.
+//   x.name  x['key']  x[0]  x[-1]  slices x[a:b:c] (lists, strings)
+//   + - * / // % ** (numbers; str/list + and * n), unary - +, ~
+//   == != < <= > >=  in  not in  and or not   a if c else b
+//   tests: x is [not] defined undefined none boolean true false integer float
+//     number string mapping iterable sequence odd even divisibleby lower upper
+//     eq/equalto ne lt/lessthan le gt/greaterthan ge in
+//   filters: trim length upper lower default tojson join items select reject
+//   methods: str.strip/lstrip/rstrip(chars) startswith/endswith(prefix)
+//     upper/lower(); dict.get(key, default) items() keys() values()
+//   raise_exception(msg)
+// with Python's semantics: floor division and modulo by the divisor's sign,
+// `/` always a float, the exact ZeroDivisionError/TypeError messages.
+// Everything else is an urm::Error "<name> <line>:<col>: <construct> is
+// outside the Jinja subset urm.cpp implements", at parse time where the
+// syntax shows it: other tests (callable, sameas), filters (map, ...),
+// functions (namespace, range, strftime_now — so templates that ask for
+// today's date are refused rather than rendered with some date), dict
+// literals, tuples, macros, break/continue, `set x.y`, loop.revindex and
+// friends, and using the generator `select`/`reject`/`items` return other
+// than by iterating it (a for-loop, join, select, reject). At render time:
+// printf-style `str % x`, ints beyond 64 bits, complex powers, non-ASCII
+// case mapping, printing a list or dict (its Python repr).
+// Known simplification: dict.items()/keys()/values() give lists, not views
+// (indexing them works here where Python would fail).
 #pragma once
 
 #include <string>
