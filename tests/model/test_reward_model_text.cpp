@@ -66,7 +66,7 @@ void check_all_cases(const RewardModel& card, const RewardModel& single) {
 }  // namespace
 
 TEST_CASE("RewardModel::score from messages gives the golden ids and score (both BOS pipelines)") {
-  const std::string tok = urm_test::llama3_tokenizer_dir("llama3-rm");
+  const std::string tok = urm::test::llama3_tokenizer_dir("llama3-rm");
   check_all_cases(load(kTiny, BosPolicy::CardPipeline, tok), load(kTiny, BosPolicy::Single, tok));
 }
 
@@ -78,7 +78,7 @@ TEST_CASE("the demo model folder (scripts/setup) holds the checkpoint and its to
 }
 
 TEST_CASE("RewardModel::score_batch equals score one by one") {
-  const RewardModel rm = load(kTiny, BosPolicy::CardPipeline, urm_test::llama3_tokenizer_dir("llama3-rm"));
+  const RewardModel rm = load(kTiny, BosPolicy::CardPipeline, urm::test::llama3_tokenizer_dir("llama3-rm"));
   std::vector<Conversation> batch;
   for (const auto& c : cases()) batch.push_back(conversation(c));
   const std::vector<Score> scores = rm.score_batch(batch);
@@ -112,7 +112,7 @@ TEST_CASE("RewardModel: conversations need a tokenizer") {
 }
 
 TEST_CASE("RewardModel: an empty conversation is an exact error") {
-  const RewardModel rm = load(kTiny, BosPolicy::CardPipeline, urm_test::llama3_tokenizer_dir("llama3-rm"));
+  const RewardModel rm = load(kTiny, BosPolicy::CardPipeline, urm::test::llama3_tokenizer_dir("llama3-rm"));
   CHECK_THROWS_WITH_AS(rm.score({}), "empty conversation: there is no message to score", Error);
   const std::vector<Conversation> batch = {{{"user", "hi"}}, {}};
   CHECK_THROWS_WITH_AS(rm.score_batch(batch), "input 1: empty conversation: there is no message to score", Error);
@@ -120,7 +120,7 @@ TEST_CASE("RewardModel: an empty conversation is an exact error") {
 
 TEST_CASE("RewardModel: an over-long conversation is an exact error") {
   RewardModel::Options o;
-  o.tokenizer_dir = urm_test::llama3_tokenizer_dir("llama3-rm");
+  o.tokenizer_dir = urm::test::llama3_tokenizer_dir("llama3-rm");
   o.max_tokens = 8;
   const RewardModel rm = RewardModel::load(kTiny, o);
   CHECK_THROWS_WITH_AS(rm.score(conversation(cases()[0])),

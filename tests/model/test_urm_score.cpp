@@ -192,7 +192,7 @@ TEST_CASE("urm-score: without --model it uses the demo model and says its reward
 }
 
 TEST_CASE("urm-score: messages with --tokenizer-dir, card pipeline and --single-bos") {
-  const std::string tok = urm_test::llama3_tokenizer_dir("llama3-rm");
+  const std::string tok = urm::test::llama3_tokenizer_dir("llama3-rm");
   Run r =
       urm_score("--model " + kTiny + " --tokenizer-dir " + tok + " --emit-ids", messages_line(6) + messages_line(8));
   CHECK(r.status == 0);
