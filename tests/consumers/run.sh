@@ -13,7 +13,7 @@ case "$mode" in
   find_package)
     # Install the library into a private prefix, then find it from there only.
     cmake -S "$root" -B "$work/urm-build" -DURM_BUILD_TESTS=OFF -DURM_BUILD_TOOLS=OFF \
-      -DURM_BUILD_BENCHMARKS=OFF -DURM_BUILD_EXAMPLES=OFF >/dev/null
+      -DURM_BUILD_BENCHMARKS=OFF -DURM_BUILD_EXAMPLES=OFF -DURM_BUILD_C_API=OFF >/dev/null
     cmake --install "$work/urm-build" --prefix "$work/prefix" >/dev/null
     test -f "$work/prefix/include/urm/core/error.hpp"
     cmake -S "$here/find_package" -B "$work/build" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
