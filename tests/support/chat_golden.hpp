@@ -4,27 +4,27 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "support/json_file.hpp"
+#include "text/test_tokenizer_fixtures.hpp"
 #include "urm/text/conversation.hpp"
 
-namespace urm::test {
+namespace urm_test {
 
 struct ChatGoldenCase {
-  Conversation messages;
+  urm::Conversation messages;
   std::string text;                                  // apply_chat_template(tokenize=False)
   std::string text_generation_prompt;                // ... with add_generation_prompt=True
   std::vector<std::int32_t> ids_card_pipeline;       // tokenizer(text)["input_ids"]
   std::vector<std::int32_t> ids_apply_chat_template; // apply_chat_template(tokenize=True)
 };
 
-inline nlohmann::json chat_golden_json() { return read_json_file(URM_TEST_DATA_DIR "/tokenizer/chat_golden.json"); }
+inline const nlohmann::json& chat_golden_json() { return read_json(URM_TEST_DATA_DIR "/tokenizer/chat_golden.json"); }
 
 inline std::vector<ChatGoldenCase> chat_golden_cases(const std::string& variant) {
   std::vector<ChatGoldenCase> cases;
-  const nlohmann::json golden = chat_golden_json();
-  for (const auto& c : golden.at("variants").at(variant)) {
+  for (const auto& c : chat_golden_json().at("variants").at(variant)) {
     ChatGoldenCase g;
     for (const auto& m : c.at("messages")) g.messages.push_back({m.at("role"), m.at("content")});
     g.text = c.at("text");
@@ -36,4 +36,4 @@ inline std::vector<ChatGoldenCase> chat_golden_cases(const std::string& variant)
   return cases;
 }
 
-}  // namespace urm::test
+}  // namespace urm_test

@@ -19,11 +19,11 @@ using urm::ConversationEncoder;
 TEST_CASE("conversation encoder: card pipeline and single-BOS ids identical to transformers on chat_golden") {
   for (const std::string variant : {"llama3-base", "llama3-rm"}) {
     CAPTURE(variant);
-    const std::string dir = urm::test::llama3_tokenizer_dir(variant);
+    const std::string dir = urm_test::llama3_tokenizer_dir(variant);
     const auto card = ConversationEncoder::load(dir);
     const auto single = ConversationEncoder::load(dir, {.bos_policy = BosPolicy::Single});
     CHECK(card.bos_policy() == BosPolicy::CardPipeline);
-    const auto cases = urm::test::chat_golden_cases(variant);
+    const auto cases = urm_test::chat_golden_cases(variant);
     REQUIRE(cases.size() == 25);
     int identical = 0;
     for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -41,17 +41,17 @@ TEST_CASE("conversation encoder: card pipeline and single-BOS ids identical to t
 
 TEST_CASE("conversation encoder: the reward-model tokenizer gives two <|begin_of_text|> by default") {
   const Conversation c{{"user", "when were the first Olympic Games held?"}, {"assistant", "April 1896"}};
-  const auto card = ConversationEncoder::load(urm::test::llama3_tokenizer_dir("llama3-rm"));
+  const auto card = ConversationEncoder::load(urm_test::llama3_tokenizer_dir("llama3-rm"));
   const auto ids = card.encode(c);
   REQUIRE(ids.size() > 3);
   CHECK(ids[0] == 128000);
   CHECK(ids[1] == 128000);
   CHECK(ids[2] == 128006);  // <|start_header_id|>
-  const auto single = ConversationEncoder::load(urm::test::llama3_tokenizer_dir("llama3-rm"), {.bos_policy = BosPolicy::Single});
+  const auto single = ConversationEncoder::load(urm_test::llama3_tokenizer_dir("llama3-rm"), {.bos_policy = BosPolicy::Single});
   const auto one = single.encode(c);
   CHECK(one == std::vector<std::int32_t>(ids.begin() + 1, ids.end()));
   // The base tokenizer's post-processor adds nothing: both policies agree.
-  const auto base = ConversationEncoder::load(urm::test::llama3_tokenizer_dir("llama3-base"));
+  const auto base = ConversationEncoder::load(urm_test::llama3_tokenizer_dir("llama3-base"));
   CHECK(base.encode(c) == one);
   CHECK(base.tokenizer().vocab_size() == 128256);
   CHECK(card.tokenizer().vocab_size() == 128257);
@@ -59,9 +59,9 @@ TEST_CASE("conversation encoder: the reward-model tokenizer gives two <|begin_of
 }
 
 TEST_CASE("conversation encoder: a chat_template.jinja beside the config replaces its template") {
-  const std::filesystem::path dir = urm::test::test_temp_dir() / "with-jinja";
+  const std::filesystem::path dir = urm_test::test_temp_dir() / "with-jinja";
   std::filesystem::create_directories(dir);
-  const std::string rm = urm::test::llama3_tokenizer_dir("llama3-rm");
+  const std::string rm = urm_test::llama3_tokenizer_dir("llama3-rm");
   std::filesystem::copy_file(rm + "/tokenizer.json", dir / "tokenizer.json", std::filesystem::copy_options::overwrite_existing);
   std::filesystem::copy_file(rm + "/tokenizer_config.json", dir / "tokenizer_config.json",
                              std::filesystem::copy_options::overwrite_existing);
@@ -76,7 +76,7 @@ TEST_CASE("conversation encoder: a chat_template.jinja beside the config replace
 }
 
 TEST_CASE("conversation encoder: missing files are errors naming them") {
-  const std::filesystem::path dir = urm::test::test_temp_dir() / "empty";
+  const std::filesystem::path dir = urm_test::test_temp_dir() / "empty";
   std::filesystem::create_directories(dir);
   CHECK_THROWS_WITH_AS(ConversationEncoder::load(dir.string()),
                        ((dir / "tokenizer_config.json").string() + ": cannot open").c_str(), urm::Error);

@@ -24,9 +24,9 @@ TEST_CASE("chat template: identical to apply_chat_template on every chat_golden 
   for (const std::string variant : {"llama3-base", "llama3-rm"}) {
     CAPTURE(variant);
     const auto config = TokenizerConfig::load(kTokenizerDir + "tokenizer_config." + variant + ".json");
-    CHECK(config.chat_template().source == urm::test::chat_golden_json().at("template").get<std::string>());
+    CHECK(config.chat_template().source == urm_test::chat_golden_json().at("template").get<std::string>());
     const auto chat = ChatTemplate::from_config(config);
-    const auto cases = urm::test::chat_golden_cases(variant);
+    const auto cases = urm_test::chat_golden_cases(variant);
     REQUIRE(cases.size() == 25);
     int identical = 0;
     for (std::size_t i = 0; i < cases.size(); ++i) {

@@ -120,6 +120,7 @@ TEST_CASE("jinja: constructs outside the subset are errors with line:column") {
   CHECK_THROWS_WITH_AS(parse("{{ messages[-1] }}"), ("template 1:13: the unary '-' operator" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(parse("{{ 'a' if x else 'b' }}"), ("template 1:8: a conditional expression ('x if c else y')" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(parse("{{ messages[1:] }}"), ("template 1:14: slicing 'x[a:b]'" + outside).c_str(), urm::Error);
+  CHECK_THROWS_WITH_AS(parse("{{ x[] }}"), ("template 1:6: a tuple subscript" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(parse("{{ {'a': 1} }}"), ("template 1:4: a dict literal '{...}'" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(parse("{{ (1, 2) }}"), ("template 1:6: a tuple" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(parse("{{ x | join(', ') }}"), ("template 1:8: the filter 'join'" + outside).c_str(), urm::Error);

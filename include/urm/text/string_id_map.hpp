@@ -4,7 +4,7 @@
 // Open addressing with linear probing over a power-of-two table at most half
 // full; keys live back to back in one arena, so a 128k-entry vocabulary is a
 // few allocations rather than 128k, which keeps tokenizer loading fast.
-// Keys must be shorter than 4 GiB in total.
+// Keys may total at most 4 GiB.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "urm/core/error.hpp"
 
 namespace urm::detail {
 
@@ -61,6 +63,7 @@ class StringIdMap {
       Slot& s = slots_[i];
       if (s.id < 0) {
         if (key.size() > kInline) {
+          if (arena_.size() + key.size() > 0xFFFFFFFFull) throw Error("StringIdMap: more than 4 GiB of keys");
           s.word = (h & 0xFFFFFFFF00000000ull) | arena_.size();
           arena_.append(key);
         } else {

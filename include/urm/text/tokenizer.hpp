@@ -315,6 +315,7 @@ class Tokenizer::Loader {
     t_.token_bytes_.resize(i + 1);
   }
   void set_bytes(std::size_t i, std::string_view bytes) {
+    if (t_.bytes_.size() + bytes.size() > 0xFFFFFFFFull) fail("tokens of more than 4 GiB in total");
     t_.token_bytes_[i] = {static_cast<std::uint32_t>(t_.bytes_.size()), static_cast<std::uint32_t>(bytes.size())};
     t_.bytes_.append(bytes);
   }

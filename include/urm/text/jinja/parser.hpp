@@ -415,6 +415,7 @@ class Parser {
       } else if (at_op("[")) {
         const Pos pos = next().pos;
         const Depth depth(*this, pos);
+        if (at_op("]")) unsupported(peek().pos, "a tuple subscript");
         if (at_op(":")) unsupported(peek().pos, "slicing 'x[a:b]'");
         ExprPtr index = parse_expression();
         if (at_op(":")) unsupported(peek().pos, "slicing 'x[a:b]'");

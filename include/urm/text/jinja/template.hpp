@@ -1,6 +1,18 @@
-// A parsed Jinja template of the subset chat templates use (see parser.hpp
-// for the grammar and evaluator.hpp for the semantics), rendered the way
-// transformers renders chat templates.
+// A parsed Jinja template of the subset chat templates use, rendered the way
+// transformers renders chat templates (jinja2's ImmutableSandboxedEnvironment
+// with trim_blocks and lstrip_blocks; tojson = json.dumps, ensure_ascii=False).
+//
+// The subset (grammar in parser.hpp, semantics in evaluator.hpp):
+//   {{ expr }}  {# comment #}  whitespace control {%- -%} {{- -}} {%+ +%}
+//   {% set x = expr %}   {% if %}{% elif %}{% else %}{% endif %}
+//   {% for x in expr %}...{% endfor %} with loop.index0/index/first/last/length
+//   literals: strings, integers, floats, true/false/none, [lists]
+//   x.name  x['key']  x[0]   +  ~  == != < <= > >=  in  not in  and or not
+//   filters: trim length upper lower default tojson; raise_exception(msg)
+// Everything else (tests `is ...`, `-`, `*`, `%`, slices, dict literals,
+// tuples, `x if c else y`, macros, other filters and calls, loop.revindex,
+// ...) is an urm::Error "<name> <line>:<col>: <construct> is outside the
+// Jinja subset urm.cpp implements", at parse time where the syntax shows it.
 #pragma once
 
 #include <string>

@@ -1,0 +1,309 @@
+// LlamaModel — the Llama decoder stack (prefill only: a reward model reads a
+// whole sequence once and never decodes).
+//
+// Weights are TensorViews into the memory-mapped checkpoint, used in place
+// in their stored dtype (F32/F16/BF16); all arithmetic is float32.
+//
+// The forward pass is const and keeps nothing between calls: every buffer it
+// writes lives in a LlamaState owned by the caller, so several threads can run
+// one model at once, each with its own state. A state's buffers grow to the
+// longest sequence it has seen and are then reused (no allocation per layer or
+// per call).
+//
+// The state keeps every layer's K and V, so a prefix already run through the
+// model can be reused: run the prefix with Output::None, then for each
+// continuation `state.rewind(prefix_len)` and run only the continuation.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "urm/core/error.hpp"
+#include "urm/core/tensor_view.hpp"
+#include "urm/core/thread_pool.hpp"
+#include "urm/io/checkpoint.hpp"
+#include "urm/io/llama_config.hpp"
+#include "urm/kernels/activation.hpp"
+#include "urm/kernels/attention.hpp"
+#include "urm/kernels/embedding.hpp"
+#include "urm/kernels/matmul.hpp"
+#include "urm/kernels/rmsnorm.hpp"
+#include "urm/kernels/rope.hpp"
+
+namespace urm {
+
+// The sizes of a Llama decoder, and its RoPE frequencies.
+struct LlamaShape {
+  std::size_t dim = 0;         // hidden_size
+  std::size_t n_layers = 0;    // num_hidden_layers
+  std::size_t n_heads = 0;     // num_attention_heads
+  std::size_t n_kv_heads = 0;  // num_key_value_heads (GQA: n_heads % n_kv_heads == 0)
+  std::size_t head_dim = 0;
+  std::size_t ffn_dim = 0;     // intermediate_size
+  std::size_t vocab = 0;
+  std::size_t max_positions = 0;  // max_position_embeddings
+  float norm_eps = 1e-5f;
+  std::vector<float> rope_inv_freq;  // [head_dim / 2]
+
+  std::size_t q_dim() const { return n_heads * head_dim; }
+  std::size_t kv_dim() const { return n_kv_heads * head_dim; }
+
+  static LlamaShape from_config(const LlamaConfig& c) {
+    LlamaShape s;
+    s.dim = static_cast<std::size_t>(c.hidden_size);
+    s.n_layers = static_cast<std::size_t>(c.num_hidden_layers);
+    s.n_heads = static_cast<std::size_t>(c.num_attention_heads);
+    s.n_kv_heads = static_cast<std::size_t>(c.num_key_value_heads);
+    s.head_dim = static_cast<std::size_t>(c.head_dim);
+    s.ffn_dim = static_cast<std::size_t>(c.intermediate_size);
+    s.vocab = static_cast<std::size_t>(c.vocab_size);
+    s.max_positions = static_cast<std::size_t>(c.max_position_embeddings);
+    s.norm_eps = static_cast<float>(c.rms_norm_eps);
+    // transformers computes the frequencies in float32 from the float theta.
+    if (c.rope.type == "llama3") {
+      const kernels::Llama3RopeScaling scaling{static_cast<float>(c.rope.factor),
+                                               static_cast<float>(c.rope.low_freq_factor),
+                                               static_cast<float>(c.rope.high_freq_factor),
+                                               static_cast<float>(c.rope.original_max_position_embeddings)};
+      s.rope_inv_freq = kernels::rope_inv_freq(s.head_dim, static_cast<float>(c.rope.theta), &scaling);
+    } else {
+      s.rope_inv_freq = kernels::rope_inv_freq(s.head_dim, static_cast<float>(c.rope.theta));
+    }
+    return s;
+  }
+};
+
+struct LlamaLayerWeights {
+  TensorView attn_norm;  // input_layernorm          [dim]
+  TensorView wq;         // self_attn.q_proj         [n_heads·head_dim, dim]
+  TensorView wk;         // self_attn.k_proj         [n_kv_heads·head_dim, dim]
+  TensorView wv;         // self_attn.v_proj         [n_kv_heads·head_dim, dim]
+  TensorView wo;         // self_attn.o_proj         [dim, n_heads·head_dim]
+  TensorView ffn_norm;   // post_attention_layernorm [dim]
+  TensorView w_gate;     // mlp.gate_proj            [ffn, dim]
+  TensorView w_up;       // mlp.up_proj              [ffn, dim]
+  TensorView w_down;     // mlp.down_proj            [dim, ffn]
+};
+
+struct LlamaWeights {
+  TensorView embed;  // model.embed_tokens [vocab, dim]
+  std::vector<LlamaLayerWeights> layers;
+  TensorView final_norm;  // model.norm [dim]
+
+  // Views of the checkpoint's tensors (the bytes stay in the map; the
+  // checkpoint must outlive the weights).
+  static LlamaWeights from_checkpoint(const Checkpoint& ckpt, std::size_t n_layers) {
+    LlamaWeights w;
+    w.embed = ckpt.tensor("model.embed_tokens.weight");
+    for (std::size_t l = 0; l < n_layers; ++l) {
+      const std::string p = "model.layers." + std::to_string(l) + ".";
+      w.layers.push_back({ckpt.tensor(p + "input_layernorm.weight"), ckpt.tensor(p + "self_attn.q_proj.weight"),
+                          ckpt.tensor(p + "self_attn.k_proj.weight"), ckpt.tensor(p + "self_attn.v_proj.weight"),
+                          ckpt.tensor(p + "self_attn.o_proj.weight"), ckpt.tensor(p + "post_attention_layernorm.weight"),
+                          ckpt.tensor(p + "mlp.gate_proj.weight"), ckpt.tensor(p + "mlp.up_proj.weight"),
+                          ckpt.tensor(p + "mlp.down_proj.weight")});
+    }
+    w.final_norm = ckpt.tensor("model.norm.weight");
+    return w;
+  }
+};
+
+// Per-caller activations and the K/V of every layer for the positions run so far.
+class LlamaState {
+ public:
+  // Positions whose K/V are in the cache; the next forward starts here.
+  std::size_t n_past() const { return n_past_; }
+  // Keep only the first n positions (a shared prefix), drop the rest.
+  void rewind(std::size_t n) {
+    if (n > n_past_)
+      throw Error("LlamaState: cannot rewind to " + std::to_string(n) + " positions, only " +
+                  std::to_string(n_past_) + " are cached");
+    n_past_ = n;
+  }
+  void clear() { n_past_ = 0; }
+
+ private:
+  friend class LlamaModel;
+
+  // Make room for n_new rows of activations and n_total positions of K/V.
+  // K/V rows already cached are kept (std::vector::resize preserves them).
+  void reserve(const LlamaShape& s, std::size_t n_new, std::size_t n_total) {
+    auto grow = [](std::vector<float>& v, std::size_t n) {
+      if (v.size() < n) v.resize(n);
+    };
+    grow(x, n_new * s.dim);
+    grow(xb, n_new * s.dim);
+    grow(q, n_new * s.q_dim());
+    grow(att, n_new * s.q_dim());
+    grow(gate, n_new * s.ffn_dim);
+    grow(up, n_new * s.ffn_dim);
+    if (k.size() != s.n_layers) {
+      k.assign(s.n_layers, {});
+      v.assign(s.n_layers, {});
+    }
+    for (std::size_t l = 0; l < s.n_layers; ++l) {
+      grow(k[l], n_total * s.kv_dim());
+      grow(v[l], n_total * s.kv_dim());
+    }
+  }
+
+  std::size_t n_past_ = 0;
+  std::vector<float> x;      // [n, dim]      residual stream
+  std::vector<float> xb;     // [n, dim]      normed input of a block / block output before the residual add
+  std::vector<float> q;      // [n, q_dim]    queries
+  std::vector<float> att;    // [n, q_dim]    attention output (heads concatenated)
+  std::vector<float> gate;   // [n, ffn]      gate_proj(x), then silu(gate) · up
+  std::vector<float> up;     // [n, ffn]      up_proj(x)
+  std::vector<std::vector<float>> k, v;  // per layer [n_past + n, kv_dim], RoPE applied to k
+};
+
+// Which final-norm hidden states forward() returns.
+enum class LlamaOutput {
+  None,  // nothing (only fill the K/V cache: running a shared prefix)
+  Last,  // the last position only (all a reward head needs)
+  All,   // every position
+};
+
+class LlamaModel {
+ public:
+  LlamaModel(LlamaShape shape, LlamaWeights weights) : s_(std::move(shape)), w_(std::move(weights)) { check(); }
+
+  static LlamaModel from_checkpoint(const Checkpoint& ckpt, const LlamaConfig& cfg) {
+    LlamaShape shape = LlamaShape::from_config(cfg);
+    LlamaWeights weights = LlamaWeights::from_checkpoint(ckpt, shape.n_layers);
+    return LlamaModel(std::move(shape), std::move(weights));
+  }
+
+  const LlamaShape& shape() const { return s_; }
+  const LlamaWeights& weights() const { return w_; }
+
+  // Runs tokens `ids` at positions st.n_past() … st.n_past() + n − 1, after the
+  // positions already in st. Returns the final-norm hidden states asked for
+  // ([1, dim] for Last, [n, dim] for All, empty for None), a view into st valid
+  // until its next use.
+  //
+  // trace (optional, for checking against a reference layer by layer): gets the
+  // last token's row of the embedding output, of each layer's output and of the
+  // final norm (n_layers + 2 rows of dim floats).
+  std::span<const float> forward(std::span<const std::int32_t> ids, LlamaState& st, LlamaOutput output,
+                                 ThreadPool& pool, std::vector<std::vector<float>>* trace = nullptr) const {
+    const std::size_t n = ids.size();
+    const std::size_t past = st.n_past();
+    if (n == 0) throw Error("LlamaModel::forward: no tokens");
+    if (past + n > s_.max_positions)
+      throw Error("LlamaModel::forward: " + std::to_string(past + n) + " positions, more than max_position_embeddings (" +
+                  std::to_string(s_.max_positions) + ")");
+    const std::size_t D = s_.dim, Q = s_.q_dim(), KV = s_.kv_dim(), F = s_.ffn_dim, L = s_.n_layers;
+    const std::size_t T = past + n;  // positions in the cache after this call
+    st.reserve(s_, n, T);
+    if (trace) trace->clear();
+    auto record = [&](const float* rows, std::size_t last) {
+      if (trace) trace->emplace_back(rows + last * D, rows + (last + 1) * D);
+    };
+
+    // x = embed_tokens[ids]                                     x: [n, D]
+    kernels::embedding(w_.embed, ids.data(), n, st.x.data());
+    record(st.x.data(), n - 1);
+
+    for (std::size_t l = 0; l < L; ++l) {
+      const LlamaLayerWeights& w = w_.layers[l];
+      float* kc = st.k[l].data();  // [T, KV]
+      float* vc = st.v[l].data();  // [T, KV]
+      // In the last layer only the rows that are returned need computing past
+      // K/V: r0 … n − 1 (for None, no row at all).
+      const bool last_layer = l + 1 == L;
+      const std::size_t r0 = !last_layer || output == LlamaOutput::All ? 0 : n - 1;
+      const std::size_t m = n - r0;  // rows carried through this layer
+
+      // --- attention block ---
+      // xb = rmsnorm(x) · attn_norm                             xb: [n, D]
+      kernels::rmsnorm(st.x.data(), w.attn_norm, s_.norm_eps, st.xb.data(), n, D);
+      // k, v for the new positions, written straight into the cache
+      //   k = xb Wkᵀ, v = xb Wvᵀ                               [n, KV] at rows past …
+      kernels::matmul(st.xb.data(), n, D, w.wk, kc + past * KV, pool);
+      kernels::matmul(st.xb.data(), n, D, w.wv, vc + past * KV, pool);
+      kernels::rope(kc + past * KV, n, s_.n_kv_heads, s_.head_dim, past, s_.rope_inv_freq.data());
+      if (last_layer && output == LlamaOutput::None) break;  // prefix: its K/V are all that is kept
+      //   q = xb Wqᵀ (rows r0 …)                               q: [m, Q]
+      kernels::matmul(st.xb.data() + r0 * D, m, D, w.wq, st.q.data(), pool);
+      kernels::rope(st.q.data(), m, s_.n_heads, s_.head_dim, past + r0, s_.rope_inv_freq.data());
+      // att = softmax(q kᵀ / √head_dim, causal) v  over all T keys  att: [m, Q]
+      kernels::causal_attention(st.q.data(), kc, vc, st.att.data(), m, T, s_.n_heads, s_.n_kv_heads, s_.head_dim,
+                                pool);
+      // x += att Woᵀ                                            x: [m, D] (rows r0 …)
+      float* x = st.x.data() + r0 * D;
+      kernels::matmul(st.att.data(), m, Q, w.wo, st.xb.data(), pool);
+      kernels::add_inplace(x, st.xb.data(), m * D);
+
+      // --- MLP block ---
+      // xb = rmsnorm(x) · ffn_norm                              xb: [m, D]
+      kernels::rmsnorm(x, w.ffn_norm, s_.norm_eps, st.xb.data(), m, D);
+      // gate = silu(xb Wgᵀ) · (xb Wuᵀ)                          gate, up: [m, F]
+      kernels::matmul(st.xb.data(), m, D, w.w_gate, st.gate.data(), pool);
+      kernels::matmul(st.xb.data(), m, D, w.w_up, st.up.data(), pool);
+      kernels::silu_mul(st.gate.data(), st.up.data(), m * F);
+      // x += gate Wdᵀ                                           x: [m, D]
+      kernels::matmul(st.gate.data(), m, F, w.w_down, st.xb.data(), pool);
+      kernels::add_inplace(x, st.xb.data(), m * D);
+      record(st.x.data(), n - 1);
+    }
+    st.n_past_ = T;
+    if (output == LlamaOutput::None) return {};
+
+    // h = rmsnorm(x) · final_norm (rows returned only)           h: [1 or n, D]
+    const std::size_t r0 = output == LlamaOutput::All ? 0 : n - 1;
+    const std::size_t m = n - r0;
+    kernels::rmsnorm(st.x.data() + r0 * D, w_.final_norm, s_.norm_eps, st.xb.data(), m, D);
+    record(st.xb.data(), m - 1);
+    return {st.xb.data(), m * D};
+  }
+
+ private:
+  static void expect_shape(const TensorView& t, std::vector<std::int64_t> shape) {
+    if (t.shape != shape)
+      throw Error("LlamaModel: tensor " + t.name + " has shape " + shape_string(t.shape) + ", expected " +
+                  shape_string(shape));
+  }
+
+  void check() const {
+    if (s_.dim == 0 || s_.n_layers == 0 || s_.n_heads == 0 || s_.n_kv_heads == 0 || s_.head_dim == 0 ||
+        s_.ffn_dim == 0 || s_.vocab == 0 || s_.max_positions == 0)
+      throw Error("LlamaModel: every size must be positive");
+    if (s_.n_heads % s_.n_kv_heads != 0)
+      throw Error("LlamaModel: num_attention_heads (" + std::to_string(s_.n_heads) +
+                  ") is not a multiple of num_key_value_heads (" + std::to_string(s_.n_kv_heads) + ")");
+    if (s_.head_dim % 2 != 0) throw Error("LlamaModel: head_dim " + std::to_string(s_.head_dim) + " is odd");
+    if (s_.rope_inv_freq.size() != s_.head_dim / 2)
+      throw Error("LlamaModel: " + std::to_string(s_.rope_inv_freq.size()) + " RoPE frequencies, expected head_dim / 2 = " +
+                  std::to_string(s_.head_dim / 2));
+    if (w_.layers.size() != s_.n_layers)
+      throw Error("LlamaModel: " + std::to_string(w_.layers.size()) + " layers of weights, expected " +
+                  std::to_string(s_.n_layers));
+    using I = std::int64_t;
+    const I D = static_cast<I>(s_.dim), Q = static_cast<I>(s_.q_dim()), KV = static_cast<I>(s_.kv_dim()),
+            F = static_cast<I>(s_.ffn_dim);
+    expect_shape(w_.embed, {static_cast<I>(s_.vocab), D});
+    expect_shape(w_.final_norm, {D});
+    for (const auto& w : w_.layers) {
+      expect_shape(w.attn_norm, {D});
+      expect_shape(w.wq, {Q, D});
+      expect_shape(w.wk, {KV, D});
+      expect_shape(w.wv, {KV, D});
+      expect_shape(w.wo, {D, Q});
+      expect_shape(w.ffn_norm, {D});
+      expect_shape(w.w_gate, {F, D});
+      expect_shape(w.w_up, {F, D});
+      expect_shape(w.w_down, {D, F});
+    }
+  }
+
+  LlamaShape s_;
+  LlamaWeights w_;
+};
+
+}  // namespace urm

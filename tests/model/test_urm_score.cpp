@@ -1,0 +1,239 @@
+// build/bin/urm-score run as a program: JSON Lines in and out, bad lines
+// reported in place, exit status, options.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/llama3_tokenizers.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kTiny = std::string(URM_TEST_DATA_DIR) + "/models/tiny-urm-llama3";
+
+struct Run {
+  int status = -1;
+  std::vector<std::string> out;  // stdout lines
+  std::string err;               // stderr
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Runs urm-score with `args` on `input` (written to a file).
+Run urm_score(const std::string& args, const std::string& input) {
+  const fs::path dir = fs::temp_directory_path() / ("urm-score-test-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "in.jsonl") << input;
+  const std::string cmd = std::string(URM_BIN_DIR) + "/urm-score " + args + " --input " + (dir / "in.jsonl").string() +
+                          " > " + (dir / "out.jsonl").string() + " 2> " + (dir / "err.txt").string();
+  const int raw = std::system(cmd.c_str());
+  Run r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  std::istringstream out(slurp(dir / "out.jsonl"));
+  for (std::string line; std::getline(out, line);) r.out.push_back(line);
+  r.err = slurp(dir / "err.txt");
+  fs::remove_all(dir);
+  return r;
+}
+
+const nlohmann::json& golden_case(std::size_t i) {
+  static const nlohmann::json j = [] {
+    std::ifstream f(std::string(URM_TEST_DATA_DIR) + "/models/model_golden.json");
+    return nlohmann::json::parse(f);
+  }();
+  return j["models"]["tiny-urm-llama3"]["cases"][i];
+}
+
+std::string ids_line(std::size_t i) {
+  return nlohmann::json{{"input_ids", golden_case(i)["input_ids"]}}.dump() + "\n";
+}
+
+void check_score_line(const std::string& line, const nlohmann::json& golden) {
+  const auto j = nlohmann::json::parse(line);
+  REQUIRE(j.is_object());
+  // The documented keys, in the documented order.
+  std::vector<std::string> keys;
+  for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
+  CHECK(line.find("{\"reward\":") == 0);
+  CHECK(line.find("\"reward_variance\":") < line.find("\"attributes\":"));
+  CHECK(line.find("\"attributes\":") < line.find("\"weights\":"));
+  CHECK(line.find("\"weights\":") < line.find("\"n_tokens\":"));
+  CHECK(std::abs(j["reward"].get<double>() - golden["score"].get<double>()) <= 1e-4);
+  CHECK(j["n_tokens"] == golden["n_tokens"]);
+  REQUIRE(j["attributes"].size() == 5);
+  CHECK(j["attributes"][1]["name"] == "correctness");
+  CHECK(std::abs(j["attributes"][1]["mean"].get<double>() - golden["mean"][1].get<double>()) <= 1e-4);
+  CHECK(std::abs(j["attributes"][3]["log_std"].get<double>() - golden["log_std"][3].get<double>()) <= 1e-4);
+  CHECK(j["weights"].size() == 5);
+  double var = 0;
+  for (std::size_t i = 0; i < 5; ++i)
+    var += std::pow(golden["weights"][i].get<double>(), 2) * std::exp(2 * golden["log_std"][i].get<double>());
+  CHECK(j["reward_variance"].get<double>() == doctest::Approx(var).epsilon(1e-4));
+}
+
+}  // namespace
+
+TEST_CASE("urm-score: scores every line in order") {
+  const Run r = urm_score("--model " + kTiny + " --threads 2", ids_line(0) + ids_line(3) + "\n" + ids_line(5));
+  CHECK(r.status == 0);
+  REQUIRE(r.out.size() == 3);
+  check_score_line(r.out[0], golden_case(0));
+  check_score_line(r.out[1], golden_case(3));
+  check_score_line(r.out[2], golden_case(5));
+  CHECK(r.err.empty());
+}
+
+TEST_CASE("urm-score: bad lines get an error object, the others continue, exit status 1") {
+  const std::string input = ids_line(0) + "not json\n" + R"j({"input_ids": [1, 128257]})j" + "\n" + ids_line(2) +
+                            R"j({"input_ids": []})j" + "\n" + R"j({"input_ids": [1.5]})j" + "\n" + R"j([1, 2])j" + "\n" +
+                            R"j({"messages": [{"role": "user"}]})j" + "\n" + R"j({"messages": "hi"})j" + "\n" +
+                            R"j({"messages": [], "input_ids": [1]})j" + "\n" + R"j({"input_ids": [4294967296]})j" + "\n";
+  const Run r = urm_score("--model " + kTiny, input);
+  CHECK(r.status == 1);
+  REQUIRE(r.out.size() == 11);
+  check_score_line(r.out[0], golden_case(0));
+  CHECK(nlohmann::json::parse(r.out[1])["error"].get<std::string>().rfind(
+            "line 2: invalid JSON: [json.exception.parse_error.101] parse error at line 1, column 2", 0) == 0);
+  CHECK(r.out[2] == R"j({"error":"line 3: token id 128257 at position 1 is out of range [0, 128257)"})j");
+  check_score_line(r.out[3], golden_case(2));
+  CHECK(r.out[4] == R"j({"error":"line 5: empty input: there is no token to score"})j");
+  CHECK(r.out[5] == R"j({"error":"line 6: input_ids[0]: expected a 32-bit integer, got 1.5"})j");
+  CHECK(r.out[6] == R"j({"error":"line 7: expected a JSON object with either \"messages\" or \"input_ids\""})j");
+  CHECK(r.out[7] == R"j({"error":"line 8: messages[0].content: expected a string, missing"})j");
+  CHECK(r.out[8] == R"j({"error":"line 9: messages: expected an array of {\"role\", \"content\"} objects"})j");
+  CHECK(r.out[9] == R"j({"error":"line 10: expected a JSON object with either \"messages\" or \"input_ids\""})j");
+  CHECK(r.out[10] == R"j({"error":"line 11: input_ids[0]: expected a 32-bit integer, got 4294967296"})j");
+  CHECK(r.err == "urm-score: 9 of 11 lines failed\n");
+}
+
+TEST_CASE("urm-score: --emit-ids, --max-tokens and --truncate-left") {
+  Run r = urm_score("--model " + kTiny + " --emit-ids", ids_line(1));
+  CHECK(r.status == 0);
+  REQUIRE(r.out.size() == 1);
+  CHECK(nlohmann::json::parse(r.out[0])["input_ids"] == golden_case(1)["input_ids"]);
+
+  r = urm_score("--model " + kTiny + " --max-tokens 5", ids_line(1));
+  CHECK(r.status == 1);
+  REQUIRE(r.out.size() == 1);
+  CHECK(r.out[0] ==
+        R"j({"error":"line 1: input has 23 tokens, more than the maximum of 5 (choose Truncation::Left to keep the last 5 tokens)"})j");
+
+  r = urm_score("--model " + kTiny + " --max-tokens 5 --truncate-left --emit-ids", ids_line(1));
+  CHECK(r.status == 0);
+  REQUIRE(r.out.size() == 1);
+  const auto j = nlohmann::json::parse(r.out[0]);
+  const auto ids = golden_case(1)["input_ids"].get<std::vector<int>>();
+  CHECK(j["n_tokens"] == 5);
+  CHECK(j["input_ids"].get<std::vector<int>>() == std::vector<int>(ids.end() - 5, ids.end()));
+}
+
+TEST_CASE("urm-score: --stats reports throughput on standard error") {
+  const Run r = urm_score("--model " + kTiny + " --stats", ids_line(0) + ids_line(1));
+  CHECK(r.status == 0);
+  CHECK(r.out.size() == 2);
+  CHECK(r.err.rfind("scored 2 inputs, 47 tokens in ", 0) == 0);
+  CHECK(r.err.find(" tokens/s\n") != std::string::npos);
+}
+
+TEST_CASE("urm-score: fatal errors") {
+  Run r = urm_score("--model " + kTiny + " --mode fast", ids_line(0));
+  CHECK(r.status == 1);
+  CHECK(r.out.empty());
+  CHECK(r.err == "urm-score: fast mode is not available yet (use exact)\n");
+
+  r = urm_score("--model /nonexistent-urm-model", ids_line(0));
+  CHECK(r.status == 1);
+  CHECK(r.err == "urm-score: /nonexistent-urm-model: not a checkpoint folder (not a directory)\n");
+
+  r = urm_score("--model " + kTiny + " --threads 0", ids_line(0));
+  CHECK(r.status == 2);
+  CHECK(r.err.rfind("urm-score: --threads expects a whole number >= 1, got \"0\"\n", 0) == 0);
+
+  r = urm_score("--model " + kTiny + " --mode slow", ids_line(0));
+  CHECK(r.status == 2);
+  CHECK(r.err.rfind("urm-score: --mode expects exact or fast, got \"slow\"\n", 0) == 0);
+
+  r = urm_score("--bogus", "");
+  CHECK(r.status == 2);
+  CHECK(r.err.rfind("urm-score: unknown argument \"--bogus\"\n", 0) == 0);
+}
+
+std::string messages_line(std::size_t i) {
+  return nlohmann::json{{"messages", golden_case(i)["messages"]}}.dump() + "\n";
+}
+
+TEST_CASE("urm-score: without --model it uses the demo model and says its rewards are meaningless") {
+  const Run r = urm_score("--emit-ids", messages_line(0) + ids_line(2) + messages_line(4));
+  CHECK(r.status == 0);
+  REQUIRE(r.out.size() == 3);
+  check_score_line(r.out[0], golden_case(0));
+  check_score_line(r.out[1], golden_case(2));
+  check_score_line(r.out[2], golden_case(4));
+  CHECK(nlohmann::json::parse(r.out[0])["input_ids"] == golden_case(0)["input_ids"]);
+  CHECK(r.err ==
+        "urm-score: no --model given, using the bundled demo model (" URM_CACHE_DIR
+        "/demo-model). Its weights are random: its rewards are meaningless. Pass --model DIR to score with a real "
+        "reward model.\n");
+}
+
+TEST_CASE("urm-score: messages with --tokenizer-dir, card pipeline and --single-bos") {
+  const std::string tok = urm::test::llama3_tokenizer_dir("llama3-rm");
+  Run r = urm_score("--model " + kTiny + " --tokenizer-dir " + tok + " --emit-ids", messages_line(6) + messages_line(8));
+  CHECK(r.status == 0);
+  REQUIRE(r.out.size() == 2);
+  check_score_line(r.out[0], golden_case(6));
+  check_score_line(r.out[1], golden_case(8));
+  CHECK(nlohmann::json::parse(r.out[1])["input_ids"] == golden_case(8)["input_ids"]);
+
+  r = urm_score("--model " + kTiny + " --tokenizer-dir " + tok + " --single-bos --emit-ids", messages_line(6));
+  CHECK(r.status == 0);
+  REQUIRE(r.out.size() == 1);
+  check_score_line(r.out[0], golden_case(7));  // the single-BOS twin of case 6
+  CHECK(nlohmann::json::parse(r.out[0])["input_ids"] == golden_case(7)["input_ids"]);
+
+  // Without a tokenizer, messages fail and ids still work.
+  r = urm_score("--model " + kTiny, messages_line(0) + ids_line(0));
+  CHECK(r.status == 1);
+  REQUIRE(r.out.size() == 2);
+  CHECK(r.out[0] == "{\"error\":\"line 1: " + kTiny +
+                        ": no tokenizer.json in the model folder (scoring a conversation needs tokenizer.json and "
+                        "tokenizer_config.json: set Options::tokenizer_dir)\"}");
+  check_score_line(r.out[1], golden_case(0));
+}
+
+TEST_CASE("urm-score: a progress bar only when standard error is a terminal") {
+  // Not a terminal (every other test): no bar. A terminal: script(1) runs the
+  // program on a pseudo-terminal and records what it shows.
+  if (std::system("command -v script >/dev/null 2>&1") != 0) return;
+  const fs::path dir = fs::temp_directory_path() / ("urm-score-tty-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "in.jsonl") << ids_line(0) << ids_line(1) << ids_line(2);
+  std::ofstream(dir / "one.jsonl") << ids_line(0);
+  auto shown = [&](const std::string& input) {
+    const std::string cmd = "script -qec '" + std::string(URM_BIN_DIR) + "/urm-score --model " + kTiny + " --input " +
+                            (dir / input).string() + " --output " + (dir / "out.jsonl").string() + "' /dev/null > " +
+                            (dir / "tty.txt").string() + " 2>&1";
+    CHECK(std::system(cmd.c_str()) == 0);
+    return slurp(dir / "tty.txt");
+  };
+  const std::string three = shown("in.jsonl");
+  CHECK(three.find("] 1/3") != std::string::npos);
+  CHECK(three.find("[==============================] 3/3") != std::string::npos);
+  CHECK(shown("one.jsonl").find("1/1") == std::string::npos);  // one line: no bar
+  fs::remove_all(dir);
+}
