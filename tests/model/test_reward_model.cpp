@@ -95,13 +95,6 @@ TEST_CASE("RewardModel: over-long inputs are an error unless left truncation is 
   CHECK_THROWS_WITH_AS(RewardModel::load(model_dir("tiny-urm-llama3"), o), msg.c_str(), Error);
 }
 
-TEST_CASE("RewardModel: fast mode is refused until its kernels exist") {
-  RewardModel::Options o;
-  o.compute = ComputeMode::Fast;
-  CHECK_THROWS_WITH_AS(RewardModel::load(model_dir("tiny-urm-llama3"), o), "fast mode is not available yet (use exact)",
-                       Error);
-}
-
 TEST_CASE("RewardModel: overridden prior weights") {
   RewardModel::Options o;
   o.prior_weights = {1, 0, 0, 0, 0};
