@@ -8,44 +8,25 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <fstream>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "model_fixtures.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/model/reward_model.hpp"
 
 using namespace urm;
+using namespace urm::test;
 
 namespace {
 
 constexpr float kFastTolerance = 0.02f;  // |fast − exact| of a score, the contract
-
-std::string model_dir(const std::string& name) { return std::string(URM_TEST_DATA_DIR) + "/models/" + name; }
-
-const nlohmann::json& cases(const std::string& name) {
-  static const nlohmann::json j = [] {
-    std::ifstream f(std::string(URM_TEST_DATA_DIR) + "/models/model_golden.json");
-    REQUIRE(f.good());
-    return nlohmann::json::parse(f);
-  }();
-  return j["models"][name]["cases"];
-}
-
-std::vector<std::int32_t> ids_of(const nlohmann::json& c) { return c["input_ids"].get<std::vector<std::int32_t>>(); }
 
 RewardModel load(const std::string& name, ComputeMode mode, std::size_t threads = 2) {
   RewardModel::Options o;
   o.compute = mode;
   o.threads = threads;
   return RewardModel::load(model_dir(name), o);
-}
-
-std::vector<float> rewards(const RewardModel& rm, const nlohmann::json& cs) {
-  std::vector<float> out;
-  for (const auto& c : cs) out.push_back(rm.score_ids(ids_of(c)).reward);
-  return out;
 }
 
 }  // namespace
