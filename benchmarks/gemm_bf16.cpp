@@ -25,36 +25,14 @@
 #include <thread>
 #include <vector>
 
+#include "bench_common.hpp"
 #include "urm/core/cpu_features.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/kernels/matmul_bf16.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// CPU seconds used so far by this thread / by the whole process. On a shared
-// machine wall time also counts the time other jobs hold our core; CPU time
-// does not (the thread pool blocks, it never spins, so CPU time is work).
-double cpu_seconds(clockid_t clock) {
-  timespec t{};
-  clock_gettime(clock, &t);
-  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-std::string proc_model_name() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
-}
+using namespace urm::bench;
 
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
@@ -62,39 +40,6 @@ std::vector<std::string> split(const std::string& s) {
   for (std::string item; std::getline(in, item, ',');) out.push_back(item);
   return out;
 }
-
-#if URM_HAVE_X86_BF16_KERNELS
-// flops per CPU second of TDPBF16PS with operands already in tiles: 4
-// independent accumulators, no memory traffic. The ceiling the kernel is
-// measured against.
-URM_TARGET_AMX double amx_peak_gflops() {
-  urm::detail::amx_begin();
-  alignas(64) static std::uint16_t ones[512];
-  std::fill(std::begin(ones), std::end(ones), std::uint16_t{0x3f80});
-  __asm__ volatile("" : : : "memory");
-  _tile_loadd(4, ones, 64);
-  _tile_loadd(5, ones, 64);
-  _tile_loadd(6, ones, 64);
-  _tile_loadd(7, ones, 64);
-  _tile_zero(0);
-  _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
-  constexpr long kIters = 200000;
-  const double t0 = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
-  for (long i = 0; i < kIters; ++i) {
-    _tile_dpbf16ps(0, 4, 6);
-    _tile_dpbf16ps(1, 4, 7);
-    _tile_dpbf16ps(2, 5, 6);
-    _tile_dpbf16ps(3, 5, 7);
-  }
-  const double s = cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - t0;
-  alignas(64) float sink[256];
-  _tile_stored(0, sink, 64);
-  urm::detail::amx_end();
-  return sink[0] > 0 ? 4.0 * kIters * 16 * 16 * 32 * 2 / s * 1e-9 : 0.0;
-}
-#endif
 
 struct Shape {
   const char* name;
@@ -125,7 +70,7 @@ int main(int argc, char** argv) {
   }
 
   std::printf("bench-gemm-bf16: fast-mode matmul y[m,n] = x[m,k] . w[n,k]^T, bf16 inputs, float32 sums\n");
-  std::printf("machine: %s, %u hardware threads\n", proc_model_name().c_str(), std::thread::hardware_concurrency());
+  std::printf("machine: %s, %u hardware threads\n", cpu_model().c_str(), std::thread::hardware_concurrency());
   std::printf("compiler: %s, flags: %s\n", __VERSION__, URM_BUILD_FLAGS);
   std::printf("%s\n", urm::kernels::describe_kernels().c_str());
   std::printf("blocking: item %zu rows x %zu outputs, k block %zu\n", blocking.item_rows, blocking.item_panels * 32,

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -44,4 +45,31 @@ TEST_CASE("nested and concurrent parallel_for calls complete") {
     });
   for (auto& t : callers) t.join();
   CHECK(count == 16 + 4 * 50 * 8);
+}
+
+// Several host threads sharing one pool (several RewardModel::score calls at
+// once) must not run more tasks at a time than the pool has threads: jobs are
+// serialised, also the one-task jobs that run on the caller's own thread.
+TEST_CASE("concurrent callers never run more tasks at once than the pool has threads") {
+  for (std::size_t size : {1u, 2u}) {
+    urm::ThreadPool pool(size);
+    std::atomic<int> running{0}, most{0}, count{0};
+    const auto task = [&](std::size_t) {
+      const int now = ++running;
+      for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      --running;
+      ++count;
+    };
+    std::vector<std::thread> callers;
+    for (std::size_t c = 0; c < 4; ++c)
+      callers.emplace_back([&, c] {
+        // Jobs of 1 task (run inline on the caller) and of many tasks.
+        for (int r = 0; r < 20; ++r) pool.parallel_for(c % 2 == 0 ? 1 : 5, task);
+      });
+    for (auto& t : callers) t.join();
+    CHECK(count == 2 * 20 * 1 + 2 * 20 * 5);
+    CHECK_MESSAGE(most.load() <= static_cast<int>(size), "pool of " << size << ": " << most.load() << " tasks at once");
+  }
 }

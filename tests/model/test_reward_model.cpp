@@ -11,32 +11,11 @@
 #include <thread>
 #include <vector>
 
+#include "model_fixtures.hpp"
 #include "urm/model/reward_model.hpp"
 
 using namespace urm;
-
-namespace {
-
-std::string model_dir(const std::string& name) { return std::string(URM_TEST_DATA_DIR) + "/models/" + name; }
-
-const nlohmann::json& cases(const std::string& name) {
-  static const nlohmann::json j = [] {
-    std::ifstream f(std::string(URM_TEST_DATA_DIR) + "/models/model_golden.json");
-    REQUIRE(f.good());
-    return nlohmann::json::parse(f);
-  }();
-  return j["models"][name]["cases"];
-}
-
-std::vector<std::int32_t> ids_of(const nlohmann::json& c) { return c["input_ids"].get<std::vector<std::int32_t>>(); }
-
-std::vector<float> rewards(const RewardModel& rm, const nlohmann::json& cs) {
-  std::vector<float> out;
-  for (const auto& c : cs) out.push_back(rm.score_ids(ids_of(c)).reward);
-  return out;
-}
-
-}  // namespace
+using namespace urm::test;
 
 TEST_CASE("RewardModel::score_ids gives the reference score and the Score fields") {
   RewardModel::Options o;
@@ -93,13 +72,6 @@ TEST_CASE("RewardModel: over-long inputs are an error unless left truncation is 
   const std::string msg =
       model_dir("tiny-urm-llama3") + ": max_tokens 8193 is more than the model's max_position_embeddings (8192)";
   CHECK_THROWS_WITH_AS(RewardModel::load(model_dir("tiny-urm-llama3"), o), msg.c_str(), Error);
-}
-
-TEST_CASE("RewardModel: fast mode is refused until its kernels exist") {
-  RewardModel::Options o;
-  o.compute = ComputeMode::Fast;
-  CHECK_THROWS_WITH_AS(RewardModel::load(model_dir("tiny-urm-llama3"), o), "fast mode is not available yet (use exact)",
-                       Error);
 }
 
 TEST_CASE("RewardModel: overridden prior weights") {

@@ -150,13 +150,19 @@ TEST_CASE("urm-score: --stats reports throughput on standard error") {
   CHECK(r.err.find(" tokens/s\n") != std::string::npos);
 }
 
-TEST_CASE("urm-score: fatal errors") {
-  Run r = urm_score("--model " + kTiny + " --mode fast", ids_line(0));
-  CHECK(r.status == 1);
-  CHECK(r.out.empty());
-  CHECK(r.err == "urm-score: fast mode is not available yet (use exact)\n");
+TEST_CASE("urm-score: --mode fast scores within 0.02 of the reference") {
+  const Run r = urm_score("--model " + kTiny + " --mode fast", ids_line(0) + ids_line(3));
+  CHECK(r.status == 0);
+  REQUIRE(r.out.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto j = nlohmann::json::parse(r.out[i]);
+    CHECK(std::abs(j["reward"].get<double>() - golden_case(i == 0 ? 0 : 3)["score"].get<double>()) <= 0.02);
+  }
+  CHECK(r.err.empty());
+}
 
-  r = urm_score("--model /nonexistent-urm-model", ids_line(0));
+TEST_CASE("urm-score: fatal errors") {
+  Run r = urm_score("--model /nonexistent-urm-model", ids_line(0));
   CHECK(r.status == 1);
   CHECK(r.err == "urm-score: /nonexistent-urm-model: not a checkpoint folder (not a directory)\n");
 

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -18,6 +19,17 @@
 #include "urm/core/error.hpp"
 
 namespace urm {
+
+// Drops the whole pages inside [p, p + n) of a read-only file map from this
+// process's resident set (madvise MADV_DONTNEED). No byte changes: a page read
+// again is faulted back in from the page cache. Used once a mapped weight has
+// been converted into a buffer of its own, so the map stops counting in RSS.
+inline void release_resident_pages(const void* p, std::size_t n) {
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = (reinterpret_cast<std::uintptr_t>(p) + page - 1) / page * page;
+  const auto end = (reinterpret_cast<std::uintptr_t>(p) + n) / page * page;
+  if (p != nullptr && end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
 
 class MappedFile {
  public:

@@ -8,8 +8,11 @@
 //
 // Concurrency: jobs are serialised (a mutex admits one at a time), so several
 // host threads calling into one model share the pool's threads instead of
-// multiplying them. A parallel_for issued from inside a task runs inline on
-// that thread (no deadlock, no oversubscription).
+// multiplying them: at most size() tasks run at once. That includes jobs that
+// run on the caller alone (one task, or a pool of size 1): they too wait for
+// the mutex. A parallel_for issued from inside a task runs inline on that
+// thread; one issued by the caller while it holds the mutex (from a job that
+// runs inline) uses the pool without locking again (no deadlock either way).
 #pragma once
 
 #include <algorithm>
@@ -49,11 +52,27 @@ class ThreadPool {
 
   void parallel_for(std::size_t n_tasks, const std::function<void(std::size_t)>& task) {
     if (n_tasks == 0) return;
-    if (workers_.empty() || n_tasks == 1 || inside_task()) {
+    if (inside_task()) {
       for (std::size_t i = 0; i < n_tasks; ++i) task(i);
       return;
     }
-    std::lock_guard job_lock(job_mutex_);
+    const std::thread::id me = std::this_thread::get_id();
+    std::unique_lock job_lock(job_mutex_, std::defer_lock);
+    if (job_owner_.load(std::memory_order_relaxed) != me) {
+      job_lock.lock();
+      job_owner_.store(me, std::memory_order_relaxed);
+    }
+    struct Release {  // gives up ownership before job_lock unlocks (declared after it)
+      std::unique_lock<std::mutex>& lock;
+      std::atomic<std::thread::id>& owner;
+      ~Release() {
+        if (lock.owns_lock()) owner.store(std::thread::id{}, std::memory_order_relaxed);
+      }
+    } release{job_lock, job_owner_};
+    if (workers_.empty() || n_tasks == 1) {
+      for (std::size_t i = 0; i < n_tasks; ++i) task(i);
+      return;
+    }
     {
       std::lock_guard lock(state_mutex_);
       task_ = &task;
@@ -112,6 +131,7 @@ class ThreadPool {
 
   std::vector<std::thread> workers_;
   std::mutex job_mutex_;    // one parallel_for at a time
+  std::atomic<std::thread::id> job_owner_{};  // the thread holding job_mutex_, if any
   std::mutex state_mutex_;  // guards the fields below
   std::condition_variable wake_, done_;
   const std::function<void(std::size_t)>* task_ = nullptr;

@@ -2,7 +2,11 @@
 // whole sequence once and never decodes).
 //
 // Weights are TensorViews into the memory-mapped checkpoint, used in place
-// in their stored dtype (F32/F16/BF16); all arithmetic is float32.
+// in their stored dtype (F32/F16/BF16); all arithmetic is float32 (exact mode).
+// After pack_projections() (fast mode) the seven projections of every layer
+// run as bfloat16 x bfloat16 -> float32 on packed copies (matmul_bf16, inputs
+// split into two bfloat16 parts: bf16_input.hpp); the rest (norms, RoPE,
+// attention, the residual stream) stays float32.
 //
 // The forward pass is const and keeps nothing between calls: every buffer it
 // writes lives in a LlamaState owned by the caller, so several threads can run
@@ -34,6 +38,8 @@
 #include "urm/kernels/matmul.hpp"
 #include "urm/kernels/rmsnorm.hpp"
 #include "urm/kernels/rope.hpp"
+#include "urm/model/bf16_input.hpp"
+#include "urm/model/packed_llama_layer.hpp"
 
 namespace urm {
 
@@ -159,6 +165,7 @@ class LlamaState {
   std::vector<float> gate;               // [n, ffn]      gate_proj(x), then silu(gate) · up
   std::vector<float> up;                 // [n, ffn]      up_proj(x)
   std::vector<std::vector<float>> k, v;  // per layer [n_past + n, kv_dim], RoPE applied to k
+  Bf16Input bf16;                        // fast mode: the input of the current projections, as bfloat16
 };
 
 // Which final-norm hidden states forward() returns.
@@ -180,6 +187,21 @@ class LlamaModel {
 
   const LlamaShape& shape() const { return s_; }
   const LlamaWeights& weights() const { return w_; }
+
+  // Fast mode from now on: every layer's projections packed once to bfloat16
+  // (their mapped pages then leave the resident set, see packed_llama_layer.hpp).
+  void pack_projections(ThreadPool& pool, Bf16Rounding rounding = Bf16Rounding::Split) {
+    std::vector<PackedLlamaLayer> packed;
+    packed.reserve(w_.layers.size());
+    for (const LlamaLayerWeights& w : w_.layers)
+      packed.push_back({pack_projection(w.wq, pool), pack_projection(w.wk, pool), pack_projection(w.wv, pool),
+                        pack_projection(w.wo, pool), pack_projection(w.w_gate, pool), pack_projection(w.w_up, pool),
+                        pack_projection(w.w_down, pool)});
+    packed_ = std::move(packed);
+    rounding_ = rounding;
+  }
+  bool fast() const { return !packed_.empty(); }
+  const std::vector<PackedLlamaLayer>& packed_layers() const { return packed_; }
 
   // Runs tokens `ids` at positions st.n_past() … st.n_past() + n − 1, after the
   // positions already in st. Returns the final-norm hidden states asked for
@@ -224,29 +246,57 @@ class LlamaModel {
       kernels::rmsnorm(st.x.data(), w.attn_norm, s_.norm_eps, st.xb.data(), n, D);
       // k, v for the new positions, written straight into the cache
       //   k = xb Wkᵀ, v = xb Wvᵀ                               [n, KV] at rows past …
-      kernels::matmul(st.xb.data(), n, D, w.wk, kc + past * KV, pool);
-      kernels::matmul(st.xb.data(), n, D, w.wv, vc + past * KV, pool);
+      // (fast mode rounds xb to bfloat16 once for k, v and q)
+      const PackedLlamaLayer* p = packed_.empty() ? nullptr : &packed_[l];
+      if (p) {
+        st.bf16.set(st.xb.data(), n, D, rounding_, pool);
+        st.bf16.multiply(p->wk, kc + past * KV, pool);
+        st.bf16.multiply(p->wv, vc + past * KV, pool);
+      } else {
+        kernels::matmul(st.xb.data(), n, D, w.wk, kc + past * KV, pool);
+        kernels::matmul(st.xb.data(), n, D, w.wv, vc + past * KV, pool);
+      }
       kernels::rope(kc + past * KV, n, s_.n_kv_heads, s_.head_dim, past, s_.rope_inv_freq.data());
       if (last_layer && output == LlamaOutput::None) break;  // prefix: its K/V are all that is kept
       //   q = xb Wqᵀ (rows r0 …)                               q: [m, Q]
-      kernels::matmul(st.xb.data() + r0 * D, m, D, w.wq, st.q.data(), pool);
+      if (!p) kernels::matmul(st.xb.data() + r0 * D, m, D, w.wq, st.q.data(), pool);
+      else {
+        if (r0 != 0) st.bf16.set(st.xb.data() + r0 * D, m, D, rounding_, pool);
+        st.bf16.multiply(p->wq, st.q.data(), pool);
+      }
       kernels::rope(st.q.data(), m, s_.n_heads, s_.head_dim, past + r0, s_.rope_inv_freq.data());
       // att = softmax(q kᵀ / √head_dim, causal) v  over all T keys  att: [m, Q]
       kernels::causal_attention(st.q.data(), kc, vc, st.att.data(), m, T, s_.n_heads, s_.n_kv_heads, s_.head_dim, pool);
       // x += att Woᵀ                                            x: [m, D] (rows r0 …)
       float* x = st.x.data() + r0 * D;
-      kernels::matmul(st.att.data(), m, Q, w.wo, st.xb.data(), pool);
+      if (p) {
+        st.bf16.set(st.att.data(), m, Q, rounding_, pool);
+        st.bf16.multiply(p->wo, st.xb.data(), pool);
+      } else {
+        kernels::matmul(st.att.data(), m, Q, w.wo, st.xb.data(), pool);
+      }
       kernels::add_inplace(x, st.xb.data(), m * D);
 
       // --- MLP block ---
       // xb = rmsnorm(x) · ffn_norm                              xb: [m, D]
       kernels::rmsnorm(x, w.ffn_norm, s_.norm_eps, st.xb.data(), m, D);
       // gate = silu(xb Wgᵀ) · (xb Wuᵀ)                          gate, up: [m, F]
-      kernels::matmul(st.xb.data(), m, D, w.w_gate, st.gate.data(), pool);
-      kernels::matmul(st.xb.data(), m, D, w.w_up, st.up.data(), pool);
+      if (p) {
+        st.bf16.set(st.xb.data(), m, D, rounding_, pool);
+        st.bf16.multiply(p->w_gate, st.gate.data(), pool);
+        st.bf16.multiply(p->w_up, st.up.data(), pool);
+      } else {
+        kernels::matmul(st.xb.data(), m, D, w.w_gate, st.gate.data(), pool);
+        kernels::matmul(st.xb.data(), m, D, w.w_up, st.up.data(), pool);
+      }
       kernels::silu_mul(st.gate.data(), st.up.data(), m * F);
       // x += gate Wdᵀ                                           x: [m, D]
-      kernels::matmul(st.gate.data(), m, F, w.w_down, st.xb.data(), pool);
+      if (p) {
+        st.bf16.set(st.gate.data(), m, F, rounding_, pool);
+        st.bf16.multiply(p->w_down, st.xb.data(), pool);
+      } else {
+        kernels::matmul(st.gate.data(), m, F, w.w_down, st.xb.data(), pool);
+      }
       kernels::add_inplace(x, st.xb.data(), m * D);
       record(st.x.data(), n - 1);
     }
@@ -302,6 +352,8 @@ class LlamaModel {
 
   LlamaShape s_;
   LlamaWeights w_;
+  std::vector<PackedLlamaLayer> packed_;  // fast mode: one per layer; empty in exact mode
+  Bf16Rounding rounding_ = Bf16Rounding::Split;
 };
 
 }  // namespace urm

@@ -1,0 +1,279 @@
+// bench-prefill — scoring speed of a reward model checkpoint: prefill
+// tokens/s per compute mode, prompt length and thread count, the GFLOP/s that
+// is and its fraction of the machine's measured peak, peak RSS; the speed-up
+// of score_batch's prefix reuse; and the deviation of fast mode from exact.
+//
+//   bench-prefill --model DIR [--modes exact,fast,fast-single] [--lengths 64,512,2048]
+//                 [--threads 1,2] [--reps 5] [--quick] [--no-prefill]
+//                 [--prefix-reuse] [--deviation N] [--deviation-max-len L]
+//
+// Modes: exact (float32 on the stored weights), fast (bf16 projections, inputs
+// split hi + lo: the RewardModel default), fast-single (bf16 projections, one
+// rounding: half the work, larger deviations; for comparison only).
+//
+// Prefill: one forward pass over random token ids of the given length (the
+// last position's hidden state, as scoring needs), median of --reps runs after
+// one warm-up (--quick: one run, no warm-up, for the 8B shape). Flops counted
+// are the ones the model defines: 2 · (projection parameters) per token and
+// row computed (the last layer computes q, o and the MLP for the last row
+// only) plus causal attention 4 · heads · head_dim per (query, key) pair;
+// fast mode's split rounding executes twice the projection flops but is
+// credited with the model's. "cpu" rates divide by process CPU time / threads:
+// what the run would take if its threads had the cores to themselves (the
+// machine may be shared; wall time then also counts others' time slices).
+//
+// Prefix reuse: a 400-token prompt + 8 responses of 100 tokens, scored with
+// score_ids_batch (prompt once) and one by one; speed-up and max |difference|.
+//
+// Deviation: N random sequences of 8 … L (default 256) tokens scored in exact and fast
+// mode; min / median / p95 / max of |fast − exact|.
+//
+// Peak RSS (getrusage) is per process: run one mode per process to compare.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_common.hpp"
+#include "urm/core/cpu_features.hpp"
+#include "urm/core/thread_pool.hpp"
+#include "urm/kernels/matmul_bf16.hpp"
+#include "urm/model/reward_model.hpp"
+
+namespace {
+
+using namespace urm::bench;
+
+std::vector<std::size_t> numbers(const std::string& s) {
+  std::vector<std::size_t> out;
+  std::istringstream in(s);
+  for (std::string item; std::getline(in, item, ',');) out.push_back(std::strtoull(item.c_str(), nullptr, 10));
+  return out;
+}
+std::vector<std::string> words(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
+  return out;
+}
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+double current_rss_mb() {
+  std::ifstream f("/proc/self/statm");
+  std::size_t size = 0, resident = 0;
+  f >> size >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+std::vector<std::int32_t> random_ids(std::size_t n, std::size_t vocab, std::mt19937& rng) {
+  std::uniform_int_distribution<std::int32_t> d(0, static_cast<std::int32_t>(std::min<std::size_t>(vocab, 128000) - 1));
+  std::vector<std::int32_t> ids(n);
+  for (auto& t : ids) t = d(rng);
+  return ids;
+}
+
+// Flops of one forward pass over n new tokens after `past`, returning the last position.
+double forward_flops(const urm::LlamaShape& s, std::size_t n, std::size_t past) {
+  const double D = static_cast<double>(s.dim), Q = static_cast<double>(s.q_dim()), KV = static_cast<double>(s.kv_dim()),
+               F = static_cast<double>(s.ffn_dim);
+  const double kv_params = 2 * KV * D, rest_params = Q * D + D * Q + 3 * F * D;
+  double pairs_all = 0;  // (query, key) pairs of the causal attention over n rows
+  for (std::size_t i = 0; i < n; ++i) pairs_all += static_cast<double>(past + i + 1);
+  const double attn_per_pair = 4.0 * static_cast<double>(s.n_heads * s.head_dim);
+  const double L = static_cast<double>(s.n_layers), nn = static_cast<double>(n);
+  const double full_layer = 2 * nn * (kv_params + rest_params) + attn_per_pair * pairs_all;
+  const double last_layer = 2 * nn * kv_params + 2 * rest_params + attn_per_pair * static_cast<double>(past + n);
+  return (L - 1) * full_layer + last_layer;
+}
+
+struct Mode {
+  std::string name;
+  urm::ComputeMode compute;
+  urm::Bf16Rounding rounding;
+};
+
+std::optional<Mode> mode_named(const std::string& name) {
+  if (name == "exact") return Mode{name, urm::ComputeMode::Exact, urm::Bf16Rounding::Split};
+  if (name == "fast") return Mode{name, urm::ComputeMode::Fast, urm::Bf16Rounding::Split};
+  if (name == "fast-single") return Mode{name, urm::ComputeMode::Fast, urm::Bf16Rounding::Single};
+  return std::nullopt;
+}
+
+urm::RewardModel load(const std::string& dir, const Mode& mode, std::size_t threads) {
+  urm::RewardModel::Options o;
+  o.compute = urm::ComputeMode::Exact;  // packed below with the rounding asked for
+  o.threads = threads;
+  urm::RewardModel rm = urm::RewardModel::load(dir, o);
+  if (mode.compute == urm::ComputeMode::Fast) {
+    urm::ThreadPool pool(threads);
+    const_cast<urm::LlamaModel&>(rm.model()).pack_projections(pool, mode.rounding);
+  }
+  return rm;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string model_dir;
+  std::vector<std::string> mode_names = {"exact", "fast"};
+  std::vector<std::size_t> lengths = {64, 512, 2048}, thread_counts = {1, 2};
+  std::size_t reps = 5, deviation = 0, deviation_max_len = 256;
+  bool quick = false, prefill = true, prefix_reuse = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "bench-prefill: %s needs a value\n", flag.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (flag == "--model") model_dir = value();
+    else if (flag == "--modes") mode_names = words(value());
+    else if (flag == "--lengths") lengths = numbers(value());
+    else if (flag == "--threads") thread_counts = numbers(value());
+    else if (flag == "--reps") reps = std::max<std::size_t>(1, std::strtoull(value().c_str(), nullptr, 10));
+    else if (flag == "--quick") quick = true, reps = 1;
+    else if (flag == "--no-prefill") prefill = false;
+    else if (flag == "--prefix-reuse") prefix_reuse = true;
+    else if (flag == "--deviation-max-len") deviation_max_len = std::max<std::size_t>(8, std::strtoull(value().c_str(), nullptr, 10));
+    else if (flag == "--deviation") deviation = std::strtoull(value().c_str(), nullptr, 10);
+    else {
+      std::fprintf(stderr, "bench-prefill: unknown option %s\n", flag.c_str());
+      return 2;
+    }
+  }
+  if (model_dir.empty()) {
+    std::fprintf(stderr, "bench-prefill: --model DIR is required (make one with urm-make-random-model)\n");
+    return 2;
+  }
+  std::vector<Mode> modes;
+  for (const auto& n : mode_names) {
+    const auto m = mode_named(n);
+    if (!m) {
+      std::fprintf(stderr, "bench-prefill: unknown mode %s (exact, fast, fast-single)\n", n.c_str());
+      return 2;
+    }
+    modes.push_back(*m);
+  }
+
+  std::printf("machine : %s, %u hardware threads, load average %s\n", cpu_model().c_str(),
+              std::thread::hardware_concurrency(), load_average().c_str());
+  std::printf("compiler: %s, flags: %s\n", __VERSION__, URM_BUILD_FLAGS);
+  std::printf("%s\n", urm::kernels::describe_kernels().c_str());
+  const double fma_peak = fma_peak_gflops();
+  double amx_peak = 0;
+#if URM_HAVE_X86_BF16_KERNELS
+  if (urm::kernels::best_bf16_kernel() == urm::kernels::Bf16Kernel::Amx) amx_peak = amx_peak_gflops();
+#endif
+  std::printf("peak (1 thread, per CPU second): float32 FMA %.0f GFLOP/s, AMX bf16 %.0f GFLOP/s\n", fma_peak,
+              amx_peak);
+  std::printf("model   : %s\n", model_dir.c_str());
+  std::printf("timing  : %s; 'wall' = tokens / wall time, 'cpu' = tokens / (process CPU time / threads)\n\n",
+              quick ? "one run, no warm-up (--quick)" : ("median of " + std::to_string(reps) + " runs after one warm-up").c_str());
+  std::fflush(stdout);
+
+  std::mt19937 rng(42);
+  const std::size_t max_threads = *std::max_element(thread_counts.begin(), thread_counts.end());
+  for (const Mode& mode : modes) {
+    if (!prefill && !prefix_reuse) break;
+    const auto t_load = Clock::now();
+    const urm::RewardModel rm = load(model_dir, mode, max_threads);
+    const urm::LlamaModel& model = rm.model();
+    std::printf("== mode %s: loaded in %.1f s, RSS %.0f MB (peak %.0f MB)\n", mode.name.c_str(), seconds_since(t_load),
+                current_rss_mb(), peak_rss_mb());
+    if (prefill) {
+      std::printf("%-12s %6s %7s %10s %10s %10s %10s %8s %9s %s\n", "mode", "tokens", "threads", "wall tok/s",
+                  "cpu tok/s", "wall GF/s", "cpu GF/s", "cpu peak", "peak RSS", "load");
+      for (std::size_t n : lengths)
+        for (std::size_t t : thread_counts) {
+          urm::ThreadPool pool(t);
+          urm::LlamaState st;
+          const auto ids = random_ids(n, model.shape().vocab, rng);
+          std::vector<double> wall, cpu;
+          for (std::size_t r = 0; r < reps + (quick ? 0 : 1); ++r) {
+            st.clear();
+            const auto t0 = Clock::now();
+            const double c0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+            model.forward(ids, st, urm::LlamaOutput::Last, pool);
+            const double w = seconds_since(t0), c = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
+            if (quick || r > 0) wall.push_back(w), cpu.push_back(c / static_cast<double>(t));
+          }
+          const double w = median(wall), c = median(cpu), flops = forward_flops(model.shape(), n, 0);
+          const double peak = (mode.compute == urm::ComputeMode::Exact ? fma_peak : amx_peak) * static_cast<double>(t);
+          std::printf("%-12s %6zu %7zu %10.1f %10.1f %10.0f %10.0f %7.0f%% %6.0f MB %s\n", mode.name.c_str(), n, t,
+                      static_cast<double>(n) / w, static_cast<double>(n) / c, flops / w * 1e-9, flops / c * 1e-9,
+                      peak > 0 ? 100.0 * flops / c * 1e-9 / peak : 0.0, peak_rss_mb(), load_average().c_str());
+          std::fflush(stdout);
+        }
+    }
+    if (prefix_reuse) {
+      // 400-token prompt, 8 responses of 100 tokens.
+      const auto prompt = random_ids(400, model.shape().vocab, rng);
+      std::vector<std::vector<std::int32_t>> batch;
+      for (int i = 0; i < 8; ++i) {
+        auto ids = prompt;
+        const auto resp = random_ids(100, model.shape().vocab, rng);
+        ids.insert(ids.end(), resp.begin(), resp.end());
+        batch.push_back(ids);
+      }
+      auto t0 = Clock::now();
+      double c0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+      const auto together = rm.score_ids_batch(batch);
+      const double w_batch = seconds_since(t0), c_batch = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
+      t0 = Clock::now();
+      c0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+      double max_diff = 0;
+      for (std::size_t i = 0; i < batch.size(); ++i)
+        max_diff = std::max(max_diff, static_cast<double>(std::abs(rm.score_ids(batch[i]).reward - together[i].reward)));
+      const double w_alone = seconds_since(t0), c_alone = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
+      std::printf("prefix reuse (%s, %zu threads, 400-token prompt + 8 x 100): score_ids_batch %.2f s wall / %.2f s cpu, "
+                  "one by one %.2f s wall / %.2f s cpu: speed-up %.2fx wall, %.2fx cpu; max |score diff| %.3g  (load %s)\n",
+                  mode.name.c_str(), rm.threads(), w_batch, c_batch, w_alone, c_alone, w_alone / w_batch,
+                  c_alone / c_batch, max_diff, load_average().c_str());
+      std::fflush(stdout);
+    }
+    std::printf("\n");
+  }
+
+  if (deviation > 0) {
+    std::vector<std::vector<std::int32_t>> inputs;
+    std::uniform_int_distribution<std::size_t> len(8, deviation_max_len);
+    std::vector<float> exact_scores;
+    {
+      const urm::RewardModel exact = load(model_dir, *mode_named("exact"), max_threads);
+      for (std::size_t i = 0; i < deviation; ++i) inputs.push_back(random_ids(len(rng), exact.model().shape().vocab, rng));
+      for (const auto& ids : inputs) exact_scores.push_back(exact.score_ids(ids).reward);
+    }
+    const urm::RewardModel fast = load(model_dir, *mode_named("fast"), max_threads);
+    std::vector<double> diff;
+    double mean_abs_score = 0;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      diff.push_back(std::abs(static_cast<double>(fast.score_ids(inputs[i]).reward) - exact_scores[i]));
+      mean_abs_score += std::abs(exact_scores[i]) / static_cast<double>(inputs.size());
+    }
+    std::sort(diff.begin(), diff.end());
+    const auto at = [&](double q) { return diff[std::min(diff.size() - 1, static_cast<std::size_t>(q * static_cast<double>(diff.size())))]; };
+    std::printf("fast vs exact over %zu random sequences of 8-%zu tokens (mean |score| %.3g): |diff| min %.3g, median "
+                "%.3g, p95 %.3g, max %.3g; %zu above 0.02\n",
+                diff.size(), deviation_max_len, mean_abs_score, diff.front(), at(0.5), at(0.95), diff.back(),
+                static_cast<std::size_t>(std::count_if(diff.begin(), diff.end(), [](double d) { return d > 0.02; })));
+  }
+  std::printf("peak RSS of this process: %.0f MB\n", peak_rss_mb());
+  return 0;
+}
