@@ -2,8 +2,7 @@
 // line is `// full program: FILE`, `// from: FILE` or `# from: FILE` must be
 // lines of FILE (compared without indentation and blank lines, so the file
 // may nest them in main()), and FILE is built and run by CTest
-// (examples/CMakeLists.txt). The sections live in README.embedding.md until
-// they are merged into README.md; both are checked.
+// (examples/CMakeLists.txt).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -80,7 +79,7 @@ std::vector<Snippet> snippets(const std::string& readme, const std::string& text
 
 TEST_CASE("README snippets are lines of programs that CI builds and runs") {
   std::set<std::string> referenced;
-  for (const char* readme : {"README.md", "README.embedding.md"}) {
+  for (const char* readme : {"README.md"}) {
     const auto path = kRoot / readme;
     if (!std::filesystem::exists(path)) continue;
     for (const Snippet& s : snippets(readme, read(path))) {
