@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "urm/model/reward_model.hpp"
+#include "urm/model/score_json.hpp"
 
 #ifndef URM_DEMO_MODEL_DIR
 #define URM_DEMO_MODEL_DIR ".cache/demo-model"
@@ -128,69 +129,6 @@ Args parse_args(int argc, char** argv) {
   return a;
 }
 
-// A line's input: a conversation or token ids. Throws urm::Error naming the
-// JSON path at fault.
-struct Input {
-  std::optional<urm::Conversation> conversation;
-  std::vector<std::int32_t> ids;
-};
-
-Input parse_line(const std::string& line) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw urm::Error(std::string("invalid JSON: ") + e.what());
-  }
-  const bool has_messages = j.is_object() && j.contains("messages");
-  const bool has_ids = j.is_object() && j.contains("input_ids");
-  if (has_messages == has_ids) throw urm::Error("expected a JSON object with either \"messages\" or \"input_ids\"");
-  Input in;
-  if (has_ids) {
-    const auto& ids = j["input_ids"];
-    if (!ids.is_array()) throw urm::Error("input_ids: expected an array of token ids, got " + ids.dump());
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      const auto& v = ids[i];
-      const bool ok = v.is_number_integer() &&
-                      (v.is_number_unsigned() ? v.get<std::uint64_t>() <= std::numeric_limits<std::int32_t>::max()
-                                              : v.get<std::int64_t>() >= std::numeric_limits<std::int32_t>::min() &&
-                                                    v.get<std::int64_t>() <= std::numeric_limits<std::int32_t>::max());
-      if (!ok) throw urm::Error("input_ids[" + std::to_string(i) + "]: expected a 32-bit integer, got " + v.dump());
-      in.ids.push_back(v.get<std::int32_t>());
-    }
-    return in;
-  }
-  const auto& msgs = j["messages"];
-  if (!msgs.is_array()) throw urm::Error("messages: expected an array of {\"role\", \"content\"} objects");
-  urm::Conversation conv;
-  for (std::size_t i = 0; i < msgs.size(); ++i) {
-    const std::string at = "messages[" + std::to_string(i) + "]";
-    const auto& m = msgs[i];
-    if (!m.is_object()) throw urm::Error(at + ": expected an object with \"role\" and \"content\", got " + m.dump());
-    for (const char* key : {"role", "content"})
-      if (!m.contains(key) || !m[key].is_string())
-        throw urm::Error(at + "." + key + ": expected a string" +
-                         (m.contains(key) ? ", got " + m[key].dump() : std::string(", missing")));
-    conv.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
-  }
-  in.conversation = std::move(conv);
-  return in;
-}
-
-// Keys in the documented order (ordered_json keeps insertion order). Floats
-// are widened to double, as Python's float(tensor.item()) prints them.
-nlohmann::ordered_json to_json(const urm::Score& s) {
-  nlohmann::ordered_json attrs = nlohmann::ordered_json::array();
-  for (const auto& a : s.attributes) attrs.push_back({{"name", a.name}, {"mean", a.mean}, {"log_std", a.log_std}});
-  nlohmann::ordered_json out = nlohmann::ordered_json::object();
-  out["reward"] = s.reward;
-  out["reward_variance"] = s.reward_variance;
-  out["attributes"] = std::move(attrs);
-  out["weights"] = s.weights;
-  out["n_tokens"] = s.n_tokens;
-  return out;
-}
-
 std::size_t count_lines(const std::string& path) {
   std::ifstream f(path);
   std::size_t n = 0;
@@ -272,13 +210,13 @@ int main(int argc, char** argv) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     nlohmann::ordered_json result;
     try {
-      const Input input = parse_line(line);
+      const urm::ScoreInput input = urm::parse_score_input(line);
       const auto start = Clock::now();
       if (!first_start) first_start = start;
-      std::vector<std::int32_t> ids = input.conversation ? rm->tokenize(*input.conversation) : input.ids;
+      const std::vector<std::int32_t> ids = urm::score_input_ids(*rm, input);
       const urm::Score s = rm->score_ids(ids);
       last_end = Clock::now();
-      result = to_json(s);
+      result = urm::score_to_json(s);
       if (args.emit_ids) {
         // The ids the model read (the end of the input if it was truncated).
         result["input_ids"] = std::vector<std::int32_t>(ids.end() - static_cast<std::ptrdiff_t>(s.n_tokens), ids.end());
@@ -289,7 +227,7 @@ int main(int argc, char** argv) {
       result = {{"error", "line " + std::to_string(line_no) + ": " + e.what()}};
       ++failed;
     }
-    *out << result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n' << std::flush;
+    *out << urm::json_line(result) << '\n' << std::flush;
     ++done;
     if (show_progress && (total || done > 1)) {
       progress(done, total);
