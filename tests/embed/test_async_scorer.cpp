@@ -23,72 +23,19 @@
 #include <vector>
 
 #include "urm/model/async_scorer.hpp"
+#include "async_test_util.hpp"
 
 using namespace urm;
 using namespace std::chrono_literals;
+using namespace urm::async_test;
 
 namespace {
-
-std::string model_dir() { return std::string(URM_TEST_DATA_DIR) + "/models/tiny-urm-llama3"; }
-
-std::vector<std::vector<std::int32_t>> golden_ids() {
-  std::ifstream f(std::string(URM_TEST_DATA_DIR) + "/models/model_golden.json");
-  REQUIRE(f.good());
-  const auto j = nlohmann::json::parse(f);
-  std::vector<std::vector<std::int32_t>> out;
-  for (const auto& c : j["models"]["tiny-urm-llama3"]["cases"]) out.push_back(c["input_ids"].get<std::vector<std::int32_t>>());
-  return out;
-}
 
 std::shared_ptr<const RewardModel> load(std::size_t threads) {
   RewardModel::Options o;
   o.threads = threads;
-  return std::make_shared<const RewardModel>(RewardModel::load(model_dir(), o));
+  return std::make_shared<const RewardModel>(RewardModel::load(async_test::model_dir(), o));
 }
-
-bool same_bits(const Score& a, const Score& b) {
-  if (a.reward != b.reward || a.reward_variance != b.reward_variance || a.n_tokens != b.n_tokens ||
-      a.attributes.size() != b.attributes.size() || a.weights != b.weights)
-    return false;
-  for (std::size_t i = 0; i < a.attributes.size(); ++i)
-    if (a.attributes[i].mean != b.attributes[i].mean || a.attributes[i].log_std != b.attributes[i].log_std ||
-        a.attributes[i].name != b.attributes[i].name)
-      return false;
-  return true;
-}
-
-template <class T>
-bool ready(const std::future<T>& f) {
-  return f.wait_for(0s) == std::future_status::ready;
-}
-
-// Opened once; blocks every wait() until then.
-struct Gate {
-  std::promise<void> p;
-  std::shared_future<void> f = p.get_future().share();
-  void open() { p.set_value(); }
-  void wait() const { f.wait(); }
-};
-
-// Occupies one worker of a scorer until release(): inputs submitted meanwhile
-// stay queued. The constructor returns once the worker has taken the job; its
-// own result lands in `result`. Release it before the scorer is destroyed.
-struct HeldWorker {
-  Gate gate;
-  AsyncResult result;
-
-  explicit HeldWorker(AsyncScorer& scorer) {
-    auto started = std::make_shared<std::promise<void>>();
-    std::future<void> s = started->get_future();
-    scorer.score_ids_async({128000, 9906}, [started, this](AsyncResult r) {
-      started->set_value();
-      gate.wait();
-      result = std::move(r);
-    });
-    s.wait();
-  }
-  void release() { gate.open(); }
-};
 
 }  // namespace
 
@@ -149,16 +96,6 @@ TEST_CASE("AsyncScorer: the model's error for a bad input reaches the future and
   CHECK(scorer.score_ids_async({128000, 9906}).get().n_tokens == 2);
 }
 
-namespace {
-
-// Threads of this process now (Linux: the entries of /proc/self/task).
-std::size_t process_threads() {
-  std::size_t n = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
-  return n;
-}
-
-}  // namespace
 
 TEST_CASE("AsyncScorer: urm.cpp starts exactly workers + threads - 1 threads") {
   const std::size_t before = process_threads();

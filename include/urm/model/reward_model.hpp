@@ -11,18 +11,30 @@
 // pool that grows to the number of concurrent callers and reuses them; the
 // compute threads are one ThreadPool shared by all callers (its jobs run one at
 // a time, so concurrent callers do not oversubscribe the cores).
+//
+// Asynchronous scoring: score_async / score_ids_async hand an input to the
+// model's own worker threads (Options::async.workers, started at the first
+// call; 0 = score on the caller) through a bounded queue, and return a
+// std::future or call a callback; see score_queue.hpp for the queue, the
+// cancellation and the callback rules. Destroying the RewardModel with work
+// pending completes every queued input with kDestroyed and lets the inputs
+// being scored finish first (no promise left unsatisfied, no use after free).
+// Threads started in all: async.workers + threads - 1.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "urm/core/error.hpp"
@@ -32,6 +44,7 @@
 #include "urm/io/llama_config.hpp"
 #include "urm/model/llama_model.hpp"
 #include "urm/model/score.hpp"
+#include "urm/model/score_queue.hpp"
 #include "urm/model/value_head.hpp"
 #include "urm/text/conversation.hpp"
 #include "urm/text/conversation_encoder.hpp"
@@ -60,11 +73,16 @@ struct RewardModelOptions {
   Truncation truncation = Truncation::Error;
   BosPolicy bos_policy = BosPolicy::CardPipeline;  // the model card's ids (two <|begin_of_text|> with URM's tokenizer)
   std::vector<float> prior_weights;                // override the fixed attribute weights (URM heads without a gate)
+  AsyncOptions async;  // score_async's worker threads (started at its first call) and queue
 };
 
 class RewardModel {
  public:
   using Options = RewardModelOptions;
+
+  // The errors of inputs that score_async accepted but never scored.
+  static constexpr const char* kCancelled = "RewardModel: cancelled before it was scored";
+  static constexpr const char* kDestroyed = "RewardModel: destroyed before this input was scored";
 
   static RewardModel load(const std::string& dir, const Options& options = {}) {
     namespace fs = std::filesystem;
@@ -75,18 +93,9 @@ class RewardModel {
 
   // The token ids a conversation is scored with: the checkpoint's chat
   // template, then the tokenizer (see Options::bos_policy).
-  std::vector<std::int32_t> tokenize(const Conversation& conversation) const {
-    // (The template would render it as "" and the post-processor add a BOS:
-    // a score of nothing.)
-    if (conversation.empty()) throw Error("empty conversation: there is no message to score");
-    if (!d_->encoder)
-      throw Error(d_->ckpt.dir() +
-                  ": no tokenizer.json in the model folder (scoring a conversation needs "
-                  "tokenizer.json and tokenizer_config.json: set Options::tokenizer_dir)");
-    return d_->encoder->encode(conversation);
-  }
+  std::vector<std::int32_t> tokenize(const Conversation& conversation) const { return tokenize(*d_, conversation); }
 
-  Score score(const Conversation& conversation) const { return score_ids(tokenize(conversation)); }
+  Score score(const Conversation& conversation) const { return score_ids(*d_, tokenize(*d_, conversation)); }
 
   // Several conversations; see score_ids_batch.
   std::vector<Score> score_batch(std::span<const Conversation> conversations) const {
@@ -103,12 +112,37 @@ class RewardModel {
   }
 
   // Scores token ids as given (no special tokens added).
-  Score score_ids(std::span<const std::int32_t> ids) const {
-    const std::span<const std::int32_t> kept = checked(ids);
-    Lease st(*this);
-    st->clear();
-    return score_tail(kept, *st, 0);
+  Score score_ids(std::span<const std::int32_t> ids) const { return score_ids(*d_, ids); }
+
+  // score() on the model's worker threads: returns at once (with
+  // async.workers = 0, after scoring on the caller). The future throws the
+  // error score() would, or kCancelled / kDestroyed. Throws urm::Error when the
+  // queue is full (WhenFull::Reject). Requesting stop on `cancel` takes the
+  // input off the queue (an input being scored finishes).
+  std::future<Score> score_async(Conversation conversation, std::stop_token cancel = {}) const {
+    return async_queue().submit(std::move(conversation), std::move(cancel));
   }
+  // Same, completed through `done` (on a worker thread; it must not throw and
+  // must not destroy this RewardModel).
+  void score_async(Conversation conversation, ScoreCallback done, std::stop_token cancel = {}) const {
+    async_queue().submit(std::move(conversation), std::move(done), std::move(cancel));
+  }
+  // score_ids() on the worker threads.
+  std::future<Score> score_ids_async(std::vector<std::int32_t> ids, std::stop_token cancel = {}) const {
+    return async_queue().submit(std::move(ids), std::move(cancel));
+  }
+  void score_ids_async(std::vector<std::int32_t> ids, ScoreCallback done, std::stop_token cancel = {}) const {
+    async_queue().submit(std::move(ids), std::move(done), std::move(cancel));
+  }
+  // Completes every input waiting in score_async's queue with kCancelled;
+  // returns how many there were.
+  std::size_t cancel_async() const { return started_queue() ? started_queue()->cancel_all() : 0; }
+  // Blocks until score_async has nothing queued or being scored.
+  void wait_async() const {
+    if (ScoreQueue* q = started_queue()) q->wait_idle();
+  }
+  // Inputs waiting in score_async's queue (not counting those being scored).
+  std::size_t async_queued() const { return started_queue() ? started_queue()->queued() : 0; }
 
   // Several inputs at once. Their longest common token prefix is run through
   // the model once and only each remainder after it (the scores equal those of
@@ -118,7 +152,7 @@ class RewardModel {
     kept.reserve(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
       try {
-        kept.push_back(checked(batch[i]));
+        kept.push_back(checked(*d_, batch[i]));
       } catch (const Error& e) {
         throw Error("input " + std::to_string(i) + ": " + e.what());
       }
@@ -135,13 +169,13 @@ class RewardModel {
       p = static_cast<std::size_t>(
           std::mismatch(k.begin(), k.begin() + static_cast<std::ptrdiff_t>(p), kept[0].begin()).first - k.begin());
     }
-    Lease st(*this);
+    Lease st(*d_);
     st->clear();
     if (kept.size() > 1 && p > 0)
       d_->model.forward(kept[0].first(p), *st, LlamaOutput::None, *d_->pool);
     else
       p = 0;
-    for (const auto& k : kept) out.push_back(score_tail(k, *st, p));
+    for (const auto& k : kept) out.push_back(score_tail(*d_, k, *st, p));
     return out;
   }
 
@@ -169,6 +203,7 @@ class RewardModel {
         throw Error(ckpt.dir() + ": max_tokens " + std::to_string(o.max_tokens) +
                     " is more than the model's max_position_embeddings (" + std::to_string(limit) + ")");
       max_tokens = o.max_tokens == 0 ? limit : o.max_tokens;
+      ScoreQueue::validate("RewardModel", o.async);
       if (o.compute == ComputeMode::Fast) model.pack_projections(*pool);
       // A tokenizer folder given explicitly must load; the model folder is
       // used if it has a tokenizer (test fixtures and id-only uses have none).
@@ -196,12 +231,20 @@ class RewardModel {
     std::optional<ConversationEncoder> encoder;  // absent: the folder has no tokenizer
     std::mutex states_mutex;
     std::vector<std::unique_ptr<LlamaState>> free_states;  // reused by later calls
+    std::mutex async_mutex;               // guards the creation of async
+    std::unique_ptr<ScoreQueue> async;    // score_async's queue and workers, made at its first call
+
+    Data(const Data&) = delete;
+    Data& operator=(const Data&) = delete;
+    // The workers score with everything above: they finish (and the queued
+    // inputs fail with kDestroyed) before any of it goes.
+    ~Data() { async.reset(); }
   };
 
   // A LlamaState borrowed from the pool for one call, returned on scope exit.
   class Lease {
    public:
-    explicit Lease(const RewardModel& rm) : d_(*rm.d_) {
+    explicit Lease(Data& d) : d_(d) {
       std::lock_guard lock(d_.states_mutex);
       if (!d_.free_states.empty()) {
         st_ = std::move(d_.free_states.back());
@@ -225,27 +268,66 @@ class RewardModel {
 
   explicit RewardModel(std::unique_ptr<Data> d) : d_(std::move(d)) {}
 
+  // The queue of score_async, started at the first call.
+  ScoreQueue& async_queue() const {
+    std::lock_guard lock(d_->async_mutex);
+    if (!d_->async) {
+      Data* d = d_.get();  // stays put when the RewardModel moves
+      d_->async = std::make_unique<ScoreQueue>(
+          "RewardModel",
+          [d](const ScoreQueue::Input& in) {
+            return std::holds_alternative<Conversation>(in)
+                       ? score_ids(*d, tokenize(*d, std::get<Conversation>(in)))
+                       : score_ids(*d, std::get<std::vector<std::int32_t>>(in));
+          },
+          d_->options.async);
+    }
+    return *d_->async;
+  }
+  ScoreQueue* started_queue() const {
+    std::lock_guard lock(d_->async_mutex);
+    return d_->async.get();
+  }
+
+  static std::vector<std::int32_t> tokenize(const Data& d, const Conversation& conversation) {
+    // (The template would render it as "" and the post-processor add a BOS:
+    // a score of nothing.)
+    if (conversation.empty()) throw Error("empty conversation: there is no message to score");
+    if (!d.encoder)
+      throw Error(d.ckpt.dir() +
+                  ": no tokenizer.json in the model folder (scoring a conversation needs "
+                  "tokenizer.json and tokenizer_config.json: set Options::tokenizer_dir)");
+    return d.encoder->encode(conversation);
+  }
+
+  static Score score_ids(Data& d, std::span<const std::int32_t> ids) {
+    const std::span<const std::int32_t> kept = checked(d, ids);
+    Lease st(d);
+    st->clear();
+    return score_tail(d, kept, *st, 0);
+  }
+
   // The tokens to run: ids checked for range, empty and length, truncated on
   // the left if the options say so.
-  std::span<const std::int32_t> checked(std::span<const std::int32_t> ids) const {
+  static std::span<const std::int32_t> checked(const Data& d, std::span<const std::int32_t> ids) {
     if (ids.empty()) throw Error("empty input: there is no token to score");
-    const std::size_t vocab = d_->model.shape().vocab;
+    const std::size_t vocab = d.model.shape().vocab;
     for (std::size_t t = 0; t < ids.size(); ++t)
       if (ids[t] < 0 || static_cast<std::size_t>(ids[t]) >= vocab)
         throw Error("token id " + std::to_string(ids[t]) + " at position " + std::to_string(t) +
                     " is out of range [0, " + std::to_string(vocab) + ")");
-    const std::size_t max = d_->max_tokens;
+    const std::size_t max = d.max_tokens;
     if (ids.size() <= max) return ids;
-    if (d_->options.truncation == Truncation::Left) return ids.last(max);
+    if (d.options.truncation == Truncation::Left) return ids.last(max);
     throw Error("input has " + std::to_string(ids.size()) + " tokens, more than the maximum of " + std::to_string(max) +
                 " (choose Truncation::Left to keep the last " + std::to_string(max) + " tokens)");
   }
 
   // Runs ids[n_past …] after the n_past positions already in st, scores the last token.
-  Score score_tail(std::span<const std::int32_t> ids, LlamaState& st, std::size_t n_past) const {
+  static Score score_tail(const Data& d, std::span<const std::int32_t> ids, LlamaState& st, std::size_t n_past) {
     st.rewind(n_past);
-    const auto h = d_->model.forward(ids.subspan(n_past), st, LlamaOutput::Last, *d_->pool);
-    Score s = d_->head.evaluate(h, *d_->pool);
+    const auto h = d.model.forward(ids.subspan(n_past), st, LlamaOutput::Last, *d.pool);
+    Score s = d.head.evaluate(h, *d.pool);
     s.n_tokens = ids.size();
     return s;
   }
