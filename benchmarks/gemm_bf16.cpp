@@ -4,7 +4,9 @@
 // 14336 x 4096, down 4096 x 14336).
 //
 //   bench-gemm-bf16 [--reps N] [--m M] [--threads T,T,...] [--kernels amx,avx512_bf16,generic]
-//                   [--item-rows R] [--item-panels P] [--k-tiles K]
+//                   [--item-rows R] [--item-panels P] [--k-tiles K] [--parts 1|2]
+// (--parts 2: split activations hi + lo, as fast mode runs them; the flops
+// counted are those executed, twice the product's)
 //
 // Each cell is the median of N runs (default 5) of y = x · wᵀ; "total"
 // includes rounding x to bfloat16, "multiply" is the matmul alone; "cpu per
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> thread_counts = {"1", "2"};
   std::vector<std::string> kernel_names = {"amx", "avx512_bf16", "generic"};
   urm::detail::Bf16Blocking blocking;
+  std::size_t parts = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     const auto number = [&] { return static_cast<std::size_t>(std::strtoull(value.c_str(), nullptr, 10)); };
@@ -63,6 +66,7 @@ int main(int argc, char** argv) {
     else if (flag == "--item-rows") blocking.item_rows = std::max<std::size_t>(32, number() / 32 * 32);
     else if (flag == "--item-panels") blocking.item_panels = std::max<std::size_t>(1, number());
     else if (flag == "--k-tiles") blocking.k_tiles = std::max<std::size_t>(1, number());
+    else if (flag == "--parts") parts = std::clamp<std::size_t>(number(), 1, 2);
     else {
       std::fprintf(stderr, "bench-gemm-bf16: unknown option %s\n", flag.c_str());
       return 2;
@@ -73,8 +77,8 @@ int main(int argc, char** argv) {
   std::printf("machine: %s, %u hardware threads\n", cpu_model().c_str(), std::thread::hardware_concurrency());
   std::printf("compiler: %s, flags: %s\n", __VERSION__, URM_BUILD_FLAGS);
   std::printf("%s\n", urm::kernels::describe_kernels().c_str());
-  std::printf("blocking: item %zu rows x %zu outputs, k block %zu\n", blocking.item_rows, blocking.item_panels * 32,
-              blocking.k_tiles * 32);
+  std::printf("blocking: item %zu rows x %zu outputs, k block %zu; activation parts %zu\n", blocking.item_rows,
+              blocking.item_panels * 32, blocking.k_tiles * 32, parts);
   std::printf("note: the machine may be shared with other jobs; numbers are medians of %zu runs but still noisy\n",
               reps);
 #if URM_HAVE_X86_BF16_KERNELS
@@ -109,7 +113,7 @@ int main(int argc, char** argv) {
                                reinterpret_cast<const std::byte*>(w.data()), 2 * w.size()};
     urm::ThreadPool pack_pool(2);
     const urm::kernels::PackedBf16Weights packed = urm::kernels::pack_bf16(view, pack_pool);
-    const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(shape.n) * static_cast<double>(shape.k);
+    const double flops = 2.0 * static_cast<double>(parts) * static_cast<double>(m) * static_cast<double>(shape.n) * static_cast<double>(shape.k);
 
     for (const std::string& kname : kernel_names) {
       urm::kernels::Bf16Kernel kernel = urm::kernels::Bf16Kernel::Generic;
@@ -126,11 +130,12 @@ int main(int argc, char** argv) {
       for (const std::string& t : thread_counts) {
         urm::ThreadPool pool(static_cast<std::size_t>(std::max(1, std::atoi(t.c_str()))));
         urm::kernels::Bf16Workspace ws;
-        urm::kernels::matmul_bf16(x.data(), m, shape.k, packed, y.data(), pool, ws, kernel);  // warm-up
+        urm::kernels::set_activations_bf16(ws, x.data(), m, shape.k, pool, parts);  // warm-up
+        urm::kernels::matmul_bf16(ws, packed, y.data(), pool, kernel);
         std::vector<double> total, multiply, cpu;
         for (std::size_t r = 0; r < reps; ++r) {
           const auto t0 = Clock::now();
-          urm::kernels::set_activations_bf16(ws, x.data(), m, shape.k, pool);
+          urm::kernels::set_activations_bf16(ws, x.data(), m, shape.k, pool, parts);
           const auto t1 = Clock::now();
           const double c1 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
           urm::detail::matmul_bf16_blocked(ws, packed, y.data(), pool, kernel, blocking);

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -84,6 +85,22 @@ void reference(const std::vector<float>& x, const std::vector<float>& w, std::si
     }
 }
 
+// Reference of split activations: x ≈ hi + lo with hi = bf16(x),
+// lo = bf16(x − hi); products and sums in double. scale = Σ (|hi ŵ| + |lo ŵ|).
+void split_reference(const std::vector<float>& x, const std::vector<float>& w, std::size_t m, std::size_t n,
+                     std::size_t k, std::vector<double>& y, std::vector<double>& scale) {
+  y.assign(m * n, 0.0);
+  scale.assign(m * n, 0.0);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t p = 0; p < k; ++p) {
+        const float hi = bf16_round(x[i * k + p]), lo = bf16_round(x[i * k + p] - hi);
+        const double wj = bf16_round(w[j * k + p]);
+        y[i * n + j] += static_cast<double>(hi) * wj + static_cast<double>(lo) * wj;
+        scale[i * n + j] += std::fabs(static_cast<double>(hi) * wj) + std::fabs(static_cast<double>(lo) * wj);
+      }
+}
+
 }  // namespace
 
 // Packed weights are large: moved into the model, never copied by accident.
@@ -108,6 +125,35 @@ TEST_CASE("activations are rounded to bfloat16 exactly like urm::f32_to_bf16, ze
   // Padding to 32 rows and 64 columns is zero.
   for (std::size_t i = 0; i < 32; ++i)
     for (std::size_t p = (i < m ? k : 0); p < 64; ++p) REQUIRE(ws.x_at(i, p) == 0);
+}
+
+TEST_CASE("split activations store hi = bf16(x) and lo = bf16(x - hi), lo = 0 where hi is not finite") {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float specials[] = {0.0f, -0.0f, 1.0f, 1.00390625f, 1.01171875f, -3.3e38f, 3.4028235e38f, inf, -inf,
+                            std::numeric_limits<float>::denorm_min(), 1e-40f, 0.1f, 1.0f / 3.0f};
+  const std::size_t m = 3, k = 37;
+  std::vector<float> x = random_values(m * k, 1);
+  for (std::size_t i = 0; i < std::size(specials); ++i) x[i * 7 % (m * k)] = specials[i];
+  ThreadPool pool(2);
+  Bf16Workspace ws;
+  urm::kernels::set_activations_bf16(ws, x.data(), m, k, pool, 2);
+  CHECK(ws.parts == 2);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t p = 0; p < k; ++p) {
+      const float v = x[i * k + p], hi = bf16_round(v);
+      CAPTURE(v);
+      REQUIRE(ws.x_at(i, p, 0) == urm::f32_to_bf16(v));
+      REQUIRE(ws.x_at(i, p, 1) == (std::isfinite(hi) ? urm::f32_to_bf16(v - hi) : std::uint16_t{0}));
+    }
+  // 1/3 keeps 16 significant bits instead of 8.
+  const float third = 1.0f / 3.0f, hi = bf16_round(third), lo = bf16_round(third - hi);
+  CHECK(std::fabs(third - hi) > 1e-4f);
+  CHECK(std::fabs(third - (hi + lo)) < 3e-6f);
+  for (std::size_t part : {0u, 1u})
+    for (std::size_t i = 0; i < 32; ++i)
+      for (std::size_t p = (i < m ? k : 0); p < 64; ++p) REQUIRE(ws.x_at(i, p, part) == 0);
+  CHECK_THROWS_WITH_AS(urm::kernels::set_activations_bf16(ws, x.data(), m, k, pool, 3),
+                       "set_activations_bf16: parts = 3, expected 1 or 2", urm::Error);
 }
 
 TEST_CASE("pack_bf16 converts F32, F16 and BF16 weights once, in panel layout, zero padded") {
@@ -244,6 +290,45 @@ TEST_CASE("matmul_bf16 matches a double reference on ragged shapes, for every ke
   CHECK(checked >= 3 * 36);
 }
 
+TEST_CASE("matmul_bf16 with split activations matches a double reference of (hi + lo) w, for every kernel") {
+  // 2k exact products summed in float32: |ŷ - y| <= γ(2k+1) · Σ(|hi ŵ| + |lo ŵ|).
+  const auto kernels = runnable_kernels();
+  ThreadPool pool(2);
+  Bf16Workspace ws;
+  std::uint32_t seed = 500;
+  for (std::size_t m : {1u, 33u, 100u, 600u})
+    for (std::size_t n : {3u, 40u, 257u})
+      for (std::size_t k : {17u, 300u}) {
+        if (m * n * k > 600 * 40 * 300) continue;
+        const std::vector<float> x = random_values(m * k, ++seed), w = random_values(n * k, ++seed);
+        std::vector<double> ref, scale, single, single_scale;
+        split_reference(x, w, m, n, k, ref, scale);
+        reference(x, w, m, n, k, single, single_scale);
+        const Tensor wt = make_tensor("w", DType::BF16, n, k, w);
+        const PackedBf16Weights p = urm::kernels::pack_bf16(wt.view, pool);
+        const double u = std::ldexp(1.0, -24), j = static_cast<double>(2 * k + 1);
+        const double gamma = j * u / (1.0 - j * u);
+        for (Bf16Kernel kernel : kernels) {
+          CAPTURE(urm::kernels::bf16_kernel_name(kernel));
+          CAPTURE(m);
+          CAPTURE(n);
+          CAPTURE(k);
+          urm::kernels::set_activations_bf16(ws, x.data(), m, k, pool, 2);
+          std::vector<float> y(m * n, std::numeric_limits<float>::quiet_NaN());
+          urm::kernels::matmul_bf16(ws, p, y.data(), pool, kernel);
+          double worst_split = 0.0, worst_single = 0.0;
+          for (std::size_t i = 0; i < m * n; ++i) {
+            const double bound = gamma * scale[i] + j * std::ldexp(1.0, -126);
+            REQUIRE(std::fabs(y[i] - ref[i]) <= bound);
+            worst_split = std::max(worst_split, std::fabs(y[i] - ref[i]));
+            worst_single = std::max(worst_single, std::fabs(single[i] - ref[i]));
+          }
+          // The lo part is really there: one rounding is far further off.
+          CHECK(worst_single > 100 * worst_split);
+        }
+      }
+}
+
 TEST_CASE("matmul_bf16 is bitwise identical for 1, 2 and 7 threads, for every kernel") {
   // 600 rows x 300 outputs x 700 k: two row items (512 rows each), two
   // output items (256 outputs), three k blocks (256), ragged in all three.
@@ -252,16 +337,21 @@ TEST_CASE("matmul_bf16 is bitwise identical for 1, 2 and 7 threads, for every ke
   const Tensor wt = make_tensor("w", DType::BF16, n, k, w);
   ThreadPool one(1), two(2), seven(7);
   const PackedBf16Weights p = urm::kernels::pack_bf16(wt.view, seven);
-  for (Bf16Kernel kernel : runnable_kernels()) {
-    CAPTURE(urm::kernels::bf16_kernel_name(kernel));
-    std::vector<float> y1(m * n), y2(m * n), y7(m * n);
-    Bf16Workspace ws1, ws2, ws7;
-    urm::kernels::matmul_bf16(x.data(), m, k, p, y1.data(), one, ws1, kernel);
-    urm::kernels::matmul_bf16(x.data(), m, k, p, y2.data(), two, ws2, kernel);
-    urm::kernels::matmul_bf16(x.data(), m, k, p, y7.data(), seven, ws7, kernel);
-    CHECK(std::memcmp(y1.data(), y2.data(), 4 * m * n) == 0);
-    CHECK(std::memcmp(y1.data(), y7.data(), 4 * m * n) == 0);
-  }
+  for (Bf16Kernel kernel : runnable_kernels())
+    for (std::size_t parts : {1u, 2u}) {
+      CAPTURE(urm::kernels::bf16_kernel_name(kernel));
+      CAPTURE(parts);
+      std::vector<float> y1(m * n), y2(m * n), y7(m * n);
+      Bf16Workspace ws1, ws2, ws7;
+      urm::kernels::set_activations_bf16(ws1, x.data(), m, k, one, parts);
+      urm::kernels::set_activations_bf16(ws2, x.data(), m, k, two, parts);
+      urm::kernels::set_activations_bf16(ws7, x.data(), m, k, seven, parts);
+      urm::kernels::matmul_bf16(ws1, p, y1.data(), one, kernel);
+      urm::kernels::matmul_bf16(ws2, p, y2.data(), two, kernel);
+      urm::kernels::matmul_bf16(ws7, p, y7.data(), seven, kernel);
+      CHECK(std::memcmp(y1.data(), y2.data(), 4 * m * n) == 0);
+      CHECK(std::memcmp(y1.data(), y7.data(), 4 * m * n) == 0);
+    }
 }
 
 TEST_CASE("one set of activations multiplies several weights") {

@@ -14,8 +14,9 @@
 // They differ only in the order of float32 additions.
 //
 // Blocking (per work item of up to 512 rows x 256 outputs):
-//   for each k block of 256:                  B[256 outputs, 256] = 128 KiB stays in L2
-//     for each block of 32 rows:              A[32, 256] = 16 KiB stays in L1
+//   for each k block of 256 (128 with split activations, hi and lo):
+//                                             B[256 outputs, k block] stays in L2
+//     for each block of 32 rows:              A[32, k block] = 16 KiB stays in L1
 //       for each panel of 32 outputs:         C[32, 32] accumulates in tiles
 // while the next row block's activations and the next k block's weights are
 // prefetched into L2 (and, inside the AMX kernel, B two k steps ahead into
@@ -24,7 +25,9 @@
 // area in tile layout (contiguous 1 KiB tiles: no cache-set conflicts from a
 // power-of-two row stride of y) and is copied into y when the item's k loop
 // is done. The sizes were tuned on Sapphire Rapids (48 KiB L1, 2 MiB L2):
-// a 512-wide k block, whose A no longer fits in L1 next to B, was 30% slower.
+// a 512-wide k block, whose A no longer fits in L1 next to B, was 30% slower;
+// with split activations a 128-wide one was 15% faster than 256 (the same
+// 16 KiB of A).
 //
 // Any thread that runs the AMX kernel must have AMX permission; calling
 // cpu_features() (done here before any kernel runs) requests it.
@@ -97,7 +100,8 @@ namespace urm::detail {
 struct Bf16Blocking {
   std::size_t item_rows = 512;   // multiple of 32
   std::size_t item_panels = 8;   // panels of 32 outputs per item
-  std::size_t k_tiles = 8;       // 32-wide k tiles per k block
+  std::size_t k_tiles = 8;       // A tiles per row of a k block, all parts together: a k block is
+                                 // k_tiles / parts 32-wide k tiles, so A[32, k block] is 16 KiB either way
 };
 
 // Software prefetch (into L2) of slice `part` of `parts` of the cache lines
@@ -112,15 +116,17 @@ inline void prefetch_slice(const void* p, std::size_t bytes, std::size_t part, s
 // A block kernel: C[32, 32] (+)= A[32, k block] · B[32, k block]ᵀ, A tiles
 // of element type AElem (bfloat16 bits or float32).
 template <class AElem>
-using Bf16BlockFn = void (*)(const AElem*, const AElem*, const std::uint16_t*, std::size_t, std::size_t, float*,
-                             std::size_t, bool, float*, std::size_t);
+using Bf16BlockFn = void (*)(const AElem*, const AElem*, std::size_t, std::size_t, const std::uint16_t*, std::size_t,
+                             std::size_t, float*, std::size_t, bool, float*, std::size_t);
 
 // The item loop of matmul_bf16_blocked for one kernel; a_tiles: A tiles of
-// the workspace's activations ([m32 / 16][k tiles][512] elements).
+// the workspace's activations ([m32 / 16][parts][k tiles][512] elements).
 template <class AElem>
 void run_bf16_items(const AElem* a_tiles, kernels::Bf16Workspace& ws, const kernels::PackedBf16Weights& w,
                     float* y, ThreadPool& pool, Bf16BlockFn<AElem> block, bool amx, const Bf16Blocking& blocking) {
-  const std::size_t m = ws.m, n = w.n(), kt = w.k_tiles();
+  const std::size_t m = ws.m, n = w.n(), kt = w.k_tiles(), parts = ws.parts;
+  const std::size_t part_stride = kt * kTileElems;  // elements from a hi tile to its lo tile
+  const std::size_t k_block = std::max<std::size_t>(1, blocking.k_tiles / parts);
   const std::size_t m_padded = round_up(m, kMBlock);
   const std::size_t item_rows = std::min(blocking.item_rows, m_padded);
   const std::size_t m_items = (m_padded + item_rows - 1) / item_rows;
@@ -129,7 +135,11 @@ void run_bf16_items(const AElem* a_tiles, kernels::Bf16Workspace& ws, const kern
   const std::size_t slots = std::min(pool.size(), items);
   const std::size_t slot_floats = item_rows * blocking.item_panels * kPanel;
   ws.accumulators.reserve(slots * slot_floats);
-  const auto x_tiles = [&](std::size_t mb) { return a_tiles + mb * kt * kTileElems; };
+  const auto x_tiles = [&](std::size_t mb) { return a_tiles + mb * parts * part_stride; };
+  // Slice `part` of `of` of the A tiles of row block mb, k tiles [kb, kb + bytes / tile bytes), all parts.
+  const auto prefetch_a = [&](std::size_t mb, std::size_t kb, std::size_t bytes, std::size_t part, std::size_t of) {
+    for (std::size_t p = 0; p < parts; ++p) prefetch_slice(x_tiles(mb) + p * part_stride + kb * kTileElems, bytes, part, of);
+  };
   std::atomic<std::size_t> next_item{0};
 
   // A slot is one parallel_for task: it runs on one thread from start to end,
@@ -147,9 +157,9 @@ void run_bf16_items(const AElem* a_tiles, kernels::Bf16Workspace& ws, const kern
       const std::size_t panels = std::min(blocking.item_panels, w.n_panels() - panel0);
       const std::size_t c_stride = 2 * panels * 256;  // floats per row of C tiles
       const std::size_t row_blocks = rows / kMBlock;
-      for (std::size_t kb0 = 0; kb0 < kt; kb0 += blocking.k_tiles) {
-        const std::size_t kb1 = std::min(kt, kb0 + blocking.k_tiles);
-        const std::size_t kb2 = std::min(kt, kb1 + blocking.k_tiles);  // end of the next k block
+      for (std::size_t kb0 = 0; kb0 < kt; kb0 += k_block) {
+        const std::size_t kb1 = std::min(kt, kb0 + k_block);
+        const std::size_t kb2 = std::min(kt, kb1 + k_block);  // end of the next k block
         const std::size_t a_bytes = sizeof(AElem) * (kb1 - kb0) * kTileElems;      // one A tile row, this k block
         const std::size_t a_next_bytes = sizeof(AElem) * (kb2 - kb1) * kTileElems;  // ... the next k block
         const std::size_t b_next_bytes = 2 * 2 * (kb2 - kb1) * kTileElems;          // one panel, next k block
@@ -160,19 +170,19 @@ void run_bf16_items(const AElem* a_tiles, kernels::Bf16Workspace& ws, const kern
             // stores overlap the multiplies of the next blocks.
             const std::size_t row = row0 + i * kMBlock, col = (panel0 + j) * kPanel;
             float* out = kb1 == kt && row + kMBlock <= m && col + kPanel <= n ? y + row * n + col : nullptr;
-            block(x_tiles(mb), x_tiles(mb + 1), w.panel(panel0 + j), kb0, kb1, acc + 2 * i * c_stride + 2 * j * 256,
-                  c_stride, kb0 == 0, out, n);
+            block(x_tiles(mb), x_tiles(mb + 1), part_stride, parts, w.panel(panel0 + j), kb0, kb1,
+                  acc + 2 * i * c_stride + 2 * j * 256, c_stride, kb0 == 0, out, n);
             // While A[32 rows, k block] is reused from L1 across the panels,
             // fetch into L2 what comes from memory or L3 next, a slice per
             // call: the next row block's activations, or the first row
             // block's of the next k block, and all panels' weights of the
             // next k block.
             if (i + 1 < row_blocks) {
-              prefetch_slice(x_tiles(mb + 2) + kb0 * kTileElems, a_bytes, j, panels);
-              prefetch_slice(x_tiles(mb + 3) + kb0 * kTileElems, a_bytes, j, panels);
+              prefetch_a(mb + 2, kb0, a_bytes, j, panels);
+              prefetch_a(mb + 3, kb0, a_bytes, j, panels);
             } else if (kb1 < kt) {
-              prefetch_slice(x_tiles(row0 / kTileRows) + kb1 * kTileElems, a_next_bytes, j, panels);
-              prefetch_slice(x_tiles(row0 / kTileRows + 1) + kb1 * kTileElems, a_next_bytes, j, panels);
+              prefetch_a(row0 / kTileRows, kb1, a_next_bytes, j, panels);
+              prefetch_a(row0 / kTileRows + 1, kb1, a_next_bytes, j, panels);
             }
             if (kb1 < kt)
               for (std::size_t jj = 0; jj < panels; ++jj)
@@ -220,7 +230,7 @@ inline void matmul_bf16_blocked(kernels::Bf16Workspace& ws, const kernels::Packe
 #endif
   // Generic: widen the activations to float32 once per set_activations_bf16.
   if (!ws.x_f32_current) {
-    const std::size_t tile_rows = ws.m_tiles(), per_tile_row = ws.k_tiles() * kTileElems;
+    const std::size_t tile_rows = ws.m_tiles(), per_tile_row = ws.parts * ws.k_tiles() * kTileElems;
     ws.x_f32.reserve(tile_rows * per_tile_row);
     pool.parallel_for(tile_rows, [&](std::size_t mb) {
       widen_bf16(ws.x.data() + mb * per_tile_row, ws.x_f32.data() + mb * per_tile_row, per_tile_row);

@@ -8,7 +8,9 @@
 //
 // Per 32 k: four tile loads and four TDPBF16PS (each 16·16·32·2 = 16384
 // flops); 2x2 is the only blocking that fits eight registers with one load per
-// multiply. Measured on Sapphire Rapids (TDPBF16PS peak ~3.2-3.4 TFLOP/s per
+// multiply. With split activations (hi + lo, matmul_bf16_layout.hpp) the two
+// B tiles stay in their registers for both parts: six loads for eight
+// multiplies, and B, which comes from L2, is read once for twice the work. Measured on Sapphire Rapids (TDPBF16PS peak ~3.2-3.4 TFLOP/s per
 // core with operands resident in tiles): ~60% of that with A, B and C all in
 // L1, ~35% in the full matmul, where B streams from L2 — the tile loads, not
 // the multiplies, set the pace. TDPBF16PS multiplies bf16 pairs exactly and accumulates in
@@ -57,15 +59,17 @@ URM_TARGET_AMX inline void amx_begin() {
 
 URM_TARGET_AMX inline void amx_end() { _tile_release(); }
 
-// a0, a1 : A tiles of rows 0..15 and 16..31; tile kb at + kb * 512
+// a0, a1 : A tiles of rows 0..15 and 16..31; part p of tile kb at
+//          + p * part_stride + kb * 512 (parts: 1, or 2 for hi and lo)
 // b      : weight panel; tile (kb, h) at + (2 kb + h) * 512
 // c      : C tiles (row block r, output half h) at c + r * c_stride + h * 256,
 //          rows of 16 floats; read unless first
 // out    : where the result goes: null = back into c; else (the last k block
 //          of a block that lies inside y) rows of y, C[r, o] at out[r * out_stride + o]
-URM_TARGET_AMX inline void amx_block(const std::uint16_t* a0, const std::uint16_t* a1, const std::uint16_t* b,
-                                     std::size_t kb0, std::size_t kb1, float* c, std::size_t c_stride,
-                                     bool first, float* out, std::size_t out_stride) {
+URM_TARGET_AMX inline void amx_block(const std::uint16_t* a0, const std::uint16_t* a1, std::size_t part_stride,
+                                     std::size_t parts, const std::uint16_t* b, std::size_t kb0, std::size_t kb1,
+                                     float* c, std::size_t c_stride, bool first, float* out,
+                                     std::size_t out_stride) {
   // The tile-load asm of GCC 12 does not declare the memory it reads.
   __asm__ volatile("" : : : "memory");
   constexpr long kStride = 64;  // bytes per tile row, A, B and C alike
@@ -99,6 +103,14 @@ URM_TARGET_AMX inline void amx_block(const std::uint16_t* a0, const std::uint16_
     _tile_loadd(5, a1 + kb * kTileElems, kStride);
     _tile_dpbf16ps(2, 5, 6);
     _tile_dpbf16ps(3, 5, 7);
+    if (parts == 2) {  // lo · Bᵀ with the B tiles still in tmm6, tmm7
+      _tile_loadd(4, a0 + part_stride + kb * kTileElems, kStride);
+      _tile_dpbf16ps(0, 4, 6);
+      _tile_dpbf16ps(1, 4, 7);
+      _tile_loadd(5, a1 + part_stride + kb * kTileElems, kStride);
+      _tile_dpbf16ps(2, 5, 6);
+      _tile_dpbf16ps(3, 5, 7);
+    }
   }
   if (out != nullptr) {
     const long stride = static_cast<long>(4 * out_stride);

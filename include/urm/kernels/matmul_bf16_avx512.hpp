@@ -28,6 +28,7 @@ namespace urm::detail {
 
 // Same contract as amx_block (see matmul_bf16_amx.hpp).
 URM_TARGET_AVX512_BF16 inline void avx512_bf16_block(const std::uint16_t* a0, const std::uint16_t* a1,
+                                                     std::size_t part_stride, std::size_t parts,
                                                      const std::uint16_t* b, std::size_t kb0, std::size_t kb1,
                                                      float* c, std::size_t c_stride, bool first, float* out,
                                                      std::size_t out_stride) {
@@ -41,16 +42,18 @@ URM_TARGET_AVX512_BF16 inline void avx512_bf16_block(const std::uint16_t* a0, co
         acc[r][h] = first ? _mm512_setzero_ps() : _mm512_load_ps(ct + r * kTileRows + h * 256);
     for (std::size_t kb = kb0; kb < kb1; ++kb) {
       const std::uint16_t* bt = b + 2 * kb * kTileElems;
-      const std::uint16_t* at = a + kb * kTileElems;
       for (std::size_t p = 0; p < kTileK / 2; ++p) {
         const __m512bh w0 = (__m512bh)_mm512_load_si512(bt + p * 32);
         const __m512bh w1 = (__m512bh)_mm512_load_si512(bt + kTileElems + p * 32);
-        for (std::size_t r = 0; r < kRows; ++r) {
-          std::int32_t pair;
-          std::memcpy(&pair, at + r * kTileK + 2 * p, 4);
-          const __m512bh x = (__m512bh)_mm512_set1_epi32(pair);
-          acc[r][0] = _mm512_dpbf16_ps(acc[r][0], x, w0);
-          acc[r][1] = _mm512_dpbf16_ps(acc[r][1], x, w1);
+        for (std::size_t part = 0; part < parts; ++part) {  // hi, then lo, on the same weights
+          const std::uint16_t* at = a + part * part_stride + kb * kTileElems;
+          for (std::size_t r = 0; r < kRows; ++r) {
+            std::int32_t pair;
+            std::memcpy(&pair, at + r * kTileK + 2 * p, 4);
+            const __m512bh x = (__m512bh)_mm512_set1_epi32(pair);
+            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], x, w0);
+            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], x, w1);
+          }
         }
       }
     }

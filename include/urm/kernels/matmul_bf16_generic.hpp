@@ -36,10 +36,11 @@ namespace urm::detail {
 #endif
 
 // Same contract as amx_block (see matmul_bf16_amx.hpp), except that the A
-// tiles hold float32: tile kb at a0 + kb * 512, row r at + r * 32.
-inline void generic_bf16_block(const float* a0, const float* a1, const std::uint16_t* b,
-                               std::size_t kb0, std::size_t kb1, float* c, std::size_t c_stride, bool first,
-                               float* out, std::size_t out_stride) {
+// tiles hold float32: part p of tile kb at a0 + p * part_stride + kb * 512,
+// row r at + r * 32.
+inline void generic_bf16_block(const float* a0, const float* a1, std::size_t part_stride, std::size_t parts,
+                               const std::uint16_t* b, std::size_t kb0, std::size_t kb1, float* c,
+                               std::size_t c_stride, bool first, float* out, std::size_t out_stride) {
   using F = xsimd::batch<float>;
   using H = xsimd::batch<std::uint16_t>;
   using U = xsimd::batch<std::uint32_t>;
@@ -67,7 +68,6 @@ inline void generic_bf16_block(const float* a0, const float* a1, const std::uint
         for (std::size_t q = 0; q < kB; ++q) acc[r][q] = first ? F(0.0f) : F::load_aligned(c_at(r, q));
       for (std::size_t kb = kb0; kb < kb1; ++kb) {
         const std::uint16_t* bt = b + 2 * kb * kTileElems;
-        const float* at = a + kb * kTileElems;
         for (std::size_t p = 0; p < kTileK / 2; ++p) {
           F w_even[kB], w_odd[kB];
           for (std::size_t q = 0; q < kB; ++q) {
@@ -77,10 +77,13 @@ inline void generic_bf16_block(const float* a0, const float* a1, const std::uint
             w_even[q] = xsimd::bitwise_cast<F>(lanes << 16);
             w_odd[q] = xsimd::bitwise_cast<F>(lanes & high_half);
           }
-          for (std::size_t r = 0; r < kRows; ++r) {
-            const F x0(at[r * kTileK + 2 * p]), x1(at[r * kTileK + 2 * p + 1]);
-            for (std::size_t q = 0; q < kB; ++q)
-              acc[r][q] = xsimd::fma(x1, w_odd[q], xsimd::fma(x0, w_even[q], acc[r][q]));
+          for (std::size_t part = 0; part < parts; ++part) {  // hi, then lo, on the same weights
+            const float* at = a + part * part_stride + kb * kTileElems;
+            for (std::size_t r = 0; r < kRows; ++r) {
+              const F x0(at[r * kTileK + 2 * p]), x1(at[r * kTileK + 2 * p + 1]);
+              for (std::size_t q = 0; q < kB; ++q)
+                acc[r][q] = xsimd::fma(x1, w_odd[q], xsimd::fma(x0, w_even[q], acc[r][q]));
+            }
           }
         }
       }

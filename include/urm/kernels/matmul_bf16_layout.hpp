@@ -5,8 +5,9 @@
 // Both operands are cut into tiles of 16 rows x 64 bytes = 512 bfloat16, the
 // shape of one AMX tile register, each tile contiguous (1 KiB):
 //
-//   activations X [m, k]  ->  tiles A[m16][k32]   A tile: 16 rows x 32 k
-//       A[mb][kb][r][c]     = bf16(X[16 mb + r, 32 kb + c])
+//   activations X [m, k]  ->  tiles A[m16][part][k32]   A tile: 16 rows x 32 k
+//       A[mb][0][kb][r][c]  = hi = bf16(X[16 mb + r, 32 kb + c])
+//       A[mb][1][kb][r][c]  = lo = bf16(X − hi)          (split activations only)
 //
 //   weights W [n, k]      ->  panels of 32 outputs, each two B tiles per k32:
 //       B[nj][kb][h][p][c][e] = bf16(W[32 nj + 16 h + c, 32 kb + 2 p + e])
@@ -20,6 +21,12 @@
 //
 // m is padded to 32, n to 32 and k to 32 with zeros: padded products are 0·0
 // and padded outputs are never copied out, so kernels only see whole tiles.
+//
+// Split activations (parts = 2) keep 16 significant bits of x instead of 8:
+// X = hi + lo exactly up to lo's own rounding (X − hi is exact in float32),
+// and the kernels accumulate hi · Wᵀ + lo · Wᵀ into the same float32 sums, each
+// B tile loaded once for both parts. The hi and lo tiles of a row block are
+// kt tiles apart, so a kernel reads part p of tile kb at + (p kt + kb) · 512.
 #pragma once
 
 #include <algorithm>
@@ -111,6 +118,23 @@ inline void round_to_bf16(const float* src, std::uint16_t* dst, std::size_t n) {
     const std::uint32_t quiet_nan = (u >> 16) | 0x40u;
     dst[i] = static_cast<std::uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? quiet_nan : rounded);
   }
+}
+
+// The part of src[0, n) that bf16 rounding leaves out, rounded itself:
+// dst = bf16(x − f32(bf16(x))). The subtraction is exact in float32; where
+// bf16(x) is not finite (x is ±inf or NaN, or rounds past the largest
+// bfloat16) lo is 0, so hi + lo is what hi alone gives.
+inline void round_remainder_to_bf16(const float* src, std::uint16_t* dst, std::size_t n) {
+  float rest[kTileK];
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t u;
+    std::memcpy(&u, src + i, 4);
+    const std::uint32_t hi_bits = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    float hi;
+    std::memcpy(&hi, &hi_bits, 4);
+    rest[i] = (hi_bits & 0x7f800000u) == 0x7f800000u ? 0.0f : src[i] - hi;
+  }
+  round_to_bf16(rest, dst, n);
 }
 
 #if URM_HAVE_X86_BF16_KERNELS
@@ -254,54 +278,66 @@ inline PackedBf16Weights pack_bf16(const TensorView& w) {
 }
 
 // Reusable state of fast-mode matmuls: the current activations, rounded to
-// bfloat16 in tile layout (set once, multiplied by several weights, e.g. the
-// q, k and v projections), and one float32 accumulator area per thread slot.
+// bfloat16 in tile layout, whole (parts = 1) or split into hi + lo (parts =
+// 2), set once and multiplied by several weights (e.g. the q, k and v
+// projections), and one float32 accumulator area per thread slot.
 // Buffers only grow, so after the first call of a given size nothing is
 // allocated. Not for concurrent use: one workspace per forward pass that can
 // run at the same time as another.
 struct Bf16Workspace {
   std::size_t m = 0, k = 0;                    // shape of the current activations
-  detail::AlignedArray<std::uint16_t> x;       // A tiles [m32 / 16][k32 / 32][16][32]
+  std::size_t parts = 1;                       // 1: bf16(x); 2: hi = bf16(x), lo = bf16(x − hi)
+  detail::AlignedArray<std::uint16_t> x;       // A tiles [m32 / 16][parts][k32 / 32][16][32]
   detail::AlignedArray<float> accumulators;    // per slot: C tiles of one work item
   detail::AlignedArray<float> x_f32;           // x widened to float32, same layout (generic kernel only)
   bool x_f32_current = false;                  // x_f32 holds the current activations
 
   std::size_t m_tiles() const { return detail::round_up(m, detail::kMBlock) / detail::kTileRows; }
   std::size_t k_tiles() const { return detail::round_up(k, detail::kTileK) / detail::kTileK; }
-  // First A tile of row block mb (rows 16 mb .. 16 mb + 15); tile kb follows at + kb * 512.
-  const std::uint16_t* x_tiles(std::size_t mb) const { return x.data() + mb * k_tiles() * detail::kTileElems; }
-  // Activation [row, col] as stored (bfloat16 bits), for tests and tools.
-  std::uint16_t x_at(std::size_t row, std::size_t col) const {
-    return x_tiles(row / detail::kTileRows)[(col / detail::kTileK) * detail::kTileElems +
+  // First A tile of row block mb (rows 16 mb .. 16 mb + 15); part p of tile
+  // kb follows at + (p * k_tiles() + kb) * 512.
+  const std::uint16_t* x_tiles(std::size_t mb) const {
+    return x.data() + mb * parts * k_tiles() * detail::kTileElems;
+  }
+  // Activation [row, col] of a part as stored (bfloat16 bits), for tests and tools.
+  std::uint16_t x_at(std::size_t row, std::size_t col, std::size_t part = 0) const {
+    return x_tiles(row / detail::kTileRows)[(part * k_tiles() + col / detail::kTileK) * detail::kTileElems +
                                             (row % detail::kTileRows) * detail::kTileK + col % detail::kTileK];
   }
 };
 
-// x [m, k] float32 -> ws (bfloat16, tile layout, zero padded). Parallel over
-// blocks of 16 rows.
-inline void set_activations_bf16(Bf16Workspace& ws, const float* x, std::size_t m, std::size_t k, ThreadPool& pool) {
+// x [m, k] float32 -> ws (bfloat16, tile layout, zero padded): parts = 1
+// rounds x once, parts = 2 also stores lo = bf16(x − bf16(x)) (see the split
+// activations above). Parallel over blocks of 16 rows.
+inline void set_activations_bf16(Bf16Workspace& ws, const float* x, std::size_t m, std::size_t k, ThreadPool& pool,
+                                 std::size_t parts = 1) {
   if (k == 0) throw Error("set_activations_bf16: k = 0, expected k > 0");
+  if (parts != 1 && parts != 2) throw Error("set_activations_bf16: parts = " + std::to_string(parts) + ", expected 1 or 2");
   ws.m = m;
   ws.k = k;
+  ws.parts = parts;
   ws.x_f32_current = false;
   const std::size_t mt = ws.m_tiles(), kt = ws.k_tiles();
-  ws.x.reserve(std::max<std::size_t>(1, mt * kt * detail::kTileElems));
+  ws.x.reserve(std::max<std::size_t>(1, mt * parts * kt * detail::kTileElems));
   std::uint16_t* out = ws.x.data();
   pool.parallel_for(mt, [&](std::size_t mb) {
-    for (std::size_t kb = 0; kb < kt; ++kb) {
-      std::uint16_t* tile = out + (mb * kt + kb) * detail::kTileElems;
-      const std::size_t len = std::min(detail::kTileK, k - detail::kTileK * kb);
-      for (std::size_t r = 0; r < detail::kTileRows; ++r) {
-        const std::size_t row = detail::kTileRows * mb + r;
-        std::uint16_t* dst = tile + r * detail::kTileK;
-        if (row < m) {
-          detail::round_to_bf16(x + row * k + detail::kTileK * kb, dst, len);
-          std::fill(dst + len, dst + detail::kTileK, std::uint16_t{0});
-        } else {
-          std::fill(dst, dst + detail::kTileK, std::uint16_t{0});
+    for (std::size_t part = 0; part < parts; ++part)
+      for (std::size_t kb = 0; kb < kt; ++kb) {
+        std::uint16_t* tile = out + ((mb * parts + part) * kt + kb) * detail::kTileElems;
+        const std::size_t len = std::min(detail::kTileK, k - detail::kTileK * kb);
+        for (std::size_t r = 0; r < detail::kTileRows; ++r) {
+          const std::size_t row = detail::kTileRows * mb + r;
+          std::uint16_t* dst = tile + r * detail::kTileK;
+          if (row < m) {
+            const float* src = x + row * k + detail::kTileK * kb;
+            if (part == 0) detail::round_to_bf16(src, dst, len);
+            else detail::round_remainder_to_bf16(src, dst, len);
+            std::fill(dst + len, dst + detail::kTileK, std::uint16_t{0});
+          } else {
+            std::fill(dst, dst + detail::kTileK, std::uint16_t{0});
+          }
         }
       }
-    }
   });
 }
 

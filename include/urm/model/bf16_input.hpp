@@ -13,14 +13,9 @@
 // 0.02 fast mode promises, so it is only offered for measurements.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <vector>
 
 #include "urm/core/thread_pool.hpp"
-#include "urm/kernels/activation.hpp"
 #include "urm/kernels/matmul_bf16.hpp"
 
 namespace urm {
@@ -30,61 +25,20 @@ enum class Bf16Rounding {
   Single,  // x ≈ hi, one product: twice the speed, ~0.03 score deviations
 };
 
-// Split rounding multiplies hi and lo in ONE matmul: they are stacked as
-// rows of one activation matrix, in chunks of 256 input rows,
-//     rows [512 c, 512 c + mc)          hi of input rows 256 c …
-//     rows [512 c + mc, 512 c + 2 mc)   lo of the same rows   (mc <= 256)
-// so each of matmul_bf16's 512-row work items holds the hi and lo of the same
-// rows and reads every weight once per 256 input rows: for inputs up to 256
-// rows (a response after a shared prompt) the weights stream from memory once,
-// not twice, and the AMX tiles see twice as many rows.
+// Split rounding stores hi and lo as two parts of one workspace
+// (matmul_bf16_layout.hpp): the kernels multiply both by each weight tile
+// they load, so the weights stream from memory once and both products add
+// into the same float32 sums.
 struct Bf16Input {
-  static constexpr std::size_t kChunk = 256;  // input rows per stacked chunk (half a work item)
-
-  kernels::Bf16Workspace act;   // bf16 rows: x (single) or the stacked hi / lo chunks (split)
-  std::vector<float> stacked;   // split: [2m, k] the float32 rows act is rounded from
-  std::vector<float> product;   // split: [2m, n] the stacked product, summed into y
-  std::size_t m = 0;            // input rows
-  bool split = false;
+  kernels::Bf16Workspace act;  // x as bf16 tiles: one part (single) or hi and lo (split)
 
   // x [m, k] float32.
   void set(const float* x, std::size_t rows, std::size_t k, Bf16Rounding rounding, ThreadPool& pool) {
-    m = rows;
-    split = rounding == Bf16Rounding::Split;
-    if (!split) return kernels::set_activations_bf16(act, x, m, k, pool);
-    if (stacked.size() < 2 * m * k) stacked.resize(2 * m * k);
-    for (std::size_t r0 = 0; r0 < m; r0 += kChunk) {
-      const std::size_t mc = std::min(kChunk, m - r0), n = mc * k;
-      const float* src = x + r0 * k;
-      float* hi = stacked.data() + 2 * r0 * k;  // rounded to bf16(x) by set_activations_bf16
-      float* lo = hi + n;
-      std::memcpy(hi, src, n * sizeof(float));
-      // x − bf16(x), with the round-to-nearest-even of set_activations_bf16.
-      for (std::size_t i = 0; i < n; ++i) {
-        std::uint32_t u;
-        std::memcpy(&u, src + i, 4);
-        const std::uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
-        float h;
-        std::memcpy(&h, &r, 4);
-        lo[i] = src[i] - h;
-      }
-    }
-    kernels::set_activations_bf16(act, stacked.data(), 2 * m, k, pool);
+    kernels::set_activations_bf16(act, x, rows, k, pool, rounding == Bf16Rounding::Split ? 2 : 1);
   }
 
   // y [m, w.n()] = x · wᵀ (split: hi · wᵀ + lo · wᵀ).
-  void multiply(const kernels::PackedBf16Weights& w, float* y, ThreadPool& pool) {
-    if (!split) return kernels::matmul_bf16(act, w, y, pool);
-    const std::size_t n = w.n();
-    if (product.size() < 2 * m * n) product.resize(2 * m * n);
-    kernels::matmul_bf16(act, w, product.data(), pool);
-    for (std::size_t r0 = 0; r0 < m; r0 += kChunk) {
-      const std::size_t len = std::min(kChunk, m - r0) * n;
-      const float* hi = product.data() + 2 * r0 * n;
-      std::memcpy(y + r0 * n, hi, len * sizeof(float));
-      kernels::add_inplace(y + r0 * n, hi + len, len);
-    }
-  }
+  void multiply(const kernels::PackedBf16Weights& w, float* y, ThreadPool& pool) { kernels::matmul_bf16(act, w, y, pool); }
 };
 
 }  // namespace urm
