@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.hpp"
 #include "urm/core/dtype.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/kernels/attention.hpp"
@@ -99,31 +100,12 @@ Timing median_seconds(F&& f, int runs, std::size_t threads) {
   return {wall[wall.size() / 2], cpu[cpu.size() / 2]};
 }
 
-// FP32 FMA peak of one thread: 24 independent register accumulators, no
-// memory traffic, timed in thread CPU time (median of 5).
+// FP32 FMA peak of one thread, median of 5 (bench_common.hpp: registers
+// only; an FMA with a memory operand would measure the load ports instead).
 double measured_fma_peak() {
-  using urm::detail::fbatch;
   std::vector<double> g;
-  for (int run = 0; run < 5; ++run) {
-    fbatch acc[24];
-    for (int i = 0; i < 24; ++i) acc[i] = fbatch(static_cast<float>(i));
-    const fbatch a(0.999999f), b(1e-7f);
-    constexpr long iters = 10'000'000;
-    timespec t0{}, t1{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-    for (long it = 0; it < iters; ++it) {
-#pragma GCC unroll 24
-      for (int i = 0; i < 24; ++i) acc[i] = xsimd::fma(acc[i], a, b);
-    }
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
-    float sink = 0.0f;
-    for (int i = 0; i < 24; ++i) sink += xsimd::hadd(acc[i]);
-    if (sink == 42.0f) std::printf(" ");  // keep the loop
-    const double sec = static_cast<double>(t1.tv_sec - t0.tv_sec) + 1e-9 * static_cast<double>(t1.tv_nsec - t0.tv_nsec);
-    g.push_back(2.0 * urm::detail::simd_width * 24.0 * iters / sec * 1e-9);
-  }
-  std::sort(g.begin(), g.end());
-  return g[2];
+  for (int run = 0; run < 5; ++run) g.push_back(urm::bench::fma_peak_gflops());
+  return urm::bench::median(g);
 }
 
 std::vector<std::size_t> parse_list(const char* s) {
@@ -175,7 +157,7 @@ int main(int argc, char** argv) {
   std::printf("flags   : %s\n", URM_BUILD_FLAGS);
   std::printf("using   : %s\n", compiled_features().c_str());
   const double peak = measured_fma_peak();
-  std::printf("FMA peak: %.1f GFLOP/s per thread (register-only FMA loop, thread CPU time)\n", peak);
+  std::printf("FMA peak: %.1f GFLOP/s per thread (register-only FMA loop, no loads, thread CPU time)\n", peak);
   std::printf("timing  : median of 5 runs after 1 warm-up (machine may be shared: numbers are noisy)\n\n");
 
   struct Shape {
