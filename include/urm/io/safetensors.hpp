@@ -8,7 +8,9 @@
 //
 // Everything is validated before a single tensor byte is used: a file that
 // passes parse_safetensors_header() yields views that stay inside the map,
-// whose byte size is exactly numel · dtype_size, and that never overlap.
+// whose byte size is exactly numel · dtype_size, and that tile the data area
+// exactly (no overlap, no gap, nothing after the last: the reference reader's
+// rule).
 // All size arithmetic is done in u64 with explicit overflow checks, so no
 // header can make a size wrap around.
 #pragma once
@@ -175,21 +177,40 @@ inline SafetensorsHeader parse_safetensors_header(std::span<const std::byte> fil
     h.entries.push_back(detail::parse_safetensors_entry(name, info, data_size, path));
   }
 
-  // No two tensors may share a byte: sort by (begin, end) and compare neighbours.
-  // Empty tensors occupy no bytes and cannot overlap anything.
+  // The tensors tile the data area exactly, as the reference reader demands
+  // (safetensors' Metadata::validate): sorted by (begin, end), each begins
+  // where the previous one ends, the first at 0, and the last ends at the end
+  // of the file. Bytes outside every tensor would be data no one checks.
   std::vector<const SafetensorsEntry*> by_offset;
-  for (const auto& e : h.entries)
-    if (e.data_end > e.data_begin) by_offset.push_back(&e);
+  for (const auto& e : h.entries) by_offset.push_back(&e);
   std::sort(by_offset.begin(), by_offset.end(), [](const auto* a, const auto* b) {
     return std::pair(a->data_begin, a->data_end) < std::pair(b->data_begin, b->data_end);
   });
-  for (std::size_t i = 1; i < by_offset.size(); ++i) {
-    const auto& a = *by_offset[i - 1];
+  std::uint64_t covered = 0;  // end of the previous tensor
+  for (std::size_t i = 0; i < by_offset.size(); ++i) {
     const auto& b = *by_offset[i];
-    if (b.data_begin < a.data_end)
+    if (b.data_begin == covered) {
+      covered = b.data_end;
+      continue;
+    }
+    if (i == 0)
+      throw Error(path + ": the data area begins with " + std::to_string(b.data_begin) +
+                  " bytes that belong to no tensor (the first, \"" + b.name + "\", starts at " +
+                  std::to_string(b.data_begin) + ")");
+    const auto& a = *by_offset[i - 1];
+    if (b.data_begin < covered)
       throw Error(path + ": tensors \"" + a.name + "\" " + detail::offsets_string(a.data_begin, a.data_end) +
                   " and \"" + b.name + "\" " + detail::offsets_string(b.data_begin, b.data_end) + " overlap");
+    throw Error(path + ": " + std::to_string(b.data_begin - covered) + " bytes between tensors \"" + a.name + "\" " +
+                detail::offsets_string(a.data_begin, a.data_end) + " and \"" + b.name + "\" " +
+                detail::offsets_string(b.data_begin, b.data_end) + " belong to no tensor");
   }
+  if (covered != data_size)
+    throw Error(path + ": " + std::to_string(data_size - covered) + " bytes at the end of the file belong to no tensor" +
+                (by_offset.empty() ? std::string(" (the header lists none)")
+                                   : " (the last, \"" + by_offset.back()->name + "\", ends at " +
+                                         std::to_string(covered) + " of the " + std::to_string(data_size) +
+                                         "-byte data area)"));
   return h;
 }
 
