@@ -320,11 +320,12 @@ inline void set_activations_bf16(Bf16Workspace& ws, const float* x, std::size_t 
   const std::size_t mt = ws.m_tiles(), kt = ws.k_tiles();
   ws.x.reserve(std::max<std::size_t>(1, mt * parts * kt * detail::kTileElems));
   std::uint16_t* out = ws.x.data();
+  // Each 32-float segment of x is read once (from L1) for both parts.
   pool.parallel_for(mt, [&](std::size_t mb) {
-    for (std::size_t part = 0; part < parts; ++part)
-      for (std::size_t kb = 0; kb < kt; ++kb) {
+    for (std::size_t kb = 0; kb < kt; ++kb) {
+      const std::size_t len = std::min(detail::kTileK, k - detail::kTileK * kb);
+      for (std::size_t part = 0; part < parts; ++part) {
         std::uint16_t* tile = out + ((mb * parts + part) * kt + kb) * detail::kTileElems;
-        const std::size_t len = std::min(detail::kTileK, k - detail::kTileK * kb);
         for (std::size_t r = 0; r < detail::kTileRows; ++r) {
           const std::size_t row = detail::kTileRows * mb + r;
           std::uint16_t* dst = tile + r * detail::kTileK;
@@ -338,6 +339,7 @@ inline void set_activations_bf16(Bf16Workspace& ws, const float* x, std::size_t 
           }
         }
       }
+    }
   });
 }
 
