@@ -125,6 +125,22 @@ TEST_CASE("attention is bitwise identical for 1, 2 and 7 threads") {
   }
 }
 
+TEST_CASE("attention may write its output over q, bit for bit as into a separate buffer") {
+  std::mt19937 rng(14);
+  urm::ThreadPool pool(3);
+  for (const Case& c : {Case{130, 130, 8, 2, 64}, Case{17, 150, 4, 4, 100}, Case{65, 200, 6, 3, 8}}) {
+    const auto q = random_floats(c.n_q * c.heads * c.D, rng);
+    const auto k = random_floats(c.n_kv * c.kv_heads * c.D, rng);
+    const auto v = random_floats(c.n_kv * c.kv_heads * c.D, rng);
+    std::vector<float> separate(q.size()), in_place = q;
+    urm::kernels::causal_attention(q.data(), k.data(), v.data(), separate.data(), c.n_q, c.n_kv, c.heads, c.kv_heads,
+                                   c.D, pool);
+    urm::kernels::causal_attention(in_place.data(), k.data(), v.data(), in_place.data(), c.n_q, c.n_kv, c.heads,
+                                   c.kv_heads, c.D, pool);
+    CHECK(same_bits(separate, in_place));
+  }
+}
+
 TEST_CASE("attention rejects inconsistent shapes") {
   urm::ThreadPool pool(1);
   std::vector<float> buf(64);

@@ -87,6 +87,26 @@ TEST_CASE("LlamaModel: a cached prefix gives the same result as the whole sequen
   CHECK_THROWS_WITH_AS(st.rewind(22), "LlamaState: cannot rewind to 22 positions, only 21 are cached", Error);
 }
 
+TEST_CASE("LlamaModel: past kMlpRows rows the MLP runs in chunks, with the same result, in both modes") {
+  test::TensorStore store;
+  LlamaShape s = test::small_shape();
+  s.max_positions = 4096;
+  LlamaModel model(s, test::random_weights(store, s));
+  ThreadPool pool(2);
+  const std::size_t n = 2 * LlamaState::kMlpRows + 37, split = 600;  // three chunks whole; 600 + 1485 split
+  const auto ids = some_ids(n);
+  const std::span<const std::int32_t> all(ids);
+  for (bool fast : {false, true}) {
+    CAPTURE(fast);
+    if (fast) model.pack_projections(pool);
+    const auto whole = run(model, ids, LlamaOutput::All, pool);
+    LlamaState st;
+    model.forward(all.first(split), st, LlamaOutput::None, pool);
+    const auto rest = model.forward(all.subspan(split), st, LlamaOutput::All, pool);
+    CHECK(max_abs_diff(rest, std::span(whole).subspan(split * s.dim)) <= 1e-6f);
+  }
+}
+
 TEST_CASE("LlamaModel: results do not depend on the number of threads") {
   test::TensorStore store;
   const LlamaShape s = test::small_shape();
@@ -141,6 +161,14 @@ TEST_CASE("LlamaModel: bad inputs") {
   const std::vector<std::int32_t> bad = {1, 2, 50};
   CHECK_THROWS_WITH_AS(model.forward(bad, st, LlamaOutput::Last, pool),
                        "token id 50 at position 2 is out of range [0, 50)", Error);
+  // Past the first 256 positions (the lookup runs in parts) the position is still the input's.
+  LlamaShape longer = s;
+  longer.max_positions = 1000;
+  const LlamaModel long_model(longer, test::random_weights(store, longer));
+  auto late_bad = some_ids(600);
+  late_bad[517] = -3;
+  CHECK_THROWS_WITH_AS(long_model.forward(late_bad, st, LlamaOutput::Last, pool),
+                       "token id -3 at position 517 is out of range [0, 50)", Error);
 }
 
 TEST_CASE("LlamaModel: weights of the wrong shape are rejected") {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +30,33 @@ inline void release_resident_pages(const void* p, std::size_t n) {
   const auto begin = (reinterpret_cast<std::uintptr_t>(p) + page - 1) / page * page;
   const auto end = (reinterpret_cast<std::uintptr_t>(p) + n) / page * page;
   if (p != nullptr && end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+// A read fault on a file map maps not one page but the cached pages around
+// it (Linux "fault-around", fault_around_bytes = 64 KiB by default), and
+// MADV_RANDOM does not stop it. Reading scattered rows of a large mapped
+// table (embedding lookups) thus makes up to 64 KiB resident per row: 224
+// MiB for 4,096 random rows of Llama-3's 1 GiB embedding.
+inline constexpr std::size_t kFaultAroundBytes = std::size_t{64} << 10;
+
+// Drops from the resident set the fault-around windows of the rows `rows` of
+// a row-major table [p, p + rows_total · row_bytes) in a read-only file map,
+// keeping to the whole pages of the table. As release_resident_pages: no
+// byte changes, a later read faults the page back in from the page cache.
+template <class Index>
+void release_resident_rows(const void* p, std::size_t row_bytes, std::size_t rows_total, const Index* rows,
+                           std::size_t n) {
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto base = reinterpret_cast<std::uintptr_t>(p);
+  const auto lo = (base + page - 1) / page * page, hi = (base + rows_total * row_bytes) / page * page;
+  const std::uintptr_t w = kFaultAroundBytes;
+  std::uintptr_t last_begin = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uintptr_t row = base + static_cast<std::uintptr_t>(rows[i]) * row_bytes;
+    const std::uintptr_t begin = std::max(lo, row / w * w), end = std::min(hi, (row + row_bytes + w - 1) / w * w);
+    if (end > begin && begin != last_begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+    last_begin = begin;  // (consecutive ids often share a window)
+  }
 }
 
 class MappedFile {

@@ -3,6 +3,8 @@
 //   q   : [n_q, n_heads, D]        queries at positions n_kv − n_q … n_kv − 1
 //   k,v : [n_kv, n_kv_heads, D]    keys/values at positions 0 … n_kv − 1
 //   out : [n_q, n_heads, D]
+// out may be q itself: a task copies its slice of q (its rows, its heads)
+// before it writes the same slice of out, and no other task reads it.
 // Head h reads kv head h / (n_heads / n_kv_heads). Query t sees keys
 // 0 … (n_kv − n_q + t):  out = softmax(q·kᵀ / √D) · v.
 // n_kv > n_q is the prefix-reuse case: the first n_kv − n_q keys/values were

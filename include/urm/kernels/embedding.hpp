@@ -13,7 +13,10 @@
 
 namespace urm::kernels {
 
-inline void embedding(const TensorView& table, const std::int32_t* ids, std::size_t n, float* out) {
+// (first_position: where ids[0] stands in the whole input, for the message
+// of an id out of range when the caller looks up an input in parts.)
+inline void embedding(const TensorView& table, const std::int32_t* ids, std::size_t n, float* out,
+                      std::size_t first_position = 0) {
   if (table.rank() != 2)
     throw Error("embedding: table " + table.name + " has shape " + shape_string(table.shape) +
                 ", expected [vocab, dim]");
@@ -24,7 +27,7 @@ inline void embedding(const TensorView& table, const std::int32_t* ids, std::siz
     constexpr DType D = decltype(d)::value;
     for (std::size_t t = 0; t < n; ++t) {
       if (ids[t] < 0 || ids[t] >= vocab)
-        throw Error("token id " + std::to_string(ids[t]) + " at position " + std::to_string(t) +
+        throw Error("token id " + std::to_string(ids[t]) + " at position " + std::to_string(first_position + t) +
                     " is out of range [0, " + std::to_string(vocab) + ")");
       detail::convert_f32<D>(table.data, static_cast<std::size_t>(ids[t]) * dim, dim, out + t * dim);
     }

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "urm/core/error.hpp"
+#include "urm/core/mapped_file.hpp"
 #include "urm/core/tensor_view.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/io/checkpoint.hpp"
@@ -98,6 +99,10 @@ struct LlamaLayerWeights {
 struct LlamaWeights {
   TensorView embed;  // model.embed_tokens [vocab, dim]
   std::vector<LlamaLayerWeights> layers;
+  // The views point into read-only file maps (from_checkpoint), whose pages
+  // may be dropped from the resident set (they fault back in unchanged). Not
+  // so for weights in memory of their own: dropping those would zero them.
+  bool file_mapped = false;
   TensorView final_norm;  // model.norm [dim]
 
   // Views of the checkpoint's tensors (the bytes stay in the map; the
@@ -114,6 +119,7 @@ struct LlamaWeights {
                           ckpt.tensor(p + "mlp.up_proj.weight"), ckpt.tensor(p + "mlp.down_proj.weight")});
     }
     w.final_norm = ckpt.tensor("model.norm.weight");
+    w.file_mapped = true;
     return w;
   }
 };
@@ -121,6 +127,12 @@ struct LlamaWeights {
 // Per-caller activations and the K/V of every layer for the positions run so far.
 class LlamaState {
  public:
+  // The MLP runs over at most this many rows at a time: its [rows, ffn]
+  // buffers are the largest activations (whole, 4k tokens of Llama-3-8B
+  // would need 0.45 GB for gate and up). Rows are independent in the MLP, so
+  // chunking changes no arithmetic; 1024 rows keep the matmuls at full speed.
+  static constexpr std::size_t kMlpRows = 1024;
+
   // Positions whose K/V are in the cache; the next forward starts here.
   std::size_t n_past() const { return n_past_; }
   // Keep only the first n positions (a shared prefix), drop the rest.
@@ -144,9 +156,8 @@ class LlamaState {
     grow(x, n_new * s.dim);
     grow(xb, n_new * s.dim);
     grow(q, n_new * s.q_dim());
-    grow(att, n_new * s.q_dim());
-    grow(gate, n_new * s.ffn_dim);
-    grow(up, n_new * s.ffn_dim);
+    grow(gate, std::min(n_new, kMlpRows) * s.ffn_dim);
+    grow(up, std::min(n_new, kMlpRows) * s.ffn_dim);
     if (k.size() != s.n_layers) {
       k.assign(s.n_layers, {});
       v.assign(s.n_layers, {});
@@ -160,10 +171,9 @@ class LlamaState {
   std::size_t n_past_ = 0;
   std::vector<float> x;                  // [n, dim]      residual stream
   std::vector<float> xb;                 // [n, dim]      normed input of a block / block output before the residual add
-  std::vector<float> q;                  // [n, q_dim]    queries
-  std::vector<float> att;                // [n, q_dim]    attention output (heads concatenated)
-  std::vector<float> gate;               // [n, ffn]      gate_proj(x), then silu(gate) · up
-  std::vector<float> up;                 // [n, ffn]      up_proj(x)
+  std::vector<float> q;                  // [n, q_dim]    queries, then in place the attention output
+  std::vector<float> gate;               // [kMlpRows, ffn] gate_proj(x), then silu(gate) · up, a chunk of rows
+  std::vector<float> up;                 // [kMlpRows, ffn] up_proj(x)
   std::vector<std::vector<float>> k, v;  // per layer [n_past + n, kv_dim], RoPE applied to k
   Bf16Input bf16;                        // fast mode: the input of the current projections, as bfloat16
 };
@@ -194,9 +204,10 @@ class LlamaModel {
     std::vector<PackedLlamaLayer> packed;
     packed.reserve(w_.layers.size());
     for (const LlamaLayerWeights& w : w_.layers)
-      packed.push_back({pack_projection(w.wq, pool), pack_projection(w.wk, pool), pack_projection(w.wv, pool),
-                        pack_projection(w.wo, pool), pack_projection(w.w_gate, pool), pack_projection(w.w_up, pool),
-                        pack_projection(w.w_down, pool)});
+      packed.push_back({pack_projection(w.wq, pool, w_.file_mapped), pack_projection(w.wk, pool, w_.file_mapped),
+                        pack_projection(w.wv, pool, w_.file_mapped), pack_projection(w.wo, pool, w_.file_mapped),
+                        pack_projection(w.w_gate, pool, w_.file_mapped), pack_projection(w.w_up, pool, w_.file_mapped),
+                        pack_projection(w.w_down, pool, w_.file_mapped)});
     packed_ = std::move(packed);
     rounding_ = rounding;
   }
@@ -228,7 +239,15 @@ class LlamaModel {
     };
 
     // x = embed_tokens[ids]                                     x: [n, D]
-    kernels::embedding(w_.embed, ids.data(), n, st.x.data());
+    // Only these rows of the table are in use: what fault-around mapped next
+    // to them (mapped_file.hpp) leaves the resident set again, every 256 rows,
+    // so at most 16 MiB of it is resident at any time.
+    for (std::size_t t0 = 0; t0 < n; t0 += 256) {
+      const std::size_t nt = std::min<std::size_t>(256, n - t0);
+      kernels::embedding(w_.embed, ids.data() + t0, nt, st.x.data() + t0 * D, t0);
+      if (w_.file_mapped)
+        release_resident_rows(w_.embed.data, w_.embed.nbytes / s_.vocab, s_.vocab, ids.data() + t0, nt);
+    }
     record(st.x.data(), n - 1);
 
     for (std::size_t l = 0; l < L; ++l) {
@@ -265,39 +284,45 @@ class LlamaModel {
         st.bf16.multiply(p->wq, st.q.data(), pool);
       }
       kernels::rope(st.q.data(), m, s_.n_heads, s_.head_dim, past + r0, s_.rope_inv_freq.data());
-      // att = softmax(q kᵀ / √head_dim, causal) v  over all T keys  att: [m, Q]
-      kernels::causal_attention(st.q.data(), kc, vc, st.att.data(), m, T, s_.n_heads, s_.n_kv_heads, s_.head_dim, pool);
+      // att = softmax(q kᵀ / √head_dim, causal) v  over all T keys, into q   att: [m, Q]
+      float* att = st.q.data();
+      kernels::causal_attention(st.q.data(), kc, vc, att, m, T, s_.n_heads, s_.n_kv_heads, s_.head_dim, pool);
       // x += att Woᵀ                                            x: [m, D] (rows r0 …)
       float* x = st.x.data() + r0 * D;
       if (p) {
-        st.bf16.set(st.att.data(), m, Q, rounding_, pool);
+        st.bf16.set(att, m, Q, rounding_, pool);
         st.bf16.multiply(p->wo, st.xb.data(), pool);
       } else {
-        kernels::matmul(st.att.data(), m, Q, w.wo, st.xb.data(), pool);
+        kernels::matmul(att, m, Q, w.wo, st.xb.data(), pool);
       }
       kernels::add_inplace(x, st.xb.data(), m * D);
 
-      // --- MLP block ---
-      // xb = rmsnorm(x) · ffn_norm                              xb: [m, D]
-      kernels::rmsnorm(x, w.ffn_norm, s_.norm_eps, st.xb.data(), m, D);
-      // gate = silu(xb Wgᵀ) · (xb Wuᵀ)                          gate, up: [m, F]
-      if (p) {
-        st.bf16.set(st.xb.data(), m, D, rounding_, pool);
-        st.bf16.multiply(p->w_gate, st.gate.data(), pool);
-        st.bf16.multiply(p->w_up, st.up.data(), pool);
-      } else {
-        kernels::matmul(st.xb.data(), m, D, w.w_gate, st.gate.data(), pool);
-        kernels::matmul(st.xb.data(), m, D, w.w_up, st.up.data(), pool);
+      // --- MLP block, on chunks of at most kMlpRows rows c0 … c0 + mc − 1 ---
+      for (std::size_t c0 = 0; c0 < m; c0 += LlamaState::kMlpRows) {
+        const std::size_t mc = std::min(LlamaState::kMlpRows, m - c0);
+        float* xc = x + c0 * D;
+        float* xbc = st.xb.data() + c0 * D;
+        // xb = rmsnorm(x) · ffn_norm                            xb: [mc, D]
+        kernels::rmsnorm(xc, w.ffn_norm, s_.norm_eps, xbc, mc, D);
+        // gate = silu(xb Wgᵀ) · (xb Wuᵀ)                        gate, up: [mc, F]
+        if (p) {
+          st.bf16.set(xbc, mc, D, rounding_, pool);
+          st.bf16.multiply(p->w_gate, st.gate.data(), pool);
+          st.bf16.multiply(p->w_up, st.up.data(), pool);
+        } else {
+          kernels::matmul(xbc, mc, D, w.w_gate, st.gate.data(), pool);
+          kernels::matmul(xbc, mc, D, w.w_up, st.up.data(), pool);
+        }
+        kernels::silu_mul(st.gate.data(), st.up.data(), mc * F);
+        // x += gate Wdᵀ                                         x: [mc, D]
+        if (p) {
+          st.bf16.set(st.gate.data(), mc, F, rounding_, pool);
+          st.bf16.multiply(p->w_down, xbc, pool);
+        } else {
+          kernels::matmul(st.gate.data(), mc, F, w.w_down, xbc, pool);
+        }
+        kernels::add_inplace(xc, xbc, mc * D);
       }
-      kernels::silu_mul(st.gate.data(), st.up.data(), m * F);
-      // x += gate Wdᵀ                                           x: [m, D]
-      if (p) {
-        st.bf16.set(st.gate.data(), m, F, rounding_, pool);
-        st.bf16.multiply(p->w_down, st.xb.data(), pool);
-      } else {
-        kernels::matmul(st.gate.data(), m, F, w.w_down, st.xb.data(), pool);
-      }
-      kernels::add_inplace(x, st.xb.data(), m * D);
       record(st.x.data(), n - 1);
     }
     st.n_past_ = T;

@@ -26,10 +26,10 @@ struct PackedLlamaLayer {
   }
 };
 
-// pack_bf16(w), then w's mapped pages leave the resident set.
-inline kernels::PackedBf16Weights pack_projection(const TensorView& w, ThreadPool& pool) {
+// pack_bf16(w), then, if w lies in a file map, its pages leave the resident set.
+inline kernels::PackedBf16Weights pack_projection(const TensorView& w, ThreadPool& pool, bool file_mapped) {
   kernels::PackedBf16Weights packed = kernels::pack_bf16(w, pool);
-  release_resident_pages(w.data, w.nbytes);
+  if (file_mapped) release_resident_pages(w.data, w.nbytes);
   return packed;
 }
 
