@@ -66,6 +66,13 @@ std::vector<float> random_values(std::size_t n, std::uint32_t seed) {
 
 float bf16_round(float f) { return urm::bf16_to_f32(urm::f32_to_bf16(f)); }
 
+// γ(j) = j u / (1 − j u), u = 2^-24: the relative bound of a float32 sum of j
+// terms in any order (Higham, Accuracy and Stability, 4.2).
+double gamma_of(double j) {
+  const double u = std::ldexp(1.0, -24);
+  return j * u / (1.0 - j * u);
+}
+
 // Reference: inputs rounded to bfloat16, products and sums in double.
 // Also returns sum |x̂ ŵ| per output, the scale of float32 summation error.
 void reference(const std::vector<float>& x, const std::vector<float>& w, std::size_t m, std::size_t n, std::size_t k,
@@ -265,8 +272,7 @@ TEST_CASE("matmul_bf16 matches a double reference on ragged shapes, for every ke
         reference(x, w, m, n, k, ref, scale);
         const Tensor wt = make_tensor("w", DType::F32, n, k, w);
         const PackedBf16Weights p = urm::kernels::pack_bf16(wt.view, pool);
-        const double u = std::ldexp(1.0, -24), j = static_cast<double>(k + 1);
-        const double gamma = j * u / (1.0 - j * u);
+        const double j = static_cast<double>(k + 1), gamma = gamma_of(j);
         for (Bf16Kernel kernel : kernels) {
           CAPTURE(urm::kernels::bf16_kernel_name(kernel));
           CAPTURE(m);
@@ -306,8 +312,7 @@ TEST_CASE("matmul_bf16 with split activations matches a double reference of (hi 
         reference(x, w, m, n, k, single, single_scale);
         const Tensor wt = make_tensor("w", DType::BF16, n, k, w);
         const PackedBf16Weights p = urm::kernels::pack_bf16(wt.view, pool);
-        const double u = std::ldexp(1.0, -24), j = static_cast<double>(2 * k + 1);
-        const double gamma = j * u / (1.0 - j * u);
+        const double j = static_cast<double>(2 * k + 1), gamma = gamma_of(j);
         for (Bf16Kernel kernel : kernels) {
           CAPTURE(urm::kernels::bf16_kernel_name(kernel));
           CAPTURE(m);
