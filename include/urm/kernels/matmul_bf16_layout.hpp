@@ -120,21 +120,20 @@ inline void round_to_bf16(const float* src, std::uint16_t* dst, std::size_t n) {
   }
 }
 
-// The part of src[0, n) that bf16 rounding leaves out, rounded itself:
-// dst = bf16(x − f32(bf16(x))). The subtraction is exact in float32; where
-// bf16(x) is not finite (x is ±inf or NaN, or rounds past the largest
-// bfloat16) lo is 0, so hi + lo is what hi alone gives.
-inline void round_remainder_to_bf16(const float* src, std::uint16_t* dst, std::size_t n) {
+// The split of src[0, n) into hi = bf16(x) and lo = bf16(x − f32(hi)): hi
+// exactly as round_to_bf16, lo from it (the subtraction is exact in float32).
+// Where hi is not finite (x is ±inf or NaN, or rounds past the largest
+// bfloat16) lo is 0, so hi + lo is what hi alone gives. n <= 32.
+inline void split_to_bf16(const float* src, std::uint16_t* hi, std::uint16_t* lo, std::size_t n) {
+  round_to_bf16(src, hi, n);
   float rest[kTileK];
   for (std::size_t i = 0; i < n; ++i) {
-    std::uint32_t u;
-    std::memcpy(&u, src + i, 4);
-    const std::uint32_t hi_bits = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
-    float hi;
-    std::memcpy(&hi, &hi_bits, 4);
-    rest[i] = (hi_bits & 0x7f800000u) == 0x7f800000u ? 0.0f : src[i] - hi;
+    const std::uint32_t hi_bits = std::uint32_t{hi[i]} << 16;
+    float h;
+    std::memcpy(&h, &hi_bits, 4);
+    rest[i] = (hi_bits & 0x7f800000u) == 0x7f800000u ? 0.0f : src[i] - h;
   }
-  round_to_bf16(rest, dst, n);
+  round_to_bf16(rest, lo, n);
 }
 
 #if URM_HAVE_X86_BF16_KERNELS
@@ -320,24 +319,24 @@ inline void set_activations_bf16(Bf16Workspace& ws, const float* x, std::size_t 
   const std::size_t mt = ws.m_tiles(), kt = ws.k_tiles();
   ws.x.reserve(std::max<std::size_t>(1, mt * parts * kt * detail::kTileElems));
   std::uint16_t* out = ws.x.data();
-  // Each 32-float segment of x is read once (from L1) for both parts.
+  // Tile row r of part p for k tile kb: out + ((mb * parts + p) * kt + kb) * 512 + r * 32.
   pool.parallel_for(mt, [&](std::size_t mb) {
     for (std::size_t kb = 0; kb < kt; ++kb) {
       const std::size_t len = std::min(detail::kTileK, k - detail::kTileK * kb);
-      for (std::size_t part = 0; part < parts; ++part) {
-        std::uint16_t* tile = out + ((mb * parts + part) * kt + kb) * detail::kTileElems;
-        for (std::size_t r = 0; r < detail::kTileRows; ++r) {
-          const std::size_t row = detail::kTileRows * mb + r;
-          std::uint16_t* dst = tile + r * detail::kTileK;
-          if (row < m) {
-            const float* src = x + row * k + detail::kTileK * kb;
-            if (part == 0) detail::round_to_bf16(src, dst, len);
-            else detail::round_remainder_to_bf16(src, dst, len);
-            std::fill(dst + len, dst + detail::kTileK, std::uint16_t{0});
-          } else {
-            std::fill(dst, dst + detail::kTileK, std::uint16_t{0});
-          }
+      std::uint16_t* hi_tile = out + (mb * parts * kt + kb) * detail::kTileElems;
+      std::uint16_t* lo_tile = parts == 2 ? hi_tile + kt * detail::kTileElems : nullptr;
+      for (std::size_t r = 0; r < detail::kTileRows; ++r) {
+        const std::size_t row = detail::kTileRows * mb + r;
+        std::uint16_t* hi = hi_tile + r * detail::kTileK;
+        std::uint16_t* lo = lo_tile ? lo_tile + r * detail::kTileK : nullptr;
+        const std::size_t valid = row < m ? len : 0;  // the rest of the tile row is padding
+        if (valid > 0) {
+          const float* src = x + row * k + detail::kTileK * kb;
+          if (lo) detail::split_to_bf16(src, hi, lo, valid);
+          else detail::round_to_bf16(src, hi, valid);
         }
+        std::fill(hi + valid, hi + detail::kTileK, std::uint16_t{0});
+        if (lo) std::fill(lo + valid, lo + detail::kTileK, std::uint16_t{0});
       }
     }
   });
