@@ -24,29 +24,6 @@
 
 namespace {
 
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
-}
-
-std::string cpu_flags_of_interest() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line, out;
-  while (std::getline(f, line)) {
-    if (line.rfind("flags", 0) != 0) continue;
-    for (const char* want :
-         {"avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16"}) {
-      if (line.find(std::string(" ") + want + " ") != std::string::npos || line.ends_with(std::string(" ") + want))
-        out += std::string(want) + " ";
-    }
-    break;
-  }
-  return out;
-}
-
 std::string compiled_features() {
   std::string s;
 #if defined(__AVX512F__)
@@ -69,12 +46,6 @@ std::string compiled_features() {
   return s;
 }
 
-double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
 // Median wall time, and median CPU time per thread (process CPU time / threads):
 // on a shared machine the second excludes the time our threads were waiting
 // for a core, so it shows what the kernel does when it runs.
@@ -87,17 +58,13 @@ Timing median_seconds(F&& f, int runs, std::size_t threads) {
   f();  // warm-up: page in the weights, grow the per-thread scratch
   std::vector<double> wall, cpu;
   for (int r = 0; r < runs; ++r) {
-    const double c0 = process_cpu_seconds();
-    const auto a = std::chrono::steady_clock::now();
+    const double c0 = urm::bench::cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+    const auto a = urm::bench::Clock::now();
     f();
-    const auto b = std::chrono::steady_clock::now();
-    const double c1 = process_cpu_seconds();
-    wall.push_back(std::chrono::duration<double>(b - a).count());
-    cpu.push_back((c1 - c0) / static_cast<double>(threads));
+    wall.push_back(urm::bench::seconds_since(a));
+    cpu.push_back((urm::bench::cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0) / static_cast<double>(threads));
   }
-  std::sort(wall.begin(), wall.end());
-  std::sort(cpu.begin(), cpu.end());
-  return {wall[wall.size() / 2], cpu[cpu.size() / 2]};
+  return {urm::bench::median(wall), urm::bench::median(cpu)};
 }
 
 // FP32 FMA peak of one thread, median of 5 (bench_common.hpp: registers
@@ -147,8 +114,9 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::printf("machine : %s, %u hardware threads\n", cpu_model().c_str(), std::thread::hardware_concurrency());
-  std::printf("cpu has : %s\n", cpu_flags_of_interest().c_str());
+  std::printf("machine : %s, %u hardware threads\n", urm::bench::cpu_model().c_str(),
+              std::thread::hardware_concurrency());
+  std::printf("%s\n", urm::describe_cpu(urm::cpu_features()).c_str());
 #if defined(__clang__)
   std::printf("compiler: clang %s\n", __clang_version__);
 #else

@@ -23,10 +23,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_common.hpp"
 #include "urm/core/error.hpp"
 #include "urm/text/tokenizer.hpp"
 
 namespace {
+
+using urm::bench::cpu_model;
+using urm::bench::load_average;
+using urm::bench::median;
 
 struct Timing {
   double wall_s, cpu_s;
@@ -34,32 +39,11 @@ struct Timing {
 
 template <class Fn>
 Timing time_it(Fn&& fn) {
-  const auto w0 = std::chrono::steady_clock::now();
-  const std::clock_t c0 = std::clock();
+  const auto w0 = urm::bench::Clock::now();
+  const double c0 = urm::bench::cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
   fn();
-  const std::clock_t c1 = std::clock();
-  const auto w1 = std::chrono::steady_clock::now();
-  return {std::chrono::duration<double>(w1 - w0).count(), static_cast<double>(c1 - c0) / CLOCKS_PER_SEC};
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
-}
-
-std::string load_average() {
-  std::ifstream f("/proc/loadavg");
-  std::string a, b, c;
-  f >> a >> b >> c;
-  return a + " " + b + " " + c;
+  const double c1 = urm::bench::cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+  return {urm::bench::seconds_since(w0), c1 - c0};
 }
 
 }  // namespace
