@@ -203,11 +203,9 @@ class LlamaModel {
   void pack_projections(ThreadPool& pool, Bf16Rounding rounding = Bf16Rounding::Split) {
     std::vector<PackedLlamaLayer> packed;
     packed.reserve(w_.layers.size());
+    const auto pack = [&](const TensorView& t) { return pack_projection(t, pool, w_.file_mapped); };
     for (const LlamaLayerWeights& w : w_.layers)
-      packed.push_back({pack_projection(w.wq, pool, w_.file_mapped), pack_projection(w.wk, pool, w_.file_mapped),
-                        pack_projection(w.wv, pool, w_.file_mapped), pack_projection(w.wo, pool, w_.file_mapped),
-                        pack_projection(w.w_gate, pool, w_.file_mapped), pack_projection(w.w_up, pool, w_.file_mapped),
-                        pack_projection(w.w_down, pool, w_.file_mapped)});
+      packed.push_back({pack(w.wq), pack(w.wk), pack(w.wv), pack(w.wo), pack(w.w_gate), pack(w.w_up), pack(w.w_down)});
     packed_ = std::move(packed);
     rounding_ = rounding;
   }

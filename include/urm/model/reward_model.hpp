@@ -136,13 +136,19 @@ class RewardModel {
   }
   // Completes every input waiting in score_async's queue with kCancelled;
   // returns how many there were.
-  std::size_t cancel_async() const { return started_queue() ? started_queue()->cancel_all() : 0; }
+  std::size_t cancel_async() const {
+    ScoreQueue* q = started_queue();
+    return q ? q->cancel_all() : 0;
+  }
   // Blocks until score_async has nothing queued or being scored.
   void wait_async() const {
     if (ScoreQueue* q = started_queue()) q->wait_idle();
   }
   // Inputs waiting in score_async's queue (not counting those being scored).
-  std::size_t async_queued() const { return started_queue() ? started_queue()->queued() : 0; }
+  std::size_t async_queued() const {
+    const ScoreQueue* q = started_queue();
+    return q ? q->queued() : 0;
+  }
 
   // Several inputs at once. Their longest common token prefix is run through
   // the model once and only each remainder after it (the scores equal those of
