@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "urm/model/reward_model.hpp"
-#include "urm/model/score_json.hpp"
+#include "urm/serve/score_json.hpp"
 
 namespace {
 

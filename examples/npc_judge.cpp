@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "urm/model/async_scorer.hpp"
+#include "urm/serve/async_scorer.hpp"
 
 namespace {
 

@@ -77,7 +77,7 @@ void require_count(std::size_t n, const urm::Score& s, const char* function) {
 extern "C" {
 
 void urm_load_options_init(urm_load_options* options) {
-  if (options) *options = urm_load_options{0, nullptr, 0, 0, 0};
+  if (options) *options = urm_load_options{0, nullptr, 0, 0, 0, nullptr};
 }
 
 const char* urm_last_error(void) { return last_error().c_str(); }
@@ -92,6 +92,7 @@ urm_model* urm_model_load(const char* dir, const urm_load_options* options) {
       o.max_tokens = options->max_tokens;
       o.truncation = options->truncate_left ? urm::Truncation::Left : urm::Truncation::Error;
       o.bos_policy = options->single_bos ? urm::BosPolicy::Single : urm::BosPolicy::CardPipeline;
+      if (options->mode) o.compute = urm::parse_compute_mode(options->mode);
     }
     return new urm_model{urm::RewardModel::load(dir, o)};
   });

@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "urm/model/reward_model.hpp"
-#include "urm/model/score_json.hpp"
+#include "urm/serve/score_json.hpp"
 
 #ifndef URM_DEMO_MODEL_DIR
 #define URM_DEMO_MODEL_DIR ".cache/demo-model"
@@ -114,12 +114,11 @@ Args parse_args(int argc, char** argv) {
       a.options.bos_policy = urm::BosPolicy::Single;
     } else if (f == "--mode") {
       const std::string m = value();
-      if (m == "exact")
-        a.options.compute = urm::ComputeMode::Exact;
-      else if (m == "fast")
-        a.options.compute = urm::ComputeMode::Fast;
-      else
-        usage_error("--mode expects exact or fast, got \"" + m + "\"");
+      try {
+        a.options.compute = urm::parse_compute_mode(m);
+      } catch (const urm::Error&) {
+        usage_error("--mode expects " + urm::compute_mode_names(" or ") + ", got \"" + m + "\"");
+      }
     } else if (f == "--stats") {
       a.stats = true;
     } else {

@@ -1,4 +1,4 @@
-// The README's RL-trainer snippet as a whole program (tests/embed/
+// The README's RL-trainer snippet as a whole program (tests/examples/
 // test_readme_snippets.cpp checks that the README's lines are these lines).
 //
 //   rl_trainer_snippet [MODEL_DIR]

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "urm/model/reward_model.hpp"
+#include "urm/serve/async_scorer.hpp"
 
 int main(int argc, char** argv) {
   using namespace std::chrono_literals;
@@ -24,16 +25,16 @@ int main(int argc, char** argv) {
 
   urm::RewardModel::Options options;
   options.threads = 1;  // with one worker: urm.cpp adds exactly one thread
-  options.async = {.workers = 1, .queue_capacity = 64, .when_full = urm::WhenFull::Reject};
-  const urm::RewardModel rm = urm::RewardModel::load(model_dir, options);
+  urm::AsyncScorer scorer(urm::RewardModel::load(model_dir, options),
+                          {.workers = 1, .queue_capacity = 64, .when_full = urm::WhenFull::Reject});
 
   std::stop_source episode;  // request_stop() cancels what this episode still has queued
-  rm.score_async(conversation, [&](urm::AsyncResult r) {  // runs on urm.cpp's worker
+  scorer.score_async(conversation, [&](urm::AsyncResult r) {  // runs on urm.cpp's worker
     std::lock_guard lock(results_mutex);
     if (r.ok()) results.push_back(r.score->sample_rewards(1, seed)[0]);
   }, episode.get_token());
 
-  std::future<urm::Score> f = rm.score_async(conversation);  // or a future, polled each step
+  std::future<urm::Score> f = scorer.score_async(conversation);  // or a future, polled each step
   int steps = 0;
   while (f.wait_for(0s) != std::future_status::ready) {
     std::this_thread::sleep_for(1ms);  // the simulation steps on
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
   }
   const urm::Score s = f.get();
 
-  rm.wait_async();
+  scorer.wait_idle();
   std::printf("reward %.4f after %d steps; sampled reward %.4f\n", static_cast<double>(s.reward), steps,
               static_cast<double>(results.at(0)));
   return 0;

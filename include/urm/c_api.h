@@ -56,6 +56,7 @@ typedef struct urm_load_options {
   size_t max_tokens;         /* longest input; 0 = the model's max_position_embeddings */
   int truncate_left;         /* nonzero: keep the last max_tokens tokens of longer inputs (else error) */
   int single_bos;            /* nonzero: one <|begin_of_text|> (default: the model card's two) */
+  const char* mode;          /* compute mode: "exact" (NULL: the default) or "fast" */
 } urm_load_options;
 
 URM_C_EXPORT void urm_load_options_init(urm_load_options* options);

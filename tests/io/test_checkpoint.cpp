@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "io_test_util.hpp"
+#include "support/io_files.hpp"
 #include "urm/io/checkpoint.hpp"
 
-using iotest::kModels;
+using urm::test::kModels;
 namespace fs = std::filesystem;
 
 namespace {
@@ -18,15 +18,15 @@ const std::string kShard1 = "model-00001-of-00002.safetensors";
 const std::string kShard2 = "model-00002-of-00002.safetensors";
 
 nlohmann::json tiny_index() {
-  return nlohmann::json::parse(iotest::read_file((kTiny / urm::Checkpoint::kIndexFile).string()));
+  return nlohmann::json::parse(urm::test::read_file((kTiny / urm::Checkpoint::kIndexFile).string()));
 }
 
 // A copy of the tiny sharded checkpoint (shards linked, not copied) whose
 // index is `index`; shards listed in `drop` are left out.
-void make_sharded(const iotest::TempDir& dir, const std::string& index, const std::vector<std::string>& drop = {}) {
+void make_sharded(const urm::test::TempDir& dir, const std::string& index, const std::vector<std::string>& drop = {}) {
   for (const auto& s : {kShard1, kShard2})
     if (std::find(drop.begin(), drop.end(), s) == drop.end()) fs::create_symlink(kTiny / s, dir.path() / s);
-  iotest::write_file(dir.file(urm::Checkpoint::kIndexFile), index);
+  urm::test::write_file(dir.file(urm::Checkpoint::kIndexFile), index);
 }
 
 }  // namespace
@@ -77,16 +77,16 @@ TEST_CASE("a single-file checkpoint exposes every tensor of model.safetensors") 
 }
 
 TEST_CASE("with both model.safetensors and an index, the single file is used (as in transformers)") {
-  const iotest::TempDir dir("both-layouts");
+  const urm::test::TempDir dir("both-layouts");
   make_sharded(dir, tiny_index().dump());
-  iotest::write_file(dir.file("model.safetensors"), iotest::build_safetensors({{"only", "U8", {3}}}));
+  urm::test::write_file(dir.file("model.safetensors"), urm::test::build_safetensors({{"only", "U8", {3}}}));
   const auto ckpt = urm::Checkpoint::open(dir.path().string());
   CHECK(ckpt.names() == std::vector<std::string>{"only"});
   CHECK(ckpt.shard_of("only") == "model.safetensors");
 }
 
 TEST_CASE("the index is authoritative: shard tensors it does not name are not exposed") {
-  const iotest::TempDir dir("index-subset");
+  const urm::test::TempDir dir("index-subset");
   auto index = tiny_index();
   index["weight_map"].erase("score.weight");
   make_sharded(dir, index.dump());
@@ -102,14 +102,14 @@ TEST_CASE("broken checkpoint folders are rejected with exact messages") {
                          urm::Error);
   }
   SUBCASE("no weights") {
-    const iotest::TempDir dir("no-weights");
+    const urm::test::TempDir dir("no-weights");
     CHECK_THROWS_WITH_AS(
         urm::Checkpoint::open(dir.path().string()),
         (dir.path().string() + ": no model.safetensors or model.safetensors.index.json in the folder").c_str(),
         urm::Error);
   }
   SUBCASE("missing shard") {
-    const iotest::TempDir dir("missing-shard");
+    const urm::test::TempDir dir("missing-shard");
     make_sharded(dir, tiny_index().dump(), {kShard1});
     CHECK_THROWS_WITH_AS(
         urm::Checkpoint::open(dir.path().string()),
@@ -119,7 +119,7 @@ TEST_CASE("broken checkpoint folders are rejected with exact messages") {
         urm::Error);
   }
   SUBCASE("index naming a tensor that is not in its shard") {
-    const iotest::TempDir dir("index-extra");
+    const urm::test::TempDir dir("index-extra");
     auto index = tiny_index();
     index["weight_map"]["model.layers.2.input_layernorm.weight"] = kShard2;
     make_sharded(dir, index.dump());
@@ -130,7 +130,7 @@ TEST_CASE("broken checkpoint folders are rejected with exact messages") {
                          urm::Error);
   }
   SUBCASE("index naming a shard outside the folder") {
-    const iotest::TempDir dir("index-escape");
+    const urm::test::TempDir dir("index-escape");
     auto index = tiny_index();
     index["weight_map"]["score.weight"] = "../" + kShard2;
     make_sharded(dir, index.dump());
@@ -141,7 +141,7 @@ TEST_CASE("broken checkpoint folders are rejected with exact messages") {
                          urm::Error);
   }
   SUBCASE("index value not a string") {
-    const iotest::TempDir dir("index-number");
+    const urm::test::TempDir dir("index-number");
     auto index = tiny_index();
     index["weight_map"]["score.weight"] = 2;
     make_sharded(dir, index.dump());
@@ -151,7 +151,7 @@ TEST_CASE("broken checkpoint folders are rejected with exact messages") {
         urm::Error);
   }
   SUBCASE("index without weight_map") {
-    const iotest::TempDir dir("index-no-map");
+    const urm::test::TempDir dir("index-no-map");
     make_sharded(dir, R"({"metadata": {}})");
     CHECK_THROWS_WITH_AS(
         urm::Checkpoint::open(dir.path().string()),
@@ -160,13 +160,13 @@ TEST_CASE("broken checkpoint folders are rejected with exact messages") {
         urm::Error);
   }
   SUBCASE("index not an object") {
-    const iotest::TempDir dir("index-array");
+    const urm::test::TempDir dir("index-array");
     make_sharded(dir, "[]");
     CHECK_THROWS_WITH_AS(urm::Checkpoint::open(dir.path().string()),
                          (dir.file(urm::Checkpoint::kIndexFile) + ": expected a JSON object").c_str(), urm::Error);
   }
   SUBCASE("index not JSON") {
-    const iotest::TempDir dir("index-invalid");
+    const urm::test::TempDir dir("index-invalid");
     make_sharded(dir, "{\"weight_map\": ");
     CHECK_THROWS_WITH_AS(urm::Checkpoint::open(dir.path().string()),
                          (dir.file(urm::Checkpoint::kIndexFile) +
@@ -176,11 +176,11 @@ TEST_CASE("broken checkpoint folders are rejected with exact messages") {
                          urm::Error);
   }
   SUBCASE("a corrupted shard") {
-    const iotest::TempDir dir("bad-shard");
+    const urm::test::TempDir dir("bad-shard");
     fs::create_symlink(kTiny / kShard1, dir.path() / kShard1);
     // The second shard cut in the middle of its data area.
-    iotest::write_file(dir.file(kShard2), iotest::read_file((kTiny / kShard2).string()).substr(0, 3000));
-    iotest::write_file(dir.file(urm::Checkpoint::kIndexFile), tiny_index().dump());
+    urm::test::write_file(dir.file(kShard2), urm::test::read_file((kTiny / kShard2).string()).substr(0, 3000));
+    urm::test::write_file(dir.file(urm::Checkpoint::kIndexFile), tiny_index().dump());
     CHECK_THROWS_WITH_AS(
         urm::Checkpoint::open(dir.path().string()),
         (dir.file(kShard2) + ": tensor \"model.layers.0.mlp.down_proj.weight\": data_offsets [64, 5184] run past the "

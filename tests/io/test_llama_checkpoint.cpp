@@ -4,17 +4,17 @@
 #include <string>
 #include <vector>
 
-#include "io_test_util.hpp"
+#include "support/io_files.hpp"
 #include "urm/io/llama_checkpoint.hpp"
 
-using iotest::kModels;
-using iotest::TensorSpec;
+using urm::test::kModels;
+using urm::test::TensorSpec;
 using nlohmann::json;
 
 namespace {
 
 json fixture_config(const std::string& model) {
-  return json::parse(iotest::read_file((kModels / model / "config.json").string()));
+  return json::parse(urm::test::read_file((kModels / model / "config.json").string()));
 }
 
 // A one-layer model small enough to write by hand: hidden 8, 2 heads of 4,
@@ -50,8 +50,8 @@ const std::vector<TensorSpec> kGoodGate = {{"weights.fc.0.weight", "F16", {6, 8}
                                            {"weights.fc.2.weight", "F16", {7, 6}}, {"weights.fc.2.bias", "F16", {7}},
                                            {"weights.fc.4.weight", "F16", {5, 7}}, {"weights.fc.4.bias", "F16", {5}}};
 
-urm::Checkpoint write_checkpoint(const iotest::TempDir& dir, const std::vector<TensorSpec>& tensors) {
-  iotest::write_file(dir.file("model.safetensors"), iotest::build_safetensors(tensors));
+urm::Checkpoint write_checkpoint(const urm::test::TempDir& dir, const std::vector<TensorSpec>& tensors) {
+  urm::test::write_file(dir.file("model.safetensors"), urm::test::build_safetensors(tensors));
   return urm::Checkpoint::open(dir.path().string());
 }
 
@@ -125,7 +125,7 @@ TEST_CASE("the gated fixture with num_labels other than 10 is rejected") {
 }
 
 TEST_CASE("synthetic checkpoints: scalar head, extra tensors, gate shapes, dtypes") {
-  const iotest::TempDir dir("synthetic");
+  const urm::test::TempDir dir("synthetic");
   const std::string d = dir.path().string();
   const auto scalar = urm::LlamaConfig::from_json(synthetic_config(1), "config.json");
   const auto urm10 = urm::LlamaConfig::from_json(synthetic_config(10), "config.json");

@@ -3,10 +3,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "io_test_util.hpp"
+#include "support/io_files.hpp"
 #include "urm/io/llama_config.hpp"
 
-using iotest::kModels;
+using urm::test::kModels;
 using nlohmann::json;
 
 namespace {
@@ -267,13 +267,13 @@ TEST_CASE("a deeply nested value is reported without recursing into it") {
 }
 
 TEST_CASE("LlamaConfig::load names the file for missing and invalid files") {
-  const iotest::TempDir dir("config-load");
+  const urm::test::TempDir dir("config-load");
   const std::string missing = dir.file("config.json");
   CHECK_THROWS_WITH_AS(urm::LlamaConfig::load(missing), (missing + ": does not exist").c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(urm::LlamaConfig::load(dir.path().string()),
                        (dir.path().string() + ": not a regular file").c_str(), urm::Error);
   const std::string bad = dir.file("bad.json");
-  iotest::write_file(bad, "{\"model_type\": llama}");
+  urm::test::write_file(bad, "{\"model_type\": llama}");
   CHECK_THROWS_WITH_AS(urm::LlamaConfig::load(bad),
                        (bad + ": not valid JSON: [json.exception.parse_error.101] parse error at line 1, column 16: "
                               "syntax error while parsing value - invalid literal; last read: '\"model_type\": l'")
@@ -281,13 +281,13 @@ TEST_CASE("LlamaConfig::load names the file for missing and invalid files") {
                        urm::Error);
   // A (sparse) file above the cap is refused before anything is read.
   const std::string huge = dir.file("huge.json");
-  iotest::write_file(huge, "{}");
+  urm::test::write_file(huge, "{}");
   std::filesystem::resize_file(huge, 100'000'001);
   CHECK_THROWS_WITH_AS(urm::LlamaConfig::load(huge),
                        (huge + ": 100000001 bytes is larger than the cap of 100000000 bytes for a JSON file").c_str(),
                        urm::Error);
   const std::string other = dir.file("other.json");
-  iotest::write_file(other, R"({"model_type": "gpt2"})");
+  urm::test::write_file(other, R"({"model_type": "gpt2"})");
   CHECK_THROWS_WITH_AS(urm::LlamaConfig::load(other),
                        (other + ": model_type: \"gpt2\" is not supported (expected \"llama\")").c_str(), urm::Error);
 }

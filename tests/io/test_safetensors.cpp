@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "io_test_util.hpp"
+#include "support/io_files.hpp"
 #include "urm/io/safetensors.hpp"
 
-using iotest::kModels;
-using iotest::safetensors_bytes;
+using urm::test::kModels;
+using urm::test::safetensors_bytes;
 
 namespace {
 
@@ -109,7 +109,7 @@ TEST_CASE("every fixture safetensors file loads and its views match an independe
 }
 
 TEST_CASE("a hand-built file: views point at the right bytes, metadata and padding are tolerated") {
-  const iotest::TempDir dir("hand-built");
+  const urm::test::TempDir dir("hand-built");
   const std::string path = dir.file("x.safetensors");
   // Header padded with spaces (the format allows it, to align the data area).
   const std::string header = R"({"__metadata__":{"format":"pt","note":"hi"},)"
@@ -118,7 +118,7 @@ TEST_CASE("a hand-built file: views point at the right bytes, metadata and paddi
                              R"("empty":{"dtype":"BF16","shape":[0,7],"data_offsets":[10,10]},)"
                              R"("i":{"dtype":"I8","shape":[2],"data_offsets":[10,12]}}    )";
   std::string data = {'\x00', '\x00', '\xc0', '\x3f', 1, 2, 3, 4, 5, 6, '\xff', '\x7f'};
-  iotest::write_file(path, safetensors_bytes(header, data));
+  urm::test::write_file(path, safetensors_bytes(header, data));
   const auto f = urm::SafetensorsFile::open(path);
   CHECK(f.metadata() == std::map<std::string, std::string>{{"format", "pt"}, {"note", "hi"}});
   REQUIRE(f.tensors().size() == 4);
@@ -165,10 +165,10 @@ TEST_CASE("corrupted safetensors files are rejected with exact messages") {
       {"empty file", "", "file is 0 bytes, too short for the 8-byte safetensors header length"},
       {"truncated header length", std::string("\x10\x00\x00", 3),
        "file is 3 bytes, too short for the 8-byte safetensors header length"},
-      {"truncated header", iotest::le64(100) + "{\"w\":", "header length 100 runs past the end of the file (13 bytes)"},
-      {"header length larger than the file", iotest::le64(~std::uint64_t{0}) + "{}",
+      {"truncated header", urm::test::le64(100) + "{\"w\":", "header length 100 runs past the end of the file (13 bytes)"},
+      {"header length larger than the file", urm::test::le64(~std::uint64_t{0}) + "{}",
        "header length 18446744073709551615 exceeds the cap of 100000000 bytes"},
-      {"header length just above the cap", iotest::le64(100'000'001) + "{}",
+      {"header length just above the cap", urm::test::le64(100'000'001) + "{}",
        "header length 100000001 exceeds the cap of 100000000 bytes"},
       {"invalid JSON", file_with(R"({"w": {"dtype": "F16",)", 0),
        "header is not valid JSON: [json.exception.parse_error.101] parse error at line 1, column 23: syntax error "
@@ -265,14 +265,14 @@ TEST_CASE("corrupted safetensors files are rejected with exact messages") {
 }
 
 TEST_CASE("SafetensorsFile::open names the file for I/O errors and corrupted contents") {
-  const iotest::TempDir dir("open-errors");
+  const urm::test::TempDir dir("open-errors");
   const std::string missing = dir.file("missing.safetensors");
   CHECK_THROWS_WITH_AS(urm::SafetensorsFile::open(missing),
                        (missing + ": cannot open: No such file or directory").c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(urm::SafetensorsFile::open(dir.path().string()),
                        (dir.path().string() + ": not a regular file").c_str(), urm::Error);
   const std::string bad = dir.file("bad.safetensors");
-  iotest::write_file(bad, file_with(R"({"w":{"dtype":"F16","shape":[8],"data_offsets":[0,16]}})", 4));
+  urm::test::write_file(bad, file_with(R"({"w":{"dtype":"F16","shape":[8],"data_offsets":[0,16]}})", 4));
   CHECK_THROWS_WITH_AS(
       urm::SafetensorsFile::open(bad),
       (bad + ": tensor \"w\": data_offsets [0, 16] run past the end of the data area (4 bytes)").c_str(), urm::Error);

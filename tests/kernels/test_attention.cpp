@@ -5,12 +5,12 @@
 #include <random>
 #include <vector>
 
-#include "reference.hpp"
+#include "support/kernel_reference.hpp"
 #include "urm/core/error.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/kernels/attention.hpp"
 
-using namespace urm_test;
+using namespace urm::test;
 
 namespace {
 

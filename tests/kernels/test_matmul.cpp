@@ -5,14 +5,14 @@
 #include <random>
 #include <vector>
 
-#include "reference.hpp"
+#include "support/kernel_reference.hpp"
 #include "urm/core/error.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/kernels/load_f32.hpp"
 #include "urm/kernels/matmul.hpp"
 
 using urm::DType;
-using namespace urm_test;
+using namespace urm::test;
 
 namespace {
 

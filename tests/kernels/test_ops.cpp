@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "reference.hpp"
+#include "support/kernel_reference.hpp"
 #include "urm/core/error.hpp"
 #include "urm/kernels/activation.hpp"
 #include "urm/kernels/embedding.hpp"
@@ -15,7 +15,7 @@
 #include "urm/kernels/vector_exp.hpp"
 
 using urm::DType;
-using namespace urm_test;
+using namespace urm::test;
 
 namespace {
 bool close(double got, double want, double rel, double abs = 1e-30) {

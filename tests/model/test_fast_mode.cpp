@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "model_fixtures.hpp"
+#include "support/model_fixtures.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/model/reward_model.hpp"
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "synthetic.hpp"
+#include "support/synthetic_model.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/model/llama_model.hpp"
 

@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "model_fixtures.hpp"
+#include "support/model_fixtures.hpp"
 #include "urm/model/reward_model.hpp"
 
 using namespace urm;

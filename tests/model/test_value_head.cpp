@@ -5,7 +5,7 @@
 #include <random>
 #include <vector>
 
-#include "synthetic.hpp"
+#include "support/synthetic_model.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/model/value_head.hpp"
 

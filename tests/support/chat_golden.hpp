@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "text/test_tokenizer_fixtures.hpp"
+#include "support/tokenizer_fixtures.hpp"
 #include "urm/text/conversation.hpp"
 
 namespace urm::test {
@@ -21,7 +21,7 @@ struct ChatGoldenCase {
 };
 
 inline const nlohmann::json& chat_golden_json() {
-  return ::urm_test::read_json(URM_TEST_DATA_DIR "/tokenizer/chat_golden.json");
+  return ::urm::test::read_json(URM_TEST_DATA_DIR "/tokenizer/chat_golden.json");
 }
 
 inline std::vector<ChatGoldenCase> chat_golden_cases(const std::string& variant) {

@@ -4,7 +4,7 @@
 //   llama3-base  the tokenizer.json scripts/setup fetches into .cache/llama3,
 //                with tokenizer_config.llama3-base.json;
 //   llama3-rm    the reward-model tokenizer (llama3-rm.patch.json applied,
-//                see ::urm_test::llama3_rm_json), with tokenizer_config.llama3-rm.json.
+//                see ::urm::test::llama3_rm_json), with tokenizer_config.llama3-rm.json.
 // llama3_tokenizer_dir(variant) writes tokenizer.json + tokenizer_config.json
 // under this process's temp folder (removed at exit), once per process.
 #pragma once
@@ -16,7 +16,7 @@
 #include <map>
 #include <string>
 
-#include "text/test_tokenizer_fixtures.hpp"
+#include "support/tokenizer_fixtures.hpp"
 #include "urm/core/error.hpp"
 
 namespace urm::test {
@@ -38,13 +38,13 @@ inline std::string llama3_tokenizer_dir(const std::string& variant) {
   static std::map<std::string, std::string> written;
   if (const auto it = written.find(variant); it != written.end()) return it->second;
   if (variant != "llama3-base" && variant != "llama3-rm") throw Error("no Llama-3 tokenizer variant '" + variant + "'");
-  ::urm_test::require_llama3_tokenizer();
+  ::urm::test::require_llama3_tokenizer();
   const std::filesystem::path dir = test_temp_dir() / variant;
   std::filesystem::create_directories(dir);
   if (variant == "llama3-rm") {
-    std::ofstream(dir / "tokenizer.json") << ::urm_test::llama3_rm_json().dump();
+    std::ofstream(dir / "tokenizer.json") << ::urm::test::llama3_rm_json().dump();
   } else {
-    std::filesystem::copy_file(::urm_test::llama3_tokenizer_path(), dir / "tokenizer.json",
+    std::filesystem::copy_file(::urm::test::llama3_tokenizer_path(), dir / "tokenizer.json",
                                std::filesystem::copy_options::overwrite_existing);
   }
   std::filesystem::copy_file(URM_TEST_DATA_DIR "/tokenizer/tokenizer_config." + variant + ".json",

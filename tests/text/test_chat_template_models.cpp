@@ -8,7 +8,7 @@
 #include <iterator>
 #include <string>
 
-#include "text/test_tokenizer_fixtures.hpp"
+#include "support/tokenizer_fixtures.hpp"
 #include "urm/text/chat_template.hpp"
 #include "urm/text/jinja/template.hpp"
 
@@ -61,7 +61,7 @@ bool ends_with(const std::string& s, const std::string& end) {
 // "TemplateError: m" (raise_exception) is urm's "... raise_exception: m";
 // "UndefinedError: m" is urm's "<name> <line>:<col>: m".
 int check_template(const std::string& name) {
-  const nlohmann::json& all = ::urm_test::read_json(kTemplatesDir + "expected.json").at("templates").at(name);
+  const nlohmann::json& all = ::urm::test::read_json(kTemplatesDir + "expected.json").at("templates").at(name);
   const urm::ChatTemplate chat(read_text(kTemplatesDir + name + ".jinja"), name);
   const nlohmann::json& t = all.at("special_tokens");
   const urm::SpecialTokens tokens{token(t, "bos_token"), token(t, "eos_token"), token(t, "pad_token"), token(t, "unk_token")};

@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "test_tokenizer_fixtures.hpp"
+#include "support/tokenizer_fixtures.hpp"
 #include "urm/core/error.hpp"
 #include "urm/text/tokenizer.hpp"
 
-using urm_test::tiny;
-using urm_test::tiny_tokenizer_json;
+using urm::test::tiny;
+using urm::test::tiny_tokenizer_json;
 using Ids = std::vector<std::int32_t>;
 
 TEST_CASE("BPE merges by rank, then leftmost, as HF's BPE does") {
@@ -221,7 +221,7 @@ TEST_CASE("malformed tokenizer.json content is an error naming the JSON path") {
 
 TEST_CASE("load: reads the file with the streaming reader, same result and errors as from_json") {
   const nlohmann::json j = tiny_tokenizer_json();
-  const urm::Tokenizer loaded = urm::Tokenizer::load(urm_test::write_temp_file("tiny.json", j.dump()));
+  const urm::Tokenizer loaded = urm::Tokenizer::load(urm::test::write_temp_file("tiny.json", j.dump()));
   for (const char* text : {" hello", "a [X] b", "ab<s>ab", "<s>xy", "\xC3\xA9" "ab"}) CHECK(loaded.encode(text, true) == tiny(j).encode(text, true));
   CHECK(loaded.vocab_size() == tiny(j).vocab_size());
 
@@ -231,25 +231,25 @@ TEST_CASE("load: reads the file with the streaming reader, same result and error
   text.erase(text.find(merges), merges.size());
   text.insert(text.find("\"model\":{") + 9, merges);
   REQUIRE(text.find("\"merges\"") < text.find("\"vocab\""));
-  CHECK(urm::Tokenizer::load(urm_test::write_temp_file("merges_first.json", text)).encode(" hello", false) == Ids{32, 259});
+  CHECK(urm::Tokenizer::load(urm::test::write_temp_file("merges_first.json", text)).encode(" hello", false) == Ids{32, 259});
 
   nlohmann::json bad = j;
   bad["model"]["merges"][2] = "he";
-  const std::string bad_path = urm_test::write_temp_file("bad_merge.json", bad.dump());
+  const std::string bad_path = urm::test::write_temp_file("bad_merge.json", bad.dump());
   CHECK_THROWS_WITH_AS(urm::Tokenizer::load(bad_path),
                        (bad_path + ": model.merges[2]: expected \"left right\" (two tokens separated by one space), got \"he\"").c_str(),
                        urm::Error);
   bad = j;
   bad["model"]["merges"][1] = {"l", "l", "l"};
-  const std::string bad_pair = urm_test::write_temp_file("bad_pair.json", bad.dump());
+  const std::string bad_pair = urm::test::write_temp_file("bad_pair.json", bad.dump());
   CHECK_THROWS_WITH_AS(urm::Tokenizer::load(bad_pair), (bad_pair + ": model.merges[1]: expected \"left right\" or [\"left\", \"right\"]").c_str(),
                        urm::Error);
   bad = j;
   bad["model"]["vocab"]["a"] = {1};
-  const std::string bad_vocab = urm_test::write_temp_file("bad_vocab.json", bad.dump());
+  const std::string bad_vocab = urm::test::write_temp_file("bad_vocab.json", bad.dump());
   CHECK_THROWS_WITH_AS(urm::Tokenizer::load(bad_vocab), (bad_vocab + ": model.vocab[\"a\"]: expected an integer id").c_str(), urm::Error);
 
-  const std::string truncated = urm_test::write_temp_file("truncated.json", "{\"model\": {\"vocab\": {\"a\": 1");
+  const std::string truncated = urm::test::write_temp_file("truncated.json", "{\"model\": {\"vocab\": {\"a\": 1");
   CHECK_THROWS_WITH_AS(urm::Tokenizer::load(truncated),
                        (truncated + ": invalid JSON: parse error at line 1, column 28: syntax error while parsing object - unexpected end of input; "
                         "expected '}'").c_str(),

@@ -184,7 +184,6 @@ inline void causal_attention(const float* q, const float* k, const float* v, flo
   const std::size_t q_stride = n_heads * head_dim, kv_stride = n_kv_heads * head_dim;
   const std::size_t n_blocks = (n_q + BQ - 1) / BQ;
 
-  // Later query blocks see more keys: hand them out first.
   // A task is one query block of one kv head, with all the query heads that
   // share it: each key/value block is copied once for the whole group.
   // Later query blocks see more keys: hand them out first.

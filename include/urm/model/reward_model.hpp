@@ -12,29 +12,23 @@
 // compute threads are one ThreadPool shared by all callers (its jobs run one at
 // a time, so concurrent callers do not oversubscribe the cores).
 //
-// Asynchronous scoring: score_async / score_ids_async hand an input to the
-// model's own worker threads (Options::async.workers, started at the first
-// call; 0 = score on the caller) through a bounded queue, and return a
-// std::future or call a callback; see score_queue.hpp for the queue, the
-// cancellation and the callback rules. Destroying the RewardModel with work
-// pending completes every queued input with kDestroyed and lets the inputs
-// being scored finish first (no promise left unsatisfied, no use after free).
-// Threads started in all: async.workers + threads - 1.
+// Asynchronous scoring (futures, callbacks, a bounded queue, cancellation)
+// is urm::AsyncScorer (serve/async_scorer.hpp), over a model it shares.
+// Threads a RewardModel starts: threads - 1 (the caller is one).
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
-#include <stop_token>
 #include <string>
+#include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "urm/core/error.hpp"
@@ -44,7 +38,6 @@
 #include "urm/io/llama_config.hpp"
 #include "urm/model/llama_model.hpp"
 #include "urm/model/score.hpp"
-#include "urm/model/score_queue.hpp"
 #include "urm/model/value_head.hpp"
 #include "urm/text/conversation.hpp"
 #include "urm/text/conversation_encoder.hpp"
@@ -64,6 +57,30 @@ enum class ComputeMode {
           // weights packed once at load; scores within ~0.02 of exact (benchmarks/RESULTS.md)
 };
 
+// The names programs and the C ABI take ("exact", "fast").
+inline constexpr std::array<std::pair<std::string_view, ComputeMode>, 2> kComputeModes = {
+    {{"exact", ComputeMode::Exact}, {"fast", ComputeMode::Fast}}};
+
+inline std::string_view compute_mode_name(ComputeMode mode) {
+  for (const auto& [name, m] : kComputeModes)
+    if (m == mode) return name;
+  return "?";
+}
+
+// "exact or fast" (separator " or "), for messages.
+inline std::string compute_mode_names(std::string_view separator) {
+  std::string names;
+  for (const auto& [n, m] : kComputeModes) names += (names.empty() ? "" : std::string(separator)) + std::string(n);
+  return names;
+}
+
+// Throws urm::Error listing the modes for a name that is none of them.
+inline ComputeMode parse_compute_mode(std::string_view name) {
+  for (const auto& [n, m] : kComputeModes)
+    if (n == name) return m;
+  throw Error("compute mode \"" + std::string(name) + "\" is not one of " + compute_mode_names(", "));
+}
+
 struct RewardModelOptions {
   std::size_t threads = 0;  // compute threads, counting the caller; 0 = all cores
   ComputeMode compute = ComputeMode::Exact;
@@ -73,16 +90,11 @@ struct RewardModelOptions {
   Truncation truncation = Truncation::Error;
   BosPolicy bos_policy = BosPolicy::CardPipeline;  // the model card's ids (two <|begin_of_text|> with URM's tokenizer)
   std::vector<float> prior_weights;                // override the fixed attribute weights (URM heads without a gate)
-  AsyncOptions async;  // score_async's worker threads (started at its first call) and queue
 };
 
 class RewardModel {
  public:
   using Options = RewardModelOptions;
-
-  // The errors of inputs that score_async accepted but never scored.
-  static constexpr const char* kCancelled = "RewardModel: cancelled before it was scored";
-  static constexpr const char* kDestroyed = "RewardModel: destroyed before this input was scored";
 
   static RewardModel load(const std::string& dir, const Options& options = {}) {
     namespace fs = std::filesystem;
@@ -113,42 +125,6 @@ class RewardModel {
 
   // Scores token ids as given (no special tokens added).
   Score score_ids(std::span<const std::int32_t> ids) const { return score_ids(*d_, ids); }
-
-  // score() on the model's worker threads: returns at once (with
-  // async.workers = 0, after scoring on the caller). The future throws the
-  // error score() would, or kCancelled / kDestroyed. Throws urm::Error when the
-  // queue is full (WhenFull::Reject). Requesting stop on `cancel` takes the
-  // input off the queue (an input being scored finishes).
-  std::future<Score> score_async(Conversation conversation, std::stop_token cancel = {}) const {
-    return async_queue().submit(std::move(conversation), std::move(cancel));
-  }
-  // Same, completed through `done` (on a worker thread; it must not throw and
-  // must not destroy this RewardModel).
-  void score_async(Conversation conversation, ScoreCallback done, std::stop_token cancel = {}) const {
-    async_queue().submit(std::move(conversation), std::move(done), std::move(cancel));
-  }
-  // score_ids() on the worker threads.
-  std::future<Score> score_ids_async(std::vector<std::int32_t> ids, std::stop_token cancel = {}) const {
-    return async_queue().submit(std::move(ids), std::move(cancel));
-  }
-  void score_ids_async(std::vector<std::int32_t> ids, ScoreCallback done, std::stop_token cancel = {}) const {
-    async_queue().submit(std::move(ids), std::move(done), std::move(cancel));
-  }
-  // Completes every input waiting in score_async's queue with kCancelled;
-  // returns how many there were.
-  std::size_t cancel_async() const {
-    ScoreQueue* q = started_queue();
-    return q ? q->cancel_all() : 0;
-  }
-  // Blocks until score_async has nothing queued or being scored.
-  void wait_async() const {
-    if (ScoreQueue* q = started_queue()) q->wait_idle();
-  }
-  // Inputs waiting in score_async's queue (not counting those being scored).
-  std::size_t async_queued() const {
-    const ScoreQueue* q = started_queue();
-    return q ? q->queued() : 0;
-  }
 
   // Several inputs at once. Their longest common token prefix is run through
   // the model once and only each remainder after it (the scores equal those of
@@ -209,7 +185,6 @@ class RewardModel {
         throw Error(ckpt.dir() + ": max_tokens " + std::to_string(o.max_tokens) +
                     " is more than the model's max_position_embeddings (" + std::to_string(limit) + ")");
       max_tokens = o.max_tokens == 0 ? limit : o.max_tokens;
-      ScoreQueue::validate("RewardModel", o.async);
       if (o.compute == ComputeMode::Fast) model.pack_projections(*pool);
       // A tokenizer folder given explicitly must load; the model folder is
       // used if it has a tokenizer (test fixtures and id-only uses have none).
@@ -237,14 +212,9 @@ class RewardModel {
     std::optional<ConversationEncoder> encoder;  // absent: the folder has no tokenizer
     std::mutex states_mutex;
     std::vector<std::unique_ptr<LlamaState>> free_states;  // reused by later calls
-    std::mutex async_mutex;               // guards the creation of async
-    std::unique_ptr<ScoreQueue> async;    // score_async's queue and workers, made at its first call
 
     Data(const Data&) = delete;
     Data& operator=(const Data&) = delete;
-    // The workers score with everything above: they finish (and the queued
-    // inputs fail with kDestroyed) before any of it goes.
-    ~Data() { async.reset(); }
   };
 
   // A LlamaState borrowed from the pool for one call, returned on scope exit.
@@ -273,27 +243,6 @@ class RewardModel {
   };
 
   explicit RewardModel(std::unique_ptr<Data> d) : d_(std::move(d)) {}
-
-  // The queue of score_async, started at the first call.
-  ScoreQueue& async_queue() const {
-    std::lock_guard lock(d_->async_mutex);
-    if (!d_->async) {
-      Data* d = d_.get();  // stays put when the RewardModel moves
-      d_->async = std::make_unique<ScoreQueue>(
-          "RewardModel",
-          [d](const ScoreQueue::Input& in) {
-            return std::holds_alternative<Conversation>(in)
-                       ? score_ids(*d, tokenize(*d, std::get<Conversation>(in)))
-                       : score_ids(*d, std::get<std::vector<std::int32_t>>(in));
-          },
-          d_->options.async);
-    }
-    return *d_->async;
-  }
-  ScoreQueue* started_queue() const {
-    std::lock_guard lock(d_->async_mutex);
-    return d_->async.get();
-  }
 
   static std::vector<std::int32_t> tokenize(const Data& d, const Conversation& conversation) {
     // (The template would render it as "" and the post-processor add a BOS:

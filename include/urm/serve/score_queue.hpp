@@ -1,8 +1,8 @@
 // ScoreQueue — a bounded queue of inputs to score and the worker threads that
-// take them off it: the machinery behind RewardModel::score_async and
-// AsyncScorer. It knows nothing of the model: it is given a function that
-// scores one input (a conversation or token ids) and an owner name for its
-// error messages ("RewardModel: cancelled before it was scored").
+// take them off it: the machinery behind AsyncScorer. It knows nothing of the
+// model: it is given a function that scores one input (a conversation or
+// token ids) and an owner name for its error messages ("AsyncScorer:
+// cancelled before it was scored").
 //
 // Threads. `workers` threads take inputs off the queue; with 0 workers there
 // is no thread and submit() scores on the calling thread before it returns

@@ -1,7 +1,8 @@
-// AsyncScorer — a queue of inputs and worker threads of its own over a model
-// it shares: RewardModel::score_async as a separate object, so several
-// subsystems (an NPC director, a replay evaluator) each get their own
-// workers, capacity and cancel_all() on weights loaded once.
+// AsyncScorer — asynchronous scoring: a queue of inputs and worker threads of
+// its own over a model it shares, so a frame or a simulation step never waits
+// for a forward pass, and several subsystems (an NPC director, a replay
+// evaluator) each get their own workers, capacity and cancel_all() on weights
+// loaded once.
 //
 //   auto model = std::make_shared<const urm::RewardModel>(urm::RewardModel::load(dir));
 //   urm::AsyncScorer scorer(model, {.workers = 1});
@@ -35,12 +36,10 @@
 #include "urm/core/error.hpp"
 #include "urm/model/reward_model.hpp"
 #include "urm/model/score.hpp"
-#include "urm/model/score_queue.hpp"
+#include "urm/serve/score_queue.hpp"
 #include "urm/text/conversation.hpp"
 
 namespace urm {
-
-using AsyncScorerOptions = AsyncOptions;
 
 class AsyncScorer {
  public:

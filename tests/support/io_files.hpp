@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-namespace iotest {
+namespace urm::test {
 
 namespace fs = std::filesystem;
 
@@ -57,12 +57,12 @@ inline std::string safetensors_bytes(const std::string& header, const std::strin
   return le64(header.size()) + header + data;
 }
 
-}  // namespace iotest
+}  // namespace urm::test
 
 #include <nlohmann/json.hpp>
 #include <vector>
 
-namespace iotest {
+namespace urm::test {
 
 struct TensorSpec {
   std::string name;
@@ -86,4 +86,4 @@ inline std::string build_safetensors(const std::vector<TensorSpec>& specs) {
   return safetensors_bytes(header.dump(), data);
 }
 
-}  // namespace iotest
+}  // namespace urm::test

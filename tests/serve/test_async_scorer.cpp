@@ -22,19 +22,19 @@
 #include <thread>
 #include <vector>
 
-#include "urm/model/async_scorer.hpp"
-#include "async_test_util.hpp"
+#include "urm/serve/async_scorer.hpp"
+#include "support/async.hpp"
 
 using namespace urm;
 using namespace std::chrono_literals;
-using namespace urm::async_test;
+using namespace urm::test;
 
 namespace {
 
 std::shared_ptr<const RewardModel> load(std::size_t threads) {
   RewardModel::Options o;
   o.threads = threads;
-  return std::make_shared<const RewardModel>(RewardModel::load(async_test::model_dir(), o));
+  return std::make_shared<const RewardModel>(RewardModel::load(urm::test::model_dir(), o));
 }
 
 }  // namespace
@@ -285,7 +285,7 @@ TEST_CASE("AsyncScorer: cancel_all cancels everything queued") {
 TEST_CASE("AsyncScorer: destroyed with work pending, queued inputs get an error and the running one finishes") {
   auto model = load(2);
   const std::weak_ptr<const RewardModel> watch = model;
-  auto scorer = std::make_unique<AsyncScorer>(std::move(model), AsyncScorerOptions{.workers = 1, .queue_capacity = 8});
+  auto scorer = std::make_unique<AsyncScorer>(std::move(model), AsyncScorer::Options{.workers = 1, .queue_capacity = 8});
   HeldWorker held(*scorer);
   auto queued_future = scorer->score_ids_async({128000, 1});
   std::promise<AsyncResult> queued_callback;

@@ -1,46 +1,27 @@
 // build/bin/urm-tokenize, run as a program.
 #include <doctest/doctest.h>
 
-#include <sys/wait.h>
-
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 
-#include "test_tokenizer_fixtures.hpp"
+#include "support/run_program.hpp"
+#include "support/tokenizer_fixtures.hpp"
 
 namespace {
 
-struct Run {
-  int status;  // exit status
-  std::string out, err;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 // Runs urm-tokenize with `args`, `input` on its stdin.
-Run run(const std::string& args, const std::string& input) {
-  const std::string in = urm_test::write_temp_file("cli_in.jsonl", input);
-  const std::string out = in + ".out", err = in + ".err";
-  const std::string cmd = std::string(URM_BIN_DIR) + "/urm-tokenize " + args + " < " + in + " > " + out + " 2> " + err;
-  const int raw = std::system(cmd.c_str());
-  REQUIRE(WIFEXITED(raw));
-  return {WEXITSTATUS(raw), read_file(out), read_file(err)};
+urm::test::ProgramRun run(const std::string& args, const std::string& input) {
+  urm::test::ProgramRun r = urm::test::run_program("urm-tokenize", args, input);
+  REQUIRE(r.status >= 0);
+  return r;
 }
 
 }  // namespace
 
 TEST_CASE("urm-tokenize: one id array per JSON string line, errors in place, exit 1 if any") {
-  urm_test::require_llama3_tokenizer();
-  const std::string tok = "--tokenizer " + urm_test::llama3_tokenizer_path();
+  urm::test::require_llama3_tokenizer();
+  const std::string tok = "--tokenizer " + urm::test::llama3_tokenizer_path();
 
-  Run r = run(tok, "\"Hi\"\n\"<|begin_of_text|>Hi\"\n\"\"\n");
+  auto r = run(tok, "\"Hi\"\n\"<|begin_of_text|>Hi\"\n\"\"\n");
   CHECK(r.status == 0);
   CHECK(r.out == "[13347]\n[128000,13347]\n[]\n");
 
@@ -60,14 +41,14 @@ TEST_CASE("urm-tokenize: one id array per JSON string line, errors in place, exi
 }
 
 TEST_CASE("urm-tokenize: the reward-model tokenizer adds <|begin_of_text|> with --add-special-tokens") {
-  const std::string rm = urm_test::write_temp_file("llama3-rm.json", urm_test::llama3_rm_json().dump());
-  const Run r = run("--tokenizer " + rm + " --add-special-tokens", "\"Hi\"\n");
+  const std::string rm = urm::test::write_temp_file("llama3-rm.json", urm::test::llama3_rm_json().dump());
+  const auto r = run("--tokenizer " + rm + " --add-special-tokens", "\"Hi\"\n");
   CHECK(r.status == 0);
   CHECK(r.out == "[128000,13347]\n");
 }
 
 TEST_CASE("urm-tokenize: bad arguments and a bad tokenizer file") {
-  Run r = run("", "");
+  auto r = run("", "");
   CHECK(r.status == 2);
   CHECK(r.err.find("--tokenizer is required") != std::string::npos);
   r = run("--tokenizer", "");

@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "urm/model/score.hpp"
-#include "urm/model/score_queue.hpp"
+#include "urm/serve/score_queue.hpp"
 
-namespace urm::async_test {
+namespace urm::test {
 
 inline std::string model_dir() { return std::string(URM_TEST_DATA_DIR) + "/models/tiny-urm-llama3"; }
 
@@ -85,4 +85,4 @@ inline std::size_t process_threads() {
   return n;
 }
 
-}  // namespace urm::async_test
+}  // namespace urm::test

@@ -253,6 +253,26 @@ int main(void) {
   options.tokenizer_dir = URM_TEST_DATA_DIR;
   CHECK(urm_model_load(URM_DEMO_MODEL_DIR, &options) == NULL);
   CHECK_ERROR(URM_TEST_DATA_DIR "/tokenizer_config.json: cannot open");
+
+  /* mode: fast mode scores within its documented 0.02 of exact; a wrong name is a load error. */
+  urm_load_options_init(&options);
+  CHECK(options.mode == NULL);
+  options.mode = "fast";
+  urm_model* fast = urm_model_load(URM_DEMO_MODEL_DIR, &options);
+  CHECK(fast != NULL);
+  float exact_reward = 0;
+  s = urm_score_ids(fast, kIds, 24);
+  CHECK(s != NULL && urm_score_reward(s, &reward, NULL) == URM_OK);
+  urm_score_free(s);
+  s = urm_score_ids(m, kIds, 24);
+  CHECK(s != NULL && urm_score_reward(s, &exact_reward, NULL) == URM_OK);
+  CHECK_NEAR(reward, exact_reward, 0.02);
+  urm_score_free(s);
+  urm_model_free(fast);
+  options.mode = "slow";
+  CHECK(urm_model_load(URM_DEMO_MODEL_DIR, &options) == NULL);
+  CHECK_ERROR("compute mode \"slow\" is not one of exact, fast");
+
   urm_model_free(truncating);
   urm_model_free(short_model);
   urm_model_free(m);

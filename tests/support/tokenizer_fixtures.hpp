@@ -18,7 +18,7 @@
 #include "urm/text/byte_level.hpp"
 #include "urm/text/tokenizer.hpp"
 
-namespace urm_test {
+namespace urm::test {
 
 inline std::string llama3_tokenizer_path() { return URM_CACHE_DIR "/llama3/tokenizer.json"; }
 
@@ -131,4 +131,4 @@ inline std::string write_temp_file(const std::string& name, const std::string& t
   return p.string();
 }
 
-}  // namespace urm_test
+}  // namespace urm::test

@@ -1,32 +1,19 @@
 // Runs the urm-inspect program (built into URM_BIN_DIR) as a user would.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 
-#include <cstdlib>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "io_test_util.hpp"
+#include "support/io_files.hpp"
+#include "support/run_program.hpp"
 
-using iotest::kModels;
+using urm::test::kModels;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int status;
-  std::string out, err;
-};
-
-Run inspect(const std::string& args) {
-  const iotest::TempDir tmp("inspect-run");
-  const std::string cmd =
-      std::string(URM_BIN_DIR) + "/urm-inspect " + args + " >" + tmp.file("out") + " 2>" + tmp.file("err");
-  const int raw = std::system(cmd.c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, iotest::read_file(tmp.file("out")),
-          iotest::read_file(tmp.file("err"))};
-}
+urm::test::ProgramRun inspect(const std::string& args) { return urm::test::run_program("urm-inspect", args); }
 
 // Whitespace-separated fields of the line of `text` whose first field is `key`.
 std::vector<std::string> row(const std::string& text, const std::string& key) {
@@ -91,12 +78,12 @@ TEST_CASE("urm-inspect prints config, value head and tensor table of each fixtur
 }
 
 TEST_CASE("urm-inspect rejects broken checkpoints with `error: <message>` and exit 1") {
-  const iotest::TempDir dir("inspect-broken");
+  const urm::test::TempDir dir("inspect-broken");
   const fs::path gqa = kModels / "small-gqa-bf16";
   fs::copy_file(gqa / "config.json", dir.path() / "config.json");
   SUBCASE("truncated weights") {
-    iotest::write_file(dir.file("model.safetensors"),
-                       iotest::read_file((gqa / "model.safetensors").string()).substr(0, 1000));
+    urm::test::write_file(dir.file("model.safetensors"),
+                       urm::test::read_file((gqa / "model.safetensors").string()).substr(0, 1000));
     const auto r = inspect(quoted(dir.path()));
     CHECK(r.status == 1);
     CHECK(r.out.empty());
@@ -105,9 +92,9 @@ TEST_CASE("urm-inspect rejects broken checkpoints with `error: <message>` and ex
   }
   SUBCASE("config that does not match the weights") {
     fs::create_symlink(gqa / "model.safetensors", dir.path() / "model.safetensors");
-    auto cfg = nlohmann::json::parse(iotest::read_file((gqa / "config.json").string()));
+    auto cfg = nlohmann::json::parse(urm::test::read_file((gqa / "config.json").string()));
     cfg["num_hidden_layers"] = 4;
-    iotest::write_file(dir.file("config.json"), cfg.dump());
+    urm::test::write_file(dir.file("config.json"), cfg.dump());
     const auto r = inspect(quoted(dir.path()));
     CHECK(r.status == 1);
     CHECK(r.err == "error: " + dir.path().string() +
@@ -115,9 +102,9 @@ TEST_CASE("urm-inspect rejects broken checkpoints with `error: <message>` and ex
   }
   SUBCASE("unsupported config") {
     fs::create_symlink(gqa / "model.safetensors", dir.path() / "model.safetensors");
-    auto cfg = nlohmann::json::parse(iotest::read_file((gqa / "config.json").string()));
+    auto cfg = nlohmann::json::parse(urm::test::read_file((gqa / "config.json").string()));
     cfg["attention_bias"] = true;
-    iotest::write_file(dir.file("config.json"), cfg.dump());
+    urm::test::write_file(dir.file("config.json"), cfg.dump());
     const auto r = inspect(quoted(dir.path()));
     CHECK(r.status == 1);
     CHECK(r.err == "error: " + dir.file("config.json") + ": attention_bias: true is not supported (expected false)\n");

@@ -14,7 +14,7 @@
 #include "urm/core/dtype.hpp"
 #include "urm/core/tensor_view.hpp"
 
-namespace urm_test {
+namespace urm::test {
 
 inline std::vector<float> random_floats(std::size_t n, std::mt19937& rng, float scale = 1.0f) {
   std::normal_distribution<float> d(0.0f, scale);
@@ -59,4 +59,4 @@ inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) 
 
 inline const urm::DType float_dtypes[] = {urm::DType::F32, urm::DType::F16, urm::DType::BF16};
 
-}  // namespace urm_test
+}  // namespace urm::test

@@ -1,7 +1,6 @@
 // build/bin/urm-score run as a program: JSON Lines in and out, bad lines
 // reported in place, exit status, options.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 
 #include <cmath>
 #include <cstdint>
@@ -14,41 +13,24 @@
 #include <vector>
 
 #include "support/llama3_tokenizers.hpp"
+#include "support/run_program.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
-
 const std::string kTiny = std::string(URM_TEST_DATA_DIR) + "/models/tiny-urm-llama3";
 
-struct Run {
+struct ScoreRun {
   int status = -1;
   std::vector<std::string> out;  // stdout lines
   std::string err;               // stderr
 };
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-// Runs urm-score with `args` on `input` (written to a file).
-Run urm_score(const std::string& args, const std::string& input) {
-  const fs::path dir = fs::temp_directory_path() / ("urm-score-test-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  std::ofstream(dir / "in.jsonl") << input;
-  const std::string cmd = std::string(URM_BIN_DIR) + "/urm-score " + args + " --input " + (dir / "in.jsonl").string() +
-                          " > " + (dir / "out.jsonl").string() + " 2> " + (dir / "err.txt").string();
-  const int raw = std::system(cmd.c_str());
-  Run r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  std::istringstream out(slurp(dir / "out.jsonl"));
-  for (std::string line; std::getline(out, line);) r.out.push_back(line);
-  r.err = slurp(dir / "err.txt");
-  fs::remove_all(dir);
-  return r;
+// Runs urm-score with `args` on `input` (written to a file, given as --input).
+ScoreRun urm_score(const std::string& args, const std::string& input) {
+  const urm::test::TempDir dir("urm-score-input");
+  urm::test::write_file(dir.file("in.jsonl"), input);
+  const urm::test::ProgramRun r = urm::test::run_program("urm-score", args + " --input " + dir.file("in.jsonl"));
+  return {r.status, r.out_lines(), r.err};
 }
 
 const nlohmann::json& golden_case(std::size_t i) {
@@ -87,7 +69,7 @@ void check_score_line(const std::string& line, const nlohmann::json& golden) {
 }  // namespace
 
 TEST_CASE("urm-score: scores every line in order") {
-  const Run r = urm_score("--model " + kTiny + " --threads 2", ids_line(0) + ids_line(3) + "\n" + ids_line(5));
+  const ScoreRun r = urm_score("--model " + kTiny + " --threads 2", ids_line(0) + ids_line(3) + "\n" + ids_line(5));
   CHECK(r.status == 0);
   REQUIRE(r.out.size() == 3);
   check_score_line(r.out[0], golden_case(0));
@@ -102,7 +84,7 @@ TEST_CASE("urm-score: bad lines get an error object, the others continue, exit s
                             "\n" + R"j({"messages": [{"role": "user"}]})j" + "\n" + R"j({"messages": "hi"})j" + "\n" +
                             R"j({"messages": [], "input_ids": [1]})j" + "\n" + R"j({"input_ids": [4294967296]})j" +
                             "\n";
-  const Run r = urm_score("--model " + kTiny, input);
+  const ScoreRun r = urm_score("--model " + kTiny, input);
   CHECK(r.status == 1);
   REQUIRE(r.out.size() == 11);
   check_score_line(r.out[0], golden_case(0));
@@ -121,7 +103,7 @@ TEST_CASE("urm-score: bad lines get an error object, the others continue, exit s
 }
 
 TEST_CASE("urm-score: --emit-ids, --max-tokens and --truncate-left") {
-  Run r = urm_score("--model " + kTiny + " --emit-ids", ids_line(1));
+  ScoreRun r = urm_score("--model " + kTiny + " --emit-ids", ids_line(1));
   CHECK(r.status == 0);
   REQUIRE(r.out.size() == 1);
   CHECK(nlohmann::json::parse(r.out[0])["input_ids"] == golden_case(1)["input_ids"]);
@@ -143,7 +125,7 @@ TEST_CASE("urm-score: --emit-ids, --max-tokens and --truncate-left") {
 }
 
 TEST_CASE("urm-score: --stats reports throughput on standard error") {
-  const Run r = urm_score("--model " + kTiny + " --stats", ids_line(0) + ids_line(1));
+  const ScoreRun r = urm_score("--model " + kTiny + " --stats", ids_line(0) + ids_line(1));
   CHECK(r.status == 0);
   CHECK(r.out.size() == 2);
   CHECK(r.err.rfind("scored 2 inputs, 47 tokens in ", 0) == 0);
@@ -151,7 +133,7 @@ TEST_CASE("urm-score: --stats reports throughput on standard error") {
 }
 
 TEST_CASE("urm-score: --mode fast scores within 0.02 of the reference") {
-  const Run r = urm_score("--model " + kTiny + " --mode fast", ids_line(0) + ids_line(3));
+  const ScoreRun r = urm_score("--model " + kTiny + " --mode fast", ids_line(0) + ids_line(3));
   CHECK(r.status == 0);
   REQUIRE(r.out.size() == 2);
   for (std::size_t i = 0; i < 2; ++i) {
@@ -162,7 +144,7 @@ TEST_CASE("urm-score: --mode fast scores within 0.02 of the reference") {
 }
 
 TEST_CASE("urm-score: fatal errors") {
-  Run r = urm_score("--model /nonexistent-urm-model", ids_line(0));
+  ScoreRun r = urm_score("--model /nonexistent-urm-model", ids_line(0));
   CHECK(r.status == 1);
   CHECK(r.err == "urm-score: /nonexistent-urm-model: not a checkpoint folder (not a directory)\n");
 
@@ -184,7 +166,7 @@ std::string messages_line(std::size_t i) {
 }
 
 TEST_CASE("urm-score: without --model it uses the demo model and says its rewards are meaningless") {
-  const Run r = urm_score("--emit-ids", messages_line(0) + ids_line(2) + messages_line(4));
+  const ScoreRun r = urm_score("--emit-ids", messages_line(0) + ids_line(2) + messages_line(4));
   CHECK(r.status == 0);
   REQUIRE(r.out.size() == 3);
   check_score_line(r.out[0], golden_case(0));
@@ -199,7 +181,7 @@ TEST_CASE("urm-score: without --model it uses the demo model and says its reward
 
 TEST_CASE("urm-score: messages with --tokenizer-dir, card pipeline and --single-bos") {
   const std::string tok = urm::test::llama3_tokenizer_dir("llama3-rm");
-  Run r =
+  ScoreRun r =
       urm_score("--model " + kTiny + " --tokenizer-dir " + tok + " --emit-ids", messages_line(6) + messages_line(8));
   CHECK(r.status == 0);
   REQUIRE(r.out.size() == 2);
@@ -233,20 +215,18 @@ TEST_CASE("urm-score: a progress bar only when standard error is a terminal") {
   // Not a terminal (every other test): no bar. A terminal: script(1) runs the
   // program on a pseudo-terminal and records what it shows.
   if (std::system("command -v script >/dev/null 2>&1") != 0) return;
-  const fs::path dir = fs::temp_directory_path() / ("urm-score-tty-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  std::ofstream(dir / "in.jsonl") << ids_line(0) << ids_line(1) << ids_line(2);
-  std::ofstream(dir / "one.jsonl") << ids_line(0);
+  const urm::test::TempDir dir("urm-score-tty");
+  urm::test::write_file(dir.file("in.jsonl"), ids_line(0) + ids_line(1) + ids_line(2));
+  urm::test::write_file(dir.file("one.jsonl"), ids_line(0));
   auto shown = [&](const std::string& input) {
     const std::string cmd = "script -qec '" + std::string(URM_BIN_DIR) + "/urm-score --model " + kTiny + " --input " +
-                            (dir / input).string() + " --output " + (dir / "out.jsonl").string() + "' /dev/null > " +
-                            (dir / "tty.txt").string() + " 2>&1";
+                            dir.file(input) + " --output " + dir.file("out.jsonl") + "' /dev/null > " +
+                            dir.file("tty.txt") + " 2>&1";
     CHECK(std::system(cmd.c_str()) == 0);
-    return slurp(dir / "tty.txt");
+    return urm::test::read_file(dir.file("tty.txt"));
   };
   const std::string three = shown("in.jsonl");
   CHECK(three.find("] 1/3") != std::string::npos);
   CHECK(three.find("[==============================] 3/3") != std::string::npos);
   CHECK(shown("one.jsonl").find("1/1") == std::string::npos);  // one line: no bar
-  fs::remove_all(dir);
 }
