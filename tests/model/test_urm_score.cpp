@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "support/llama3_tokenizers.hpp"
+#include "urm/text/tokenizer.hpp"
 
 namespace {
 
@@ -248,5 +249,31 @@ TEST_CASE("urm-score: a progress bar only when standard error is a terminal") {
   CHECK(three.find("] 1/3") != std::string::npos);
   CHECK(three.find("[==============================] 3/3") != std::string::npos);
   CHECK(shown("one.jsonl").find("1/1") == std::string::npos);  // one line: no bar
+  fs::remove_all(dir);
+}
+
+TEST_CASE("urm-score: --date fixes the date a chat template prints; message fields and kwargs reach the template") {
+  const fs::path dir = fs::temp_directory_path() / ("urm-score-date-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string rm = urm::test::llama3_tokenizer_dir("llama3-rm");
+  fs::copy_file(rm + "/tokenizer.json", dir / "tokenizer.json", fs::copy_options::overwrite_existing);
+  fs::copy_file(rm + "/tokenizer_config.json", dir / "tokenizer_config.json", fs::copy_options::overwrite_existing);
+  std::ofstream(dir / "chat_template.jinja")
+      << "{{ strftime_now('%d %b %Y') }}{% for m in messages %}{{ m.content }}{{ m.reasoning_content }}{% endfor %}{{ x }}";
+  const std::string line = R"j({"messages": [{"role": "user", "content": "Hi", "reasoning_content": "R"}], "chat_template_kwargs": {"x": "X"}})j";
+  auto ids = [&](const std::string& date) {
+    const Run r = urm_score("--model " + kTiny + " --tokenizer-dir " + dir.string() + " --single-bos --emit-ids --date " + date, line);
+    REQUIRE(r.status == 0);
+    REQUIRE(r.out.size() == 1);
+    return nlohmann::json::parse(r.out[0]).at("input_ids").get<std::vector<int>>();
+  };
+  const auto a = ids("2024-07-26"), b = ids("2024-07-26"), c = ids("2025-01-01");
+  CHECK(a == b);
+  CHECK(a != c);
+  const urm::Tokenizer tokenizer = urm::Tokenizer::load(rm + "/tokenizer.json");
+  CHECK(tokenizer.decode(std::vector<std::int32_t>(a.begin(), a.end())) == "26 Jul 2024HiRX");
+  const Run bad = urm_score("--model " + kTiny + " --date 2024-13-01", line);
+  CHECK(bad.status == 2);
+  CHECK(bad.err.rfind("urm-score: --date expects a date YYYY-MM-DD, got \"2024-13-01\"\n", 0) == 0);
   fs::remove_all(dir);
 }

@@ -347,7 +347,7 @@ class Evaluator {
   std::string to_str(const Value& v, const Where& at) {
     if (v.is_list() || v.is_map()) {
       std::string out;
-      python_repr(v, at, out);
+      python_repr(v, at, out, 0, budget());
       charge(out.size(), at.pos);
       return out;
     }

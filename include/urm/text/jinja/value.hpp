@@ -10,6 +10,7 @@
 // it fail) and the `loop` object of a for-loop.
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -278,7 +279,9 @@ inline std::string python_repr_str(std::string_view s, const Where& at) {
 
 // Python's repr(x) of the values a template can print: what str() gives for
 // a list, tuple or dict (`{{ messages }}`, `x | string`).
-inline void python_repr(const Value& v, const Where& at, std::string& out, std::uint32_t depth = 0);
+// `limit` bounds the size of out (the memory the template has left).
+inline void python_repr(const Value& v, const Where& at, std::string& out, std::uint32_t depth = 0,
+                        std::uint64_t limit = UINT64_MAX);
 
 // Python's str(x), which `{{ }}`, `~` and the string filters apply.
 inline std::string python_str(const Value& v, const Where& at) {
@@ -296,9 +299,12 @@ inline std::string python_str(const Value& v, const Where& at) {
   outside_subset(at, "converting a " + std::string(python_type_name(v)) + " to a string");
 }
 
-inline void python_repr(const Value& v, const Where& at, std::string& out, std::uint32_t depth) {
+inline void python_repr(const Value& v, const Where& at, std::string& out, std::uint32_t depth, std::uint64_t limit) {
   if (depth > 256) at.fail("value nested too deeply to print");
+  if (out.size() > limit) at.fail("printing a list or dict: the text is larger than the memory limit allows");
   if (v.is_string()) {
+    if (v.str().size() > limit - std::min<std::uint64_t>(limit, out.size()))
+      at.fail("printing a list or dict: the text is larger than the memory limit allows");
     out += python_repr_str(v.str(), at);
     if (v.markup) out = "Markup(" + out + ")";
   } else if (v.is_list()) {
@@ -306,7 +312,7 @@ inline void python_repr(const Value& v, const Where& at, std::string& out, std::
     out += v.tuple ? '(' : '[';
     for (std::size_t i = 0; i < l.size(); ++i) {
       if (i) out += ", ";
-      python_repr(l[i], at, out, depth + 1);
+      python_repr(l[i], at, out, depth + 1, limit);
     }
     if (v.tuple && l.size() == 1) out += ',';
     out += v.tuple ? ')' : ']';
@@ -318,7 +324,7 @@ inline void python_repr(const Value& v, const Where& at, std::string& out, std::
       first = false;
       out += python_repr_str(k, at);
       out += ": ";
-      python_repr(x, at, out, depth + 1);
+      python_repr(x, at, out, depth + 1, limit);
     }
     out += '}';
   } else if (v.is_undefined() || v.is_loop() || v.is_namespace() || v.is_callable()) {
