@@ -53,6 +53,11 @@ TEST_CASE("jinja constructs: namespace() and set ns.attr") {
   CHECK_THROWS_WITH_AS(render("{{ namespace(1, 2) }}"), "template 1:4: namespace expected at most 1 argument, got 2", urm::Error);
 }
 
+TEST_CASE("jinja constructs: a namespace stored in a namespace is refused (a reference cycle)") {
+  CHECK_THROWS_WITH_AS(render("{% set ns = namespace(a=1) %}{% set ns.a = [ns] %}"),
+                       "template 1:44: storing a namespace in a namespace is outside the Jinja subset urm.cpp implements", urm::Error);
+}
+
 TEST_CASE("jinja constructs: str.split, rsplit, replace, format, join, title") {
   CHECK(render("{{ s.split() }}|{{ s.split(',') }}|{{ 'a  b c '.split(None, 1) }}|{{ '  a b  c  '.rsplit(None, 1) }}|{{ 'a,b,c'.rsplit(',', 1) }}|{{ ''.split() }}|{{ 'x'.split('x') }}|{{ 'a b'.split(maxsplit=0) }}|{{ 'a-b-c'.split(sep='-', maxsplit=1) }}") == "['a', 'b,c']|['a b', 'c']|['a', 'b c ']|['  a b', 'c']|['a,b', 'c']|[]|['', '']|['a b']|['a', 'b-c']");
   CHECK(render("{{ messages[2].content.split('l')[-1] }}|{{ 'a</think>b'.split('</think>')[0] }}") == "o!|a");

@@ -196,6 +196,9 @@ class Evaluator {
           if (target == nullptr || !target->is_namespace())
             where(n.pos).fail("cannot assign attribute on non-namespace object");
           Value v = eval(*n.expr);
+          // A namespace inside a namespace could hold itself: a reference
+          // cycle that would outlive the render (found by fuzz_jinja).
+          if (holds_namespace(v, 0)) outside_subset(where(n.expr->pos), "storing a namespace in a namespace");
           set_attribute(target->ns(), n.attr, std::move(v), n.pos);
           break;
         }
@@ -248,6 +251,15 @@ class Evaluator {
     exec(body);
     (void)pos;
     return Value(std::move(text));  // charged as it was emitted
+  }
+
+  static bool holds_namespace(const Value& v, std::uint32_t depth) {
+    if (v.is_namespace() || depth > 256) return true;
+    if (v.is_list())
+      return std::any_of(v.list().begin(), v.list().end(), [&](const Value& x) { return holds_namespace(x, depth + 1); });
+    if (v.is_map())
+      return std::any_of(v.map().begin(), v.map().end(), [&](const auto& kv) { return holds_namespace(kv.second, depth + 1); });
+    return false;
   }
 
   void set_attribute(Namespace& ns, const std::string& attr, Value v, Pos pos) {
