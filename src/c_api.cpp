@@ -18,6 +18,7 @@
 #include "urm/core/error.hpp"
 #include "urm/model/reward_model.hpp"
 #include "urm/model/score.hpp"
+#include "urm/serve/score_json.hpp"
 #include "urm/text/conversation.hpp"
 
 struct urm_model {
@@ -77,7 +78,7 @@ void require_count(std::size_t n, const urm::Score& s, const char* function) {
 extern "C" {
 
 void urm_load_options_init(urm_load_options* options) {
-  if (options) *options = urm_load_options{0, nullptr, 0, 0, 0, nullptr};
+  if (options) *options = urm_load_options{0, nullptr, 0, 0, 0, nullptr, nullptr};
 }
 
 const char* urm_last_error(void) { return last_error().c_str(); }
@@ -93,6 +94,7 @@ urm_model* urm_model_load(const char* dir, const urm_load_options* options) {
       o.truncation = options->truncate_left ? urm::Truncation::Left : urm::Truncation::Error;
       o.bos_policy = options->single_bos ? urm::BosPolicy::Single : urm::BosPolicy::CardPipeline;
       if (options->mode) o.compute = urm::parse_compute_mode(options->mode);
+      if (options->date) o.date = options->date;
     }
     return new urm_model{urm::RewardModel::load(dir, o)};
   });
@@ -117,6 +119,20 @@ urm_score* urm_score_conversation(const urm_model* model, const char* const* rol
       conversation.push_back({roles[i], contents[i]});
     }
     return new urm_score{model->rm.score(conversation)};
+  });
+}
+
+urm_score* urm_score_json(const urm_model* model, const char* json) {
+  return guarded<urm_score*>(nullptr, [&] {
+    constexpr const char* fn = "urm_score_json";
+    not_null(model, fn, "model");
+    not_null(json, fn, "json");
+    try {
+      const urm::ScoreInput input = urm::parse_score_input(json);
+      return new urm_score{model->rm.score_ids(urm::score_input_ids(model->rm, input))};
+    } catch (const urm::Error& e) {
+      throw urm::Error(std::string(fn) + ": " + e.what());
+    }
   });
 }
 

@@ -38,10 +38,12 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: urm-score [--model DIR] [--tokenizer-dir DIR] [--threads N] [--input FILE|-] [--output FILE|-]\n"
-    "                 [--emit-ids] [--max-tokens N] [--truncate-left] [--single-bos] [--mode exact|fast] [--stats]\n"
+    "                 [--emit-ids] [--max-tokens N] [--truncate-left] [--single-bos] [--mode exact|fast]\n"
+    "                 [--date YYYY-MM-DD] [--stats]\n"
     "\n"
-    "Reads JSON Lines, one input per line: {\"messages\": [{\"role\": ..., \"content\": ...}, ...]} or\n"
-    "{\"input_ids\": [...]}. Writes one JSON object per input line, in order: the reward, its variance,\n"
+    "Reads JSON Lines, one input per line: {\"messages\": [{\"role\": ..., \"content\": ...}, ...]} (with\n"
+    "optional \"tools\", \"documents\", \"chat_template_kwargs\" and any message fields) or {\"input_ids\": [...]}.\n"
+    "Writes one JSON object per input line, in order: the reward, its variance,\n"
     "the per-attribute mean and log-std, the attribute weights and the number of tokens, or\n"
     "{\"error\": ...} for a line that failed (exit status 1 at the end if any did).\n"
     "\n"
@@ -56,6 +58,8 @@ constexpr const char* kUsage =
     "  --truncate-left      keep the last max-tokens tokens of a longer input instead of failing\n"
     "  --single-bos         one <|begin_of_text|> (default: the model card's pipeline, which has two)\n"
     "  --mode exact|fast    float32 arithmetic (default) or reduced-precision kernels\n"
+    "  --date YYYY-MM-DD    the date a chat template's strftime_now() prints (default: today, so a\n"
+    "                       template that prints the date gives scores that depend on the day)\n"
     "  --stats              print throughput to standard error at the end\n";
 
 struct Args {
@@ -119,6 +123,10 @@ Args parse_args(int argc, char** argv) {
       } catch (const urm::Error&) {
         usage_error("--mode expects " + urm::compute_mode_names(" or ") + ", got \"" + m + "\"");
       }
+    } else if (f == "--date") {
+      a.options.date = value();
+      if (!urm::detail::jinja::parse_date(a.options.date))
+        usage_error("--date expects a date YYYY-MM-DD, got \"" + a.options.date + "\"");
     } else if (f == "--stats") {
       a.stats = true;
     } else {

@@ -57,6 +57,8 @@ typedef struct urm_load_options {
   int truncate_left;         /* nonzero: keep the last max_tokens tokens of longer inputs (else error) */
   int single_bos;            /* nonzero: one <|begin_of_text|> (default: the model card's two) */
   const char* mode;          /* compute mode: "exact" (NULL: the default) or "fast" */
+  const char* date;          /* "YYYY-MM-DD": the date a chat template's strftime_now() prints;
+                                NULL = today (a template that prints it makes scores depend on the date) */
 } urm_load_options;
 
 URM_C_EXPORT void urm_load_options_init(urm_load_options* options);
@@ -72,6 +74,11 @@ URM_C_EXPORT void urm_model_free(urm_model* model);
  * ("system", "user", "assistant", ...) and content contents[i] (UTF-8). */
 URM_C_EXPORT urm_score* urm_score_conversation(const urm_model* model, const char* const* roles,
                                                const char* const* contents, size_t n_messages);
+/* Scores one JSON object, the same a urm-score input line holds (UTF-8):
+ * {"messages": [{"role": ..., "content": ..., "tool_calls": ..., ...}, ...],
+ *  "tools": [...], "documents": [...], "chat_template_kwargs": {...}} or {"input_ids": [...]}.
+ * Every message field, the tools, documents and template variables reach the chat template. */
+URM_C_EXPORT urm_score* urm_score_json(const urm_model* model, const char* json);
 /* Scores token ids as given (no special tokens added). */
 URM_C_EXPORT urm_score* urm_score_ids(const urm_model* model, const int32_t* ids, size_t n_ids);
 URM_C_EXPORT void urm_score_free(urm_score* score);

@@ -153,6 +153,36 @@ static void test_score_conversation(const urm_model* m) {
   CHECK_ERROR("empty conversation: there is no message to score");
 }
 
+/* urm_score_json: the object a urm-score line holds; message fields and
+ * template variables reach the chat template (the demo model's Llama-3
+ * template reads neither, so the score is the plain conversation's). */
+static void test_score_json(const urm_model* m) {
+  const char* json =
+      "{\"messages\": [{\"role\": \"user\", \"content\": \"when were the first Olympic Games held?\"},"
+      " {\"role\": \"assistant\", \"content\": \"April 1896\", \"reasoning_content\": \"unused\"}],"
+      " \"chat_template_kwargs\": {\"enable_thinking\": false}}";
+  urm_score* s = urm_score_json(m, json);
+  if (!s) fprintf(stderr, "urm_score_json: %s\n", urm_last_error());
+  CHECK(s != NULL);
+  if (s) {
+    float reward = 0;
+    size_t n_tokens = 0;
+    CHECK(urm_score_reward(s, &reward, NULL) == URM_OK);
+    CHECK_NEAR(reward, kReward, 1e-4);
+    CHECK(urm_score_n_tokens(s, &n_tokens) == URM_OK && n_tokens == 24);
+    urm_score_free(s);
+  }
+  s = urm_score_json(m, "{\"input_ids\": [128000, 9906]}");
+  CHECK(s != NULL);
+  urm_score_free(s);
+  CHECK(urm_score_json(m, "{\"messages\": [{\"role\": 1, \"content\": \"x\"}]}") == NULL);
+  CHECK_ERROR("urm_score_json: messages[0].role: expected a string, got 1");
+  CHECK(urm_score_json(m, NULL) == NULL);
+  CHECK_ERROR("urm_score_json: json is NULL");
+  CHECK(urm_score_json(NULL, "{}") == NULL);
+  CHECK_ERROR("urm_score_json: model is NULL");
+}
+
 static void test_null_and_bad_arguments(const urm_model* m) {
   CHECK(urm_score_ids(m, kIds, 0) == NULL);
   CHECK_ERROR("empty input: there is no token to score");
@@ -209,7 +239,7 @@ int main(void) {
 
   urm_load_options options;
   urm_load_options_init(&options);
-  CHECK(options.threads == 0 && options.tokenizer_dir == NULL && options.max_tokens == 0);
+  CHECK(options.threads == 0 && options.tokenizer_dir == NULL && options.max_tokens == 0 && options.date == NULL);
   options.threads = 2;
   urm_model* m = urm_model_load(URM_DEMO_MODEL_DIR, &options);
   if (!m) {
@@ -218,6 +248,7 @@ int main(void) {
   }
   test_score_ids(m);
   test_score_conversation(m);
+  test_score_json(m);
   test_null_and_bad_arguments(m);
   test_thread_local_error();
 

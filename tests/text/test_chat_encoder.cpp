@@ -96,3 +96,27 @@ TEST_CASE("conversation encoder: one encoder serves several threads at once") {
   for (auto& t : threads) t.join();
   for (const int n : identical) CHECK(n == 5 * 25);
 }
+
+TEST_CASE("conversation encoder: a template that renders no text is an error, not a lone BOS") {
+  const std::string rm = urm::test::llama3_tokenizer_dir("llama3-rm");
+  const urm::Tokenizer tokenizer = urm::Tokenizer::load(rm + "/tokenizer.json");
+  const ConversationEncoder empty(tokenizer, urm::ChatTemplate("{% for m in messages if m.role == 'system' %}{{ m.content }}{% endfor %}", "t"), {});
+  CHECK(empty.encode({{"system", "s"}}).size() == 2);  // BOS + "s"
+  CHECK_THROWS_WITH_AS(empty.encode({{"user", "x"}}), "t: rendered this conversation as empty text; there is nothing to score",
+                       urm::Error);
+  const ConversationEncoder undefined(tokenizer, urm::ChatTemplate("{{ undefined_variable }}", "u"), {});
+  CHECK_THROWS_WITH_AS(undefined.encode({{"user", "x"}}), "u: rendered this conversation as empty text; there is nothing to score",
+                       urm::Error);
+}
+
+TEST_CASE("conversation encoder: the date option fixes strftime_now; a bad date is an error") {
+  const std::string rm = urm::test::llama3_tokenizer_dir("llama3-rm");
+  const urm::Tokenizer tokenizer = urm::Tokenizer::load(rm + "/tokenizer.json");
+  const urm::ChatTemplate dated("Today Date: {{ strftime_now('%d %b %Y') }}", "t");
+  const ConversationEncoder fixed(tokenizer, dated, {}, BosPolicy::Single, {.date = "2024-07-26"});
+  CHECK(fixed.render({{"user", "x"}}) == "Today Date: 26 Jul 2024");
+  const ConversationEncoder today(tokenizer, dated, {});
+  CHECK(today.render({{"user", "x"}}).size() == std::string("Today Date: 01 Jan 2025").size());
+  CHECK_THROWS_WITH_AS(ConversationEncoder(tokenizer, dated, {}, BosPolicy::Single, {.date = "2024-02-30"}),
+                       "date: expected a date YYYY-MM-DD, got \"2024-02-30\"", urm::Error);
+}

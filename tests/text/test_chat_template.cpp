@@ -7,6 +7,7 @@
 
 #include "support/chat_golden.hpp"
 #include "urm/text/chat_template.hpp"
+#include "urm/text/conversation_json.hpp"
 #include "urm/text/tokenizer_config.hpp"
 
 using urm::ChatTemplate;
@@ -117,8 +118,8 @@ TEST_CASE("chat template: variables, raise_exception and input checks") {
                        "chat template 1:67: raise_exception: first message must be from the user", urm::Error);
   CHECK_THROWS_WITH_AS(alternate.render({{"user", "a"}, {"assistant", "b\xc3"}}, false, tokens),
                        "messages[1].content: not valid UTF-8 (byte 1)", urm::Error);
-  CHECK_THROWS_WITH_AS(ChatTemplate("{{ x | map }}"),
-                       "chat template 1:8: the filter 'map' is outside the Jinja subset urm.cpp implements", urm::Error);
+  CHECK_THROWS_WITH_AS(ChatTemplate("{{ x | groupby('a') }}"),
+                       "chat template 1:8: the filter 'groupby' is outside the Jinja subset urm.cpp implements", urm::Error);
   const auto config = TokenizerConfig::parse(R"({"chat_template": "{% if %}"})", "dir/tokenizer_config.json");
   CHECK_THROWS_WITH_AS(ChatTemplate::from_config(config),
                        "dir/tokenizer_config.json: chat_template 1:7: expected an expression, got '%}'", urm::Error);
@@ -179,7 +180,61 @@ TEST_CASE("chat template: templates of other models that use '%' and 'is defined
   CHECK_THROWS_WITH_AS(ChatTemplate{mistral}.render({{"assistant", "x"}}, false, tokens),
                        "chat template 1:110: raise_exception: Conversation roles must alternate user/assistant/user/assistant/...", urm::Error);
   CHECK(ChatTemplate{llama31_start}.render(chat, false, tokens) == "<s>");
-  // Llama-3.2's variant asks for the date with strftime_now, which urm does not provide.
-  CHECK_THROWS_WITH_AS(ChatTemplate{"{%- if strftime_now is defined %}{{ strftime_now('%d %b %Y') }}{% endif %}"},
-                       "chat template 1:37: calling 'strftime_now(...)' is outside the Jinja subset urm.cpp implements", urm::Error);
+  // Llama-3.2's variant asks for the date with strftime_now (chat_template_inputs tests the date).
+  CHECK(ChatTemplate{"{%- if strftime_now is defined %}{{ strftime_now('%d %b %Y') | length }}{% endif %}"}.render(chat, false, tokens) == "11");
+}
+
+// Template inputs beyond role and content (issue 11): message fields, tools,
+// documents and extra variables, from a Conversation or from JSON.
+TEST_CASE("chat template: message fields, tools, documents and variables reach the template") {
+  const urm::Conversation c = urm::conversation_from_json(std::string(R"({
+    "messages": [{"role": "user", "content": "Weather?", "name": "ann"},
+                 {"role": "assistant", "content": null, "reasoning_content": "think",
+                  "tool_calls": [{"type": "function", "function": {"name": "w", "arguments": {"city": "Paris"}}}]},
+                 {"role": "tool", "content": [{"type": "text", "text": "sunny"}]}],
+    "tools": [{"type": "function", "function": {"name": "w"}}],
+    "documents": [{"title": "d"}],
+    "chat_template_kwargs": {"enable_thinking": false, "date_string": "1 Jan 2025"}})"));
+  REQUIRE(c.size() == 3);
+  CHECK(c[0].fields == nlohmann::ordered_json{{"name", "ann"}});
+  CHECK(c[1].fields.at("content").is_null());
+  const ChatTemplate t(
+      "{% for m in messages %}{{ m.role }}|{{ m.name }}|{{ m.content is none }}|{{ m.content is string }}|"
+      "{{ m.reasoning_content }}|{% for tc in m.tool_calls %}{{ tc.function.name }}{{ tc.function.arguments | tojson }}{% endfor %};"
+      "{% endfor %}{{ tools[0].function.name }}{{ documents[0].title }}{{ enable_thinking }}{{ date_string }}");
+  CHECK(t.render(c, false, {}) ==
+        "user|ann|False|True||;assistant||True|False|think|w{\"city\": \"Paris\"};tool||False|False||;wdFalse1 Jan 2025");
+  // A field the template does not read changes nothing.
+  urm::Conversation plain{{"user", "Weather?"}};
+  urm::Conversation extra = plain;
+  extra[0].fields["unused"] = 1;
+  const ChatTemplate simple("{% for m in messages %}{{ m.role }}: {{ m.content }}{% endfor %}");
+  CHECK(simple.render(plain, false, {}) == simple.render(extra, false, {}));
+  CHECK(ChatTemplate("{{ tools }}|{{ documents }}").render(plain, false, {}) == "None|None");
+}
+
+TEST_CASE("chat template: bad JSON requests and variables name the JSON path") {
+  auto parse = [](const char* json) { return urm::conversation_from_json(std::string(json)); };
+  CHECK_THROWS_WITH_AS(parse("[]"), "expected a JSON object with \"messages\", got array", urm::Error);
+  CHECK_THROWS_WITH_AS(parse(R"({"messages": [{"content": "x"}]})"), "messages[0].role: expected a string, missing", urm::Error);
+  CHECK_THROWS_WITH_AS(parse(R"({"messages": [{"role": "user"}]})"),
+                       "messages[0].content: missing (a string, null or a list of parts)", urm::Error);
+  CHECK_THROWS_WITH_AS(parse(R"({"messages": [{"role": "user", "content": 5}]})"),
+                       "messages[0].content: expected a string, null or a list of parts, got 5", urm::Error);
+  CHECK_THROWS_WITH_AS(parse(R"({"messages": [], "tools": {}})"), "tools: expected an array of tool definitions or null, got object", urm::Error);
+  CHECK_THROWS_WITH_AS(parse(R"({"messages": [], "documents": 1})"), "documents: expected an array of documents or null, got number", urm::Error);
+  CHECK_THROWS_WITH_AS(parse(R"({"messages": [], "chat_template_kwargs": []})"), "chat_template_kwargs: expected an object, got array", urm::Error);
+  CHECK_THROWS_WITH_AS(parse(R"({"messages": [], "chat_template_kwargs": {"messages": 1}})"),
+                       "chat_template_kwargs.messages: set by the request itself, not a template variable", urm::Error);
+  CHECK_THROWS_WITH_AS(parse(R"({"messages": )"), doctest::Contains("invalid JSON: "), urm::Error);
+  urm::Conversation c{{"user", "x"}};
+  c.variables["tools"] = 1;
+  CHECK_THROWS_WITH_AS(ChatTemplate("x").render(c, false, {}),
+                       "chat template variables: \"tools\" is set by the conversation itself, not a template variable", urm::Error);
+  urm::Conversation big{{"user", "x"}};
+  big[0].fields["n"] = std::uint64_t{1} << 63;
+  CHECK_THROWS_WITH_AS(ChatTemplate("x").render(big, false, {}), "messages[0].n: integer 9223372036854775808 does not fit in 64 bits",
+                       urm::Error);
+  CHECK_THROWS_WITH_AS(ChatTemplate("x").render(c, false, {}, {.date = "26.07.2024"}),
+                       "date: expected a date YYYY-MM-DD, got \"26.07.2024\"", urm::Error);
 }

@@ -14,6 +14,7 @@
 
 #include "support/llama3_tokenizers.hpp"
 #include "support/run_program.hpp"
+#include "urm/text/tokenizer.hpp"
 
 namespace {
 
@@ -95,7 +96,7 @@ TEST_CASE("urm-score: bad lines get an error object, the others continue, exit s
   CHECK(r.out[4] == R"j({"error":"line 5: empty input: there is no token to score"})j");
   CHECK(r.out[5] == R"j({"error":"line 6: input_ids[0]: expected a 32-bit integer, got 1.5"})j");
   CHECK(r.out[6] == R"j({"error":"line 7: expected a JSON object with either \"messages\" or \"input_ids\""})j");
-  CHECK(r.out[7] == R"j({"error":"line 8: messages[0].content: expected a string, missing"})j");
+  CHECK(r.out[7] == R"j({"error":"line 8: messages[0].content: missing (a string, null or a list of parts)"})j");
   CHECK(r.out[8] == R"j({"error":"line 9: messages: expected an array of {\"role\", \"content\"} objects"})j");
   CHECK(r.out[9] == R"j({"error":"line 10: expected a JSON object with either \"messages\" or \"input_ids\""})j");
   CHECK(r.out[10] == R"j({"error":"line 11: input_ids[0]: expected a 32-bit integer, got 4294967296"})j");
@@ -229,4 +230,29 @@ TEST_CASE("urm-score: a progress bar only when standard error is a terminal") {
   CHECK(three.find("] 1/3") != std::string::npos);
   CHECK(three.find("[==============================] 3/3") != std::string::npos);
   CHECK(shown("one.jsonl").find("1/1") == std::string::npos);  // one line: no bar
+}
+
+TEST_CASE("urm-score: --date fixes the date a chat template prints; message fields and kwargs reach the template") {
+  namespace fs = std::filesystem;
+  const urm::test::TempDir dir("urm-score-date");
+  const std::string rm = urm::test::llama3_tokenizer_dir("llama3-rm");
+  fs::copy_file(rm + "/tokenizer.json", dir.path() / "tokenizer.json", fs::copy_options::overwrite_existing);
+  fs::copy_file(rm + "/tokenizer_config.json", dir.path() / "tokenizer_config.json", fs::copy_options::overwrite_existing);
+  urm::test::write_file(dir.file("chat_template.jinja"),
+      "{{ strftime_now('%d %b %Y') }}{% for m in messages %}{{ m.content }}{{ m.reasoning_content }}{% endfor %}{{ x }}");
+  const std::string line = R"j({"messages": [{"role": "user", "content": "Hi", "reasoning_content": "R"}], "chat_template_kwargs": {"x": "X"}})j";
+  auto ids = [&](const std::string& date) {
+    const ScoreRun r = urm_score("--model " + kTiny + " --tokenizer-dir " + dir.path().string() + " --single-bos --emit-ids --date " + date, line);
+    REQUIRE(r.status == 0);
+    REQUIRE(r.out.size() == 1);
+    return nlohmann::json::parse(r.out[0]).at("input_ids").get<std::vector<int>>();
+  };
+  const auto a = ids("2024-07-26"), b = ids("2024-07-26"), c = ids("2025-01-01");
+  CHECK(a == b);
+  CHECK(a != c);
+  const urm::Tokenizer tokenizer = urm::Tokenizer::load(rm + "/tokenizer.json");
+  CHECK(tokenizer.decode(std::vector<std::int32_t>(a.begin(), a.end())) == "26 Jul 2024HiRX");
+  const ScoreRun bad = urm_score("--model " + kTiny + " --date 2024-13-01", line);
+  CHECK(bad.status == 2);
+  CHECK(bad.err.rfind("urm-score: --date expects a date YYYY-MM-DD, got \"2024-13-01\"\n", 0) == 0);
 }

@@ -89,6 +89,7 @@ struct RewardModelOptions {
   std::size_t max_tokens = 0;  // 0 = max_position_embeddings (a larger value is an error)
   Truncation truncation = Truncation::Error;
   BosPolicy bos_policy = BosPolicy::CardPipeline;  // the model card's ids (two <|begin_of_text|> with URM's tokenizer)
+  std::string date;  // "YYYY-MM-DD" for a chat template's strftime_now(); empty = today (scores then depend on the date)
   std::vector<float> prior_weights;                // override the fixed attribute weights (URM heads without a gate)
 };
 
@@ -193,6 +194,7 @@ class RewardModel {
       if (!o.tokenizer_dir.empty() || fs::exists(fs::path(ckpt.dir()) / "tokenizer.json", ec)) {
         ConversationEncoder::Options eo;
         eo.bos_policy = o.bos_policy;
+        eo.date = o.date;
         encoder.emplace(ConversationEncoder::load(o.tokenizer_dir.empty() ? ckpt.dir() : o.tokenizer_dir, eo));
       }
     }

@@ -2,7 +2,8 @@
 // one result per line out. Shared by every program that reads or writes this
 // format (urm-score, examples/mpi_score), so their outputs are byte-identical.
 //
-// Input line:  {"messages": [{"role": …, "content": …}, …]}  or  {"input_ids": [...]}
+// Input line:  {"messages": [{"role": …, "content": …, …}, …], "tools": […], "documents": […],
+//               "chat_template_kwargs": {…}} (text/conversation_json.hpp)  or  {"input_ids": [...]}
 // Output line: {"reward": r, "reward_variance": v,
 //               "attributes": [{"name", "mean", "log_std"}, …], "weights": [...], "n_tokens": n}
 //          or  {"error": "line N: …"} for a line that could not be scored.
@@ -19,6 +20,7 @@
 #include "urm/model/reward_model.hpp"
 #include "urm/model/score.hpp"
 #include "urm/text/conversation.hpp"
+#include "urm/text/conversation_json.hpp"
 
 namespace urm {
 
@@ -30,9 +32,9 @@ struct ScoreInput {
 
 // Throws urm::Error naming the JSON path at fault.
 inline ScoreInput parse_score_input(const std::string& line) {
-  nlohmann::json j;
+  nlohmann::ordered_json j;
   try {
-    j = nlohmann::json::parse(line);
+    j = nlohmann::ordered_json::parse(line);
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(std::string("invalid JSON: ") + e.what());
   }
@@ -54,19 +56,7 @@ inline ScoreInput parse_score_input(const std::string& line) {
     }
     return in;
   }
-  const auto& msgs = j["messages"];
-  if (!msgs.is_array()) throw Error("messages: expected an array of {\"role\", \"content\"} objects");
-  Conversation conv;
-  for (std::size_t i = 0; i < msgs.size(); ++i) {
-    const std::string at = "messages[" + std::to_string(i) + "]";
-    const auto& m = msgs[i];
-    if (!m.is_object()) throw Error(at + ": expected an object with \"role\" and \"content\", got " + m.dump());
-    for (const char* key : {"role", "content"})
-      if (!m.contains(key) || !m[key].is_string())
-        throw Error(at + "." + key + ": expected a string" +
-                    (m.contains(key) ? ", got " + m[key].dump() : std::string(", missing")));
-    conv.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
-  }
+  Conversation conv = conversation_from_json(j);
   in.conversation = std::move(conv);
   return in;
 }

@@ -43,6 +43,9 @@ enum class BosPolicy : std::uint8_t {
 struct ConversationEncoderOptions {
   BosPolicy bos_policy = BosPolicy::CardPipeline;
   std::string chat_template_name = {};  // empty: the default template (see TokenizerConfig::chat_template)
+  // "YYYY-MM-DD": the date a template's strftime_now() prints; empty: today
+  // (then a template that prints the date gives scores that change with it).
+  std::string date = {};
 };
 
 class ConversationEncoder {
@@ -50,11 +53,15 @@ class ConversationEncoder {
   using Options = ConversationEncoderOptions;
 
   ConversationEncoder(Tokenizer tokenizer, ChatTemplate chat_template, SpecialTokens special_tokens,
-                      BosPolicy bos_policy = BosPolicy::CardPipeline)
+                      BosPolicy bos_policy = BosPolicy::CardPipeline, RenderOptions render_options = {})
       : tokenizer_(std::move(tokenizer)),
         chat_template_(std::move(chat_template)),
         special_tokens_(std::move(special_tokens)),
-        bos_policy_(bos_policy) {}
+        bos_policy_(bos_policy),
+        render_options_(std::move(render_options)) {
+    if (!render_options_.date.empty() && !detail::jinja::parse_date(render_options_.date))
+      throw Error("date: expected a date YYYY-MM-DD, got \"" + render_options_.date + "\"");
+  }
 
   // A Hugging Face tokenizer folder: tokenizer.json and tokenizer_config.json.
   // A chat_template.jinja there replaces the config's template, as in
@@ -76,32 +83,41 @@ class ConversationEncoder {
         throw Error(jinja.string() + ": no chat template named '" + options.chat_template_name + "' (available: 'default')");
       return ConversationEncoder(Tokenizer::load((dir / "tokenizer.json").string()),
                                  ChatTemplate(config.chat_templates[0].source, jinja.string()),
-                                 config.special_tokens, options.bos_policy);
+                                 config.special_tokens, options.bos_policy, RenderOptions{options.date});
     }
     return ConversationEncoder(Tokenizer::load((dir / "tokenizer.json").string()),
                                ChatTemplate::from_config(config, options.chat_template_name), config.special_tokens,
-                               options.bos_policy);
+                               options.bos_policy, RenderOptions{options.date});
   }
 
   // The text the ids encode: the chat template with add_generation_prompt=false.
   std::string render(const Conversation& conversation) const {
-    return chat_template_.render(conversation, false, special_tokens_);
+    return chat_template_.render(conversation, false, special_tokens_, render_options_);
   }
 
+  // An empty conversation is refused on purpose (there is nothing to score);
+  // so is a conversation the template renders as no text at all (a template
+  // that prints nothing for some roles, an undefined variable), which would
+  // otherwise be scored as the post-processor's lone BOS.
   std::vector<std::int32_t> encode(const Conversation& conversation) const {
-    return tokenizer_.encode(render(conversation), bos_policy_ == BosPolicy::CardPipeline);
+    const std::string text = render(conversation);
+    if (text.empty())
+      throw Error(chat_template_.name() + ": rendered this conversation as empty text; there is nothing to score");
+    return tokenizer_.encode(text, bos_policy_ == BosPolicy::CardPipeline);
   }
 
   const Tokenizer& tokenizer() const { return tokenizer_; }
   const ChatTemplate& chat_template() const { return chat_template_; }
   const SpecialTokens& special_tokens() const { return special_tokens_; }
   BosPolicy bos_policy() const { return bos_policy_; }
+  const RenderOptions& render_options() const { return render_options_; }
 
  private:
   Tokenizer tokenizer_;
   ChatTemplate chat_template_;
   SpecialTokens special_tokens_;
   BosPolicy bos_policy_;
+  RenderOptions render_options_;
 };
 
 }  // namespace urm

@@ -11,12 +11,16 @@
 #pragma once
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "urm/text/jinja/python_str.hpp"
 #include "urm/text/jinja/unicode.hpp"
 #include "urm/text/jinja/value.hpp"
 
@@ -49,19 +53,6 @@ inline Value filter_length(const Value& v, const Where& at) {
   at.fail("length: object of type '" + std::string(python_type_name(v)) + "' has no len()");
 }
 
-// Python's str.upper()/lower() use full Unicode case mappings ('ß' -> "SS");
-// without those tables only ASCII text is converted, anything else refused.
-inline Value filter_case(const Value& v, bool upper, const Where& at) {
-  std::string s = python_str(v, at);
-  for (char& c : s) {
-    if (static_cast<unsigned char>(c) >= 0x80)
-      at.fail(std::string(upper ? "upper" : "lower") + " of non-ASCII text is outside the Jinja subset urm.cpp implements");
-    if (upper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    if (!upper && c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return Value(std::move(s));
-}
-
 inline Value filter_default(const Value& v, const Value& fallback, const Value& boolean) {
   if (v.is_undefined() || (truthy(boolean) && !truthy(v))) return fallback;
   return v;
@@ -84,7 +75,12 @@ inline JsonStyle json_style(const Value& ensure_ascii, const Value& indent, cons
   s.ensure_ascii = truthy(ensure_ascii);
   s.sort_keys = truthy(sort_keys);
   if (indent.is_integral()) {
-    s.indent = std::string(static_cast<std::size_t>(std::clamp<std::int64_t>(indent.integer(), 0, 4096)), ' ');
+    // ' ' * indent, as json.dumps builds it: nothing for indent <= 0. A
+    // larger indent than the memory limit could hold is refused here; the
+    // text itself is charged as json_dump writes it.
+    if (indent.integer() > (std::int64_t{1} << 30))
+      at.fail("tojson: indent " + std::to_string(indent.integer()) + " is larger than the memory limit allows");
+    s.indent = std::string(static_cast<std::size_t>(std::max<std::int64_t>(indent.integer(), 0)), ' ');
   } else if (indent.is_string()) {
     s.indent = indent.str();
   } else if (!indent.is_none() && !indent.is_undefined()) {
@@ -143,7 +139,11 @@ inline void json_string(std::string_view s, bool ensure_ascii, std::string& out)
 
 // json.dumps(v): floats as Python's repr (NaN, Infinity, -Infinity for the
 // non-finite ones), True -> true, None -> null.
-inline void json_dump(const Value& v, const JsonStyle& style, std::size_t level, std::string& out, const Where& at) {
+// `limit` bounds the size of out (the memory the template has left).
+inline void json_dump(const Value& v, const JsonStyle& style, std::size_t level, std::string& out, const Where& at,
+                      std::uint64_t limit) {
+  if (out.size() > limit) at.fail("tojson: the text is larger than the memory limit allows");
+  if (level > 1000) at.fail("tojson: value nested too deeply");
   if (v.is_none()) {
     out += "null";
   } else if (v.is_bool()) {
@@ -172,6 +172,8 @@ inline void json_dump(const Value& v, const JsonStyle& style, std::size_t level,
     auto newline = [&](std::size_t lvl) {
       if (!style.indent) return;
       out += '\n';
+      if (style.indent->size() * lvl > limit - std::min<std::uint64_t>(limit, out.size()))
+        at.fail("tojson: the text is larger than the memory limit allows");
       for (std::size_t k = 0; k < lvl; ++k) out += *style.indent;
     };
     out += is_list ? '[' : '{';
@@ -182,12 +184,12 @@ inline void json_dump(const Value& v, const JsonStyle& style, std::size_t level,
         newline(level + 1);
       }
       if (is_list) {
-        json_dump(v.list()[order[k]], style, level + 1, out, at);
+        json_dump(v.list()[order[k]], style, level + 1, out, at, limit);
       } else {
         const auto& [key, value] = v.map()[order[k]];
         json_string(key, style.ensure_ascii, out);
         out += style.key_separator;
-        json_dump(value, style, level + 1, out, at);
+        json_dump(value, style, level + 1, out, at, limit);
       }
     }
     newline(level);
@@ -195,6 +197,88 @@ inline void json_dump(const Value& v, const JsonStyle& style, std::size_t level,
   } else {
     at.fail("tojson: Object of type " + std::string(python_type_name(v)) + " is not JSON serializable");
   }
+}
+
+// Python's int() and float() of a string: optional whitespace and sign,
+// digits with single underscores between them; float() also takes a
+// fraction, an exponent, "inf", "infinity" and "nan". Only ASCII text is
+// parsed (Python also reads other scripts' digits); nullopt where Python
+// raises ValueError.
+inline std::optional<std::string> python_number_text(std::string_view s, bool allow_float) {
+  s = strip_code_points(s, true, true, is_python_space);
+  std::string t;
+  std::size_t i = 0;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) t += s[i++];
+  auto digits = [&](bool required) {
+    const std::size_t begin = t.size();
+    while (i < s.size()) {
+      if (s[i] >= '0' && s[i] <= '9') {
+        t += s[i++];
+      } else if (s[i] == '_' && t.size() > begin && i + 1 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '9') {
+        ++i;
+      } else {
+        break;
+      }
+    }
+    return !required || t.size() > begin;
+  };
+  if (allow_float) {
+    std::string word;
+    for (std::size_t k = i; k < s.size(); ++k) word += static_cast<char>(s[k] >= 'A' && s[k] <= 'Z' ? s[k] - 'A' + 'a' : s[k]);
+    if (word == "inf" || word == "infinity" || word == "nan") return t + word;
+    const bool whole = digits(false);
+    bool fraction = false;
+    if (i < s.size() && s[i] == '.') {
+      t += s[i++];
+      fraction = digits(false) && t.back() != '.';
+    }
+    if (!whole && !fraction) return std::nullopt;
+    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+      t += s[i++];
+      if (i < s.size() && (s[i] == '+' || s[i] == '-')) t += s[i++];
+      if (!digits(true)) return std::nullopt;
+    }
+  } else if (!digits(true)) {
+    return std::nullopt;
+  }
+  if (i != s.size()) return std::nullopt;
+  return t;
+}
+
+// jinja2's int filter: int(x) (int(x, base) for a string), else
+// int(float(x)), else the default.
+inline Value filter_int(const Value& v, const Value& fallback, const Value& base, const Where& at) {
+  if (v.is_undefined()) at.fail(v.undefined().message);
+  if (!base.is_integral() || base.integer() != 10) outside_subset(at, "the int filter with a base other than 10");
+  if (v.is_integral()) return Value(v.integer());
+  auto from_float = [&](double d) -> Value {
+    if (std::isnan(d)) return fallback;
+    if (std::isinf(d)) at.fail("cannot convert float infinity to integer");
+    if (std::fabs(d) >= 9.2e18) outside_subset(at, "an integer beyond 64 bits");
+    return Value(static_cast<std::int64_t>(d));
+  };
+  if (v.is_float()) return from_float(v.number());
+  if (!v.is_string()) return fallback;
+  if (!is_ascii(v.str())) outside_subset(at, "the int filter on non-ASCII text");
+  if (const auto t = python_number_text(v.str(), false)) {
+    std::int64_t r = 0;
+    const char* b = t->data() + (t->front() == '+' ? 1 : 0);
+    const auto res = std::from_chars(b, t->data() + t->size(), r);
+    if (res.ec != std::errc{}) outside_subset(at, "an integer beyond 64 bits");
+    return Value(r);
+  }
+  if (const auto t = python_number_text(v.str(), true)) return from_float(std::strtod(t->c_str(), nullptr));
+  return fallback;
+}
+
+// jinja2's float filter: float(x), else the default.
+inline Value filter_float(const Value& v, const Value& fallback, const Where& at) {
+  if (v.is_undefined()) at.fail(v.undefined().message);
+  if (v.is_number()) return Value(v.number());
+  if (!v.is_string()) return fallback;
+  if (!is_ascii(v.str())) outside_subset(at, "the float filter on non-ASCII text");
+  if (const auto t = python_number_text(v.str(), true)) return Value(std::strtod(t->c_str(), nullptr));
+  return fallback;
 }
 
 }  // namespace urm::detail::jinja

@@ -108,7 +108,7 @@ class Parser {
     e->args = std::move(args);
     for (const auto& a : e->args) {
       e->height = std::max(e->height, a->height + 1);
-      if (a->generator) unsupported(a->pos, "using the generator of 'select', 'reject' or 'items' other than by iterating it");
+      if (a->generator) unsupported(a->pos, "using the generator that 'select', 'map', 'items' and similar filters give other than by consuming it (a for-loop, join, list, ...)");
     }
     if (e->height > limits_.max_depth)
       fail(pos, "expression nested deeper than " + std::to_string(limits_.max_depth) + " levels");
@@ -122,9 +122,9 @@ class Parser {
   }
 
   // ---- statements -----------------------------------------------------------
-  static constexpr std::array<std::string_view, 20> kKnownStatements = {
-      "block", "extends", "print", "macro", "include", "from", "import", "with", "autoescape", "filter",
-      "call", "raw", "break", "continue", "generation", "do", "endset", "trans", "pluralize", "endraw"};
+  static constexpr std::array<std::string_view, 14> kKnownStatements = {
+      "block", "extends", "print", "include", "from", "import", "with", "autoescape", "filter",
+      "raw", "do", "trans", "pluralize", "endraw"};
 
   // Statements until one of `ends` (not consumed: the caller reads it), or
   // the end of the template when `ends` is empty.
@@ -148,7 +148,7 @@ class Parser {
         if (peek().kind == TokenKind::VarEnd) fail(peek().pos, "expected an expression inside '{{ }}'");
         ExprPtr e = parse_expression();
         refuse_generator(*e);
-        if (at_op(",")) unsupported(peek().pos, "a tuple");
+        if (at_op(",")) unsupported(peek().pos, "a tuple without parentheses");
         if (peek().kind != TokenKind::VarEnd) fail(peek().pos, "expected '}}', got " + describe(peek()));
         next();
         body.push_back(Node{NodeKind::Output, pos, {}, {}, std::move(e), nullptr, {}, {}});
@@ -159,41 +159,87 @@ class Parser {
       if (kw.kind != TokenKind::Name) fail(kw.pos, "expected a statement name after '{%', got " + describe(kw));
       if (std::find(ends.begin(), ends.end(), kw.text) != ends.end()) return body;
       const Pos pos = t.pos;
+      const Token keyword = kw;
       next();
       next();
       const Depth depth(*this, pos);
-      if (kw.text == "set") {
+      if (keyword.text == "set") {
         body.push_back(parse_set(pos));
-      } else if (kw.text == "for") {
+      } else if (keyword.text == "for") {
         body.push_back(parse_for(pos));
-      } else if (kw.text == "if") {
+      } else if (keyword.text == "if") {
         body.push_back(parse_if(pos));
-      } else if (std::find(kKnownStatements.begin(), kKnownStatements.end(), kw.text) != kKnownStatements.end()) {
-        unsupported(kw.pos, "the '" + kw.text + "' statement");
+      } else if (keyword.text == "macro") {
+        body.push_back(parse_macro(pos));
+      } else if (keyword.text == "call") {
+        body.push_back(parse_call_block(pos));
+      } else if (keyword.text == "generation") {
+        // transformers' AssistantTracker: the body renders as it is (the
+        // extension only records where it lands, for assistant masks).
+        expect_block_end("generation");
+        Node n{NodeKind::Generation, pos, {}, {}, nullptr, nullptr, parse_body({"endgeneration"}, pos, "generation"), {}};
+        next();
+        next();
+        expect_block_end("endgeneration");
+        body.push_back(std::move(n));
+      } else if (keyword.text == "break" || keyword.text == "continue") {
+        if (loop_depth_ == 0) fail(keyword.pos, "'" + keyword.text + "' outside a for-loop");
+        expect_block_end(keyword.text);
+        body.push_back(Node{keyword.text == "break" ? NodeKind::Break : NodeKind::Continue, pos, {}, {}, nullptr,
+                            nullptr, {}, {}});
+      } else if (std::find(kKnownStatements.begin(), kKnownStatements.end(), keyword.text) != kKnownStatements.end()) {
+        unsupported(keyword.pos, "the '" + keyword.text + "' statement");
       } else if (!ends.empty()) {
-        fail(kw.pos, "unexpected '" + kw.text + "' inside the '" + std::string(opened) + "' opened at " +
-                         to_string(opened_at));
+        fail(keyword.pos, "unexpected '" + keyword.text + "' inside the '" + std::string(opened) + "' opened at " +
+                              to_string(opened_at));
       } else {
-        fail(kw.pos, "unknown statement '" + kw.text + "'");
+        fail(keyword.pos, "unknown statement '" + keyword.text + "'");
       }
     }
   }
 
-  // `{% set name = expr %}`
+  // `{% set name = expr %}`, `{% set a, b = expr %}`, `{% set ns.attr = expr %}`
+  // and the block form `{% set name %}...{% endset %}`.
   Node parse_set(Pos pos) {
     const std::string name = parse_target("set");
-    if (at_op(",")) unsupported(peek().pos, "tuple unpacking in 'set'");
-    if (at_op(".")) unsupported(peek().pos, "assigning to an attribute ('set " + name + ".x = ...')");
-    if (peek().kind == TokenKind::BlockEnd) unsupported(pos, "the block form '{% set " + name + " %}...{% endset %}'");
+    if (at_op(".")) {
+      next();
+      const std::string attr = expect_name("an attribute name after 'set " + name + ".'");
+      expect_op("=");
+      ExprPtr value = parse_expression();
+      refuse_generator(*value);
+      if (at_op(",")) unsupported(peek().pos, "a tuple without parentheses");
+      expect_block_end("set");
+      Node n{NodeKind::SetAttr, pos, name, {}, std::move(value), nullptr, {}, {}};
+      n.attr = attr;
+      return n;
+    }
+    std::vector<std::string> names{name};
+    while (at_op(",")) {
+      next();
+      names.push_back(parse_target("set"));
+    }
+    if (peek().kind == TokenKind::BlockEnd && names.size() == 1) {
+      next();
+      Node n{NodeKind::SetBlock, pos, name, {}, nullptr, nullptr, parse_body({"endset"}, pos, "set"), {}};
+      next();
+      next();
+      expect_block_end("endset");
+      return n;
+    }
+    if (at_op("|") && names.size() == 1) unsupported(peek().pos, "a filtered block 'set' ('{% set x | f %}')");
     expect_op("=");
     ExprPtr value = parse_expression();
     refuse_generator(*value);
-    if (at_op(",")) unsupported(peek().pos, "a tuple");
+    if (at_op(",")) unsupported(peek().pos, "a tuple without parentheses");
     expect_block_end("set");
-    return Node{NodeKind::Set, pos, name, {}, std::move(value), nullptr, {}, {}};
+    Node n{NodeKind::Set, pos, {}, {}, std::move(value), nullptr, {}, {}};
+    if (names.size() == 1) n.text = name;
+    else n.unpack = std::move(names);
+    return n;
   }
 
-  // The single name a `set` or `for` assigns to.
+  // The single name a `set`, `for` or macro parameter assigns to.
   std::string parse_target(const std::string& statement) {
     const Token t = peek();
     if (t.kind != TokenKind::Name) fail(t.pos, "expected a name after '" + statement + "', got " + describe(t));
@@ -205,8 +251,9 @@ class Parser {
   }
 
   // `{% for name in expr %} body {% endfor %}`, `{% for a, b in expr %}`
-  // (each item unpacked into the names) and `{% for x in expr if c %}`
-  // (items for which c is false are skipped before the loop counts them).
+  // (each item unpacked into the names), `{% for x in expr if c %}`
+  // (items for which c is false are skipped before the loop counts them)
+  // and `{% else %}` (rendered when no item is left).
   Node parse_for(Pos pos) {
     std::vector<std::string> names{parse_target("for")};
     while (at_op(",")) {
@@ -226,14 +273,23 @@ class Parser {
       refuse_generator(*condition);
     }
     if (at_name("recursive")) unsupported(peek().pos, "a recursive for-loop");
-    if (at_op(",")) unsupported(peek().pos, "a tuple");
+    if (at_op(",")) unsupported(peek().pos, "a tuple without parentheses");
     expect_block_end("for");
+    ++loop_depth_;
     std::vector<Node> body = parse_body({"endfor", "else"}, pos, "for");
-    if (at_name("else", 1)) unsupported(peek().pos, "'{% else %}' in a for-loop");
+    --loop_depth_;
+    std::vector<Node> else_body;
+    if (at_name("else", 1)) {
+      next();
+      next();
+      expect_block_end("else");
+      else_body = parse_body({"endfor"}, pos, "for");
+    }
     next();  // {%
     next();  // endfor
     expect_block_end("endfor");
     Node n{NodeKind::For, pos, {}, {}, std::move(iterable), std::move(condition), std::move(body), {}};
+    n.else_body = std::move(else_body);
     if (names.size() == 1) n.text = names[0];
     else n.unpack = std::move(names);
     return n;
@@ -269,14 +325,99 @@ class Parser {
     ExprPtr cond = parse_or();
     refuse_generator(*cond);
     if (at_name("if")) unsupported(peek().pos, "a conditional expression ('x if c else y')");
-    if (at_op(",")) unsupported(peek().pos, "a tuple");
+    if (at_op(",")) unsupported(peek().pos, "a tuple without parentheses");
     expect_block_end(statement);
     return cond;
   }
 
+  // `(a, b=default, ...)` of a macro or call block: names and defaults.
+  void parse_parameters(Node& n, const std::string& statement) {
+    expect_op("(");
+    while (!at_op(")")) {
+      if (!n.unpack.empty()) {
+        expect_op(",");
+        if (at_op(")")) break;
+      }
+      const Token t = peek();
+      std::string param = parse_target(statement);
+      if (std::find(n.unpack.begin(), n.unpack.end(), param) != n.unpack.end())
+        fail(t.pos, "duplicate parameter '" + param + "'");
+      ExprPtr fallback;
+      if (at_op("=")) {
+        next();
+        fallback = parse_expression();
+        refuse_generator(*fallback);
+      } else if (!n.defaults.empty() && n.defaults.back()) {
+        fail(t.pos, "parameter without a default follows one with a default");
+      }
+      n.unpack.push_back(std::move(param));
+      n.defaults.push_back(std::move(fallback));
+    }
+    next();
+  }
+
+  // Whether any expression in the body reads the name (macros look for
+  // `caller`, `varargs` and `kwargs`; nested macros have their own).
+  static bool reads(const Expr* e, std::string_view name) {
+    if (e == nullptr) return false;
+    if (e->kind == ExprKind::Name && e->name == name) return true;
+    return std::any_of(e->args.begin(), e->args.end(), [&](const ExprPtr& a) { return reads(a.get(), name); });
+  }
+  static bool reads(const std::vector<Node>& body, std::string_view name) {
+    for (const Node& n : body) {
+      if (n.kind == NodeKind::Macro) continue;
+      if (reads(n.expr.get(), name) || reads(n.condition.get(), name) || reads(n.body, name) || reads(n.else_body, name))
+        return true;
+      for (const auto& d : n.defaults)
+        if (reads(d.get(), name)) return true;
+      for (const auto& [c, b] : n.branches)
+        if (reads(c.get(), name) || reads(b, name)) return true;
+    }
+    return false;
+  }
+
+  // `{% macro name(params) %} body {% endmacro %}`
+  Node parse_macro(Pos pos) {
+    Node n{NodeKind::Macro, pos, {}, {}, nullptr, nullptr, {}, {}};
+    n.text = parse_target("macro");
+    parse_parameters(n, "macro");
+    expect_block_end("macro");
+    const std::uint32_t loops = loop_depth_;
+    loop_depth_ = 0;  // {% break %} does not leave a macro
+    n.body = parse_body({"endmacro"}, pos, "macro");
+    loop_depth_ = loops;
+    next();
+    next();
+    if (peek().kind == TokenKind::Name && peek().text == n.text) next();  // {% endmacro name %}
+    expect_block_end("endmacro");
+    n.uses_caller = reads(n.body, "caller");
+    n.uses_varargs = reads(n.body, "varargs");
+    n.uses_kwargs = reads(n.body, "kwargs");
+    return n;
+  }
+
+  // `{% call m(args) %} body {% endcall %}`, `{% call(params) m(args) %}`:
+  // m is called with `caller` = a macro that renders the body.
+  Node parse_call_block(Pos pos) {
+    Node n{NodeKind::CallBlock, pos, {}, {}, nullptr, nullptr, {}, {}};
+    if (at_op("(")) parse_parameters(n, "call");
+    ExprPtr call = parse_expression();
+    if (call->kind != ExprKind::Call) fail(call->pos, "expected a macro call after 'call'");
+    n.expr = std::move(call);
+    expect_block_end("call");
+    const std::uint32_t loops = loop_depth_;
+    loop_depth_ = 0;
+    n.body = parse_body({"endcall"}, pos, "call");
+    loop_depth_ = loops;
+    next();
+    next();
+    expect_block_end("endcall");
+    return n;
+  }
+
   // ---- expressions --------------------------------------------------------
   void refuse_generator(const Expr& e) const {
-    if (e.generator) unsupported(e.pos, "using the generator of 'select', 'reject' or 'items' other than by iterating it");
+    if (e.generator) unsupported(e.pos, "using the generator that 'select', 'map', 'items' and similar filters give other than by consuming it (a for-loop, join, list, ...)");
   }
 
   // `a if c else b`; without `else` a false c gives undefined.
@@ -423,11 +564,24 @@ class Parser {
       case TokenKind::Operator: {
         if (t.text == "(") {
           const Depth depth(*this, t.pos);
-          if (at_op(")")) unsupported(t.pos, "a tuple");
+          if (at_op(")")) {
+            next();
+            return make(ExprKind::TupleLit, t.pos);
+          }
           ExprPtr e = parse_expression();
-          if (at_op(",")) unsupported(peek().pos, "a tuple");
+          if (!at_op(",")) {
+            expect_op(")");
+            return e;
+          }
+          std::vector<ExprPtr> items;
+          items.push_back(std::move(e));
+          while (at_op(",")) {
+            next();
+            if (at_op(")")) break;
+            items.push_back(parse_expression());
+          }
           expect_op(")");
-          return e;
+          return make(ExprKind::TupleLit, t.pos, std::move(items));
         }
         if (t.text == "[") {
           const Depth depth(*this, t.pos);
@@ -442,7 +596,21 @@ class Parser {
           next();
           return make(ExprKind::ListLit, t.pos, std::move(items));
         }
-        if (t.text == "{") unsupported(t.pos, "a dict literal '{...}'");
+        if (t.text == "{") {
+          const Depth depth(*this, t.pos);
+          std::vector<ExprPtr> items;
+          while (!at_op("}")) {
+            if (!items.empty()) {
+              expect_op(",");
+              if (at_op("}")) break;
+            }
+            items.push_back(parse_expression());
+            expect_op(":");
+            items.push_back(parse_expression());
+          }
+          next();
+          return make(ExprKind::DictLit, t.pos, std::move(items));
+        }
         break;
       }
       default: break;
@@ -513,66 +681,95 @@ class Parser {
     return make(ExprKind::Slice, pos, std::move(parts));
   }
 
-  // The methods of Python's str and dict that templates call, with their
-  // parameters, checked at parse time for arity (types at render time).
+  // The methods of Python's str, dict and list (and loop.cycle) that
+  // templates call: the most positional arguments each takes, and whether
+  // it takes keywords. Types are checked at render time.
   struct MethodSignature {
     std::string_view name;
     std::size_t max_args;
+    bool keywords;
   };
-  static constexpr std::array<MethodSignature, 11> kMethods = {{
-      {"strip", 1}, {"lstrip", 1}, {"rstrip", 1}, {"startswith", 1}, {"endswith", 1}, {"upper", 0},
-      {"lower", 0}, {"get", 2}, {"items", 0}, {"keys", 0}, {"values", 0}}};
+  static constexpr std::size_t kAny = 1000;
+  static constexpr std::array<MethodSignature, 24> kMethods = {{
+      {"strip", 1, false}, {"lstrip", 1, false}, {"rstrip", 1, false}, {"startswith", 1, false}, {"endswith", 1, false}, {"upper", 0, false},
+      {"lower", 0, false}, {"title", 0, false}, {"capitalize", 0, false}, {"split", 2, true}, {"rsplit", 2, true}, {"replace", 3, false},
+      {"format", kAny, true}, {"join", 1, false}, {"find", 1, false}, {"count", 1, false}, {"get", 2, false}, {"items", 0, false}, {"keys", 0, false},
+      {"values", 0, false}, {"pop", 1, false}, {"append", 1, false}, {"cycle", kAny, false}, {"index", 1, false}}};
 
-  // `x.method(args)` for the methods above and `raise_exception(message)`;
-  // other calls are outside the subset.
+  // `f(args)` for a name f: a global function (raise_exception, namespace,
+  // range, strftime_now, dict) or a macro; `x.method(args)` for the methods above.
   ExprPtr parse_call(ExprPtr callee) {
     const Pos pos = peek().pos;
     if (callee->kind == ExprKind::Attr) return parse_method_call(std::move(callee), pos);
     if (callee->kind != ExprKind::Name) unsupported(pos, "calling the result of an expression");
-    if (callee->name != "raise_exception") unsupported(callee->pos, "calling '" + callee->name + "(...)'");
-    next();
-    const Depth depth(*this, pos);
     std::vector<ExprPtr> args;
-    if (!at_op(")")) args.push_back(parse_expression());
-    if (args.size() != 1 || !at_op(")"))
-      fail(callee->pos, "raise_exception takes exactly one argument, the message");
-    next();
-    auto e = make(ExprKind::Raise, callee->pos, std::move(args));
+    args.push_back(std::move(callee));
+    std::vector<std::string> keywords = parse_arguments(args, "a call");
+    const std::string& name = args[0]->name;
+    if (name == "raise_exception" && (args.size() != 2 || !keywords[0].empty()))
+      fail(args[0]->pos, "raise_exception takes exactly one argument, the message");
+    const Pos at = args[0]->pos;
+    auto e = make(ExprKind::Call, at, std::move(args));
+    e->arg_names = std::move(keywords);
     return e;
+  }
+
+  // `(a, b, k=v, ...)` after a callee (args[0]), the '(' next: appends the
+  // arguments to args and returns their keywords ("" for positional ones).
+  std::vector<std::string> parse_arguments(std::vector<ExprPtr>& args, std::string_view what) {
+    const Pos open = next().pos;
+    const Depth depth(*this, open);
+    std::vector<std::string> keywords;
+    while (!at_op(")")) {
+      if (!keywords.empty()) {
+        expect_op(",");
+        if (at_op(")")) break;
+      }
+      if (at_op("*") || at_op("**")) unsupported(peek().pos, "'*args' and '**kwargs' in " + std::string(what));
+      if (peek().kind == TokenKind::Name && at_op("=", 1)) {
+        const Token k = next();
+        next();
+        if (std::find(keywords.begin(), keywords.end(), k.text) != keywords.end())
+          fail(k.pos, "keyword argument '" + k.text + "' given twice");
+        keywords.push_back(k.text);
+      } else {
+        if (!keywords.empty() && !keywords.back().empty())
+          fail(peek().pos, "a positional argument follows a keyword argument");
+        keywords.emplace_back();
+      }
+      args.push_back(parse_expression());
+      refuse_generator(*args.back());
+    }
+    next();
+    return keywords;
   }
 
   ExprPtr parse_method_call(ExprPtr callee, Pos pos) {
     const std::string method = callee->name;
     const auto sig = std::find_if(kMethods.begin(), kMethods.end(), [&](const auto& m) { return m.name == method; });
-    if (sig == kMethods.end())
-      unsupported(callee->pos, "calling the method '" + method + "(...)'");
-    next();
-    const Depth depth(*this, pos);
+    if (sig == kMethods.end()) unsupported(callee->pos, "calling the method '" + method + "(...)'");
+    (void)pos;
     std::vector<ExprPtr> args;
     args.push_back(std::move(callee->args[0]));
-    std::vector<std::string> keywords;
-    while (!at_op(")")) {
-      if (args.size() > 1) {
-        expect_op(",");
-        if (at_op(")")) break;
+    std::vector<std::string> keywords = parse_arguments(args, "a call");
+    std::size_t positional = 0;
+    for (std::size_t k = 0; k < keywords.size(); ++k) {
+      if (keywords[k].empty()) {
+        ++positional;
+      } else if (!sig->keywords) {
+        unsupported(keyword_pos(args[k + 1]->pos, keywords[k]), "a keyword argument to the method '" + method + "'");
       }
-      if (at_op("*") || at_op("**")) unsupported(peek().pos, "'*args' and '**kwargs' in a call");
-      if (peek().kind == TokenKind::Name && at_op("=", 1))
-        unsupported(peek().pos, "a keyword argument to the method '" + method + "'");
-      args.push_back(parse_expression());
-      keywords.emplace_back();
     }
-    next();
-    if (args.size() - 1 > sig->max_args)
-      fail(callee->pos, "the method '" + method + "' takes at most " + std::to_string(sig->max_args) +
-                            " argument" + (sig->max_args == 1 ? "" : "s") + ", got " + std::to_string(args.size() - 1));
+    if (positional > sig->max_args)
+      fail(callee->pos, "the method '" + method + "' takes at most " + std::to_string(sig->max_args) + " argument" +
+                            (sig->max_args == 1 ? "" : "s") + ", got " + std::to_string(positional));
     auto e = make(ExprKind::Method, callee->pos, std::move(args));
     e->name = method;
     e->arg_names = std::move(keywords);
     return e;
   }
 
-  // `x | f | g(args)`; tests (`x is defined`) are outside the subset.
+  // `x | f | g(args)` and tests `x is name`.
   ExprPtr parse_filters(ExprPtr e) {
     while (true) {
       if (at_op("|")) {
@@ -599,6 +796,7 @@ class Parser {
     const std::string name = expect_name("a test name after 'is'");
     const TestSignature* sig = find_test(name);
     if (sig == nullptr) unsupported(pos, "the test 'is " + std::string(negated ? "not " : "") + name + "'");
+    refuse_generator(*value);
     std::vector<ExprPtr> args;
     args.push_back(std::move(value));
     if (at_op("(")) {
@@ -634,73 +832,32 @@ class Parser {
     return make(ExprKind::Not, pos, std::move(inner));
   }
 
-  struct FilterSignature {
-    std::string_view name;
-    std::vector<std::string_view> params;  // after the filtered value
-  };
-
-  static const FilterSignature* find_filter(std::string_view name) {
-    static const std::array<FilterSignature, 10> filters = {{
-        {"join", {"d", "attribute"}},
-        {"items", {}},
-        // select(test, args...) / reject(test, args...): every argument positional.
-        {"select", {"*"}},
-        {"reject", {"*"}},
-        {"trim", {"chars"}},
-        {"length", {}},
-        {"upper", {}},
-        {"lower", {}},
-        {"default", {"default_value", "boolean"}},
-        // transformers' tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)
-        {"tojson", {"ensure_ascii", "indent", "separators", "sort_keys"}},
-    }};
-    for (const auto& f : filters)
-      if (f.name == name) return &f;
-    return nullptr;
-  }
-
   ExprPtr parse_filter(ExprPtr value, const std::string& name, Pos pos) {
     const FilterSignature* sig = find_filter(name);
-    if (sig == nullptr) unsupported(pos, "the filter '" + name + "'");
-    if (value->generator && name != "join" && name != "select" && name != "reject")
-      unsupported(value->pos, "using the generator of 'select', 'reject' or 'items' other than by iterating it");
+    if (sig == nullptr)
+      unsupported(pos, "the filter '" + name + "'");
+    if (value->generator && !sig->consumes) refuse_generator(*value);
     value->generator = false;
     std::vector<ExprPtr> args;
     args.push_back(std::move(value));
-    std::vector<std::string> kwargs;
-    if (at_op("(")) {
-      next();
-      const Depth depth(*this, pos);
-      while (!at_op(")")) {
-        if (args.size() + kwargs.size() > 1) {
-          expect_op(",");
-          if (at_op(")")) break;
-        }
-        if (at_op("*") || at_op("**")) unsupported(peek().pos, "'*args' and '**kwargs' in a filter call");
-        if (peek().kind == TokenKind::Name && at_op("=", 1)) {
-          const Token k = next();
-          next();
-          if (std::find(sig->params.begin(), sig->params.end(), k.text) == sig->params.end())
-            fail(k.pos, "the filter '" + name + "' has no parameter '" + k.text + "'");
-          if (std::find(kwargs.begin(), kwargs.end(), k.text) != kwargs.end())
-            fail(k.pos, "parameter '" + k.text + "' of the filter '" + name + "' given twice");
-          kwargs.push_back(k.text);
-          args.push_back(parse_expression());
-        } else {
-          if (!kwargs.empty()) fail(peek().pos, "a positional argument follows a keyword argument");
-          args.push_back(parse_expression());
-        }
-      }
-      next();
-    }
-    const std::size_t positional = args.size() - 1 - kwargs.size();
+    std::vector<std::string> keywords;
+    if (at_op("(")) keywords = parse_arguments(args, "a filter call");
     const bool variadic = sig->params.size() == 1 && sig->params[0] == "*";
     if (variadic) {
-      if (positional == 0) fail(pos, "the filter '" + name + "' needs the name of a test");
       auto e = make(ExprKind::Filter, pos, std::move(args));
       e->name = name;
+      e->arg_names = std::move(keywords);
       e->generator = true;
       return e;
+    }
+    std::size_t positional = 0;
+    for (std::size_t k = 0; k < keywords.size(); ++k) {
+      if (keywords[k].empty()) {
+        ++positional;
+        continue;
+      }
+      if (std::find(sig->params.begin(), sig->params.end(), keywords[k]) == sig->params.end())
+        fail(keyword_pos(args[k + 1]->pos, keywords[k]), "the filter '" + name + "' has no parameter '" + keywords[k] + "'");
     }
     if (positional > sig->params.size())
       fail(pos, "the filter '" + name + "' takes at most " + std::to_string(sig->params.size()) + " argument" +
@@ -708,23 +865,33 @@ class Parser {
     // Name every argument: positional ones take the parameters in order.
     std::vector<std::string> names;
     for (std::size_t i = 0; i < positional; ++i) names.emplace_back(sig->params[i]);
-    for (const auto& k : kwargs) {
-      if (std::find(names.begin(), names.end(), k) != names.end())
-        fail(pos, "parameter '" + k + "' of the filter '" + name + "' given twice");
-      names.push_back(k);
+    for (std::size_t k = positional; k < keywords.size(); ++k) {
+      if (std::find(names.begin(), names.end(), keywords[k]) != names.end())
+        fail(pos, "parameter '" + keywords[k] + "' of the filter '" + name + "' given twice");
+      names.push_back(keywords[k]);
     }
     auto e = make(ExprKind::Filter, pos, std::move(args));
     e->name = name;
     e->arg_names = std::move(names);
-    e->generator = name == "items";
+    e->generator = sig->generator;
     return e;
   }
 
+  // Where `keyword=` starts, given its value's position on the same line.
+  static Pos keyword_pos(Pos value, const std::string& keyword) {
+    Pos p = value;
+    const auto back = static_cast<std::uint32_t>(keyword.size() + 1);
+    p.column = p.column > back ? p.column - back : 1;
+    return p;
+  }
+
   std::vector<Token> tokens_;
+
   std::size_t i_ = 0;
   std::string_view name_;
   const Limits& limits_;
   std::uint32_t depth_ = 0;
+  std::uint32_t loop_depth_ = 0;  // for-loops around the statement being parsed (for break/continue)
 };
 
 }  // namespace urm::detail::jinja

@@ -48,6 +48,8 @@
 #include "urm/text/jinja/lexer.hpp"
 #include "urm/text/jinja/limits.hpp"
 #include "urm/text/jinja/parser.hpp"
+#include "urm/text/jinja/python_str.hpp"
+#include "urm/text/jinja/strftime.hpp"
 #include "urm/text/jinja/unicode.hpp"
 #include "urm/text/jinja/value.hpp"
 
@@ -68,7 +70,9 @@ class Template {
 
   // Renders with the given top-level variables. Strings in them must be
   // valid UTF-8 (the caller checks where they come from).
-  std::string render(const Map& variables) const { return Evaluator(name_, limits_, variables).run(body_); }
+  std::string render(const Map& variables, const RenderContext& context = {}) const {
+    return Evaluator(name_, limits_, variables, context).run(body_);
+  }
 
   const std::string& name() const { return name_; }
 

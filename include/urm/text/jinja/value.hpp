@@ -10,9 +10,11 @@
 // it fail) and the `loop` object of a for-loop.
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -22,6 +24,8 @@
 #include <vector>
 
 #include "urm/core/error.hpp"
+#include "urm/text/unicode_class.hpp"
+#include "urm/text/utf8.hpp"
 
 namespace urm::detail::jinja {
 
@@ -53,16 +57,42 @@ struct Undefined {
   std::string message;  // Jinja's UndefinedError text, e.g. "'x' is undefined"
 };
 struct None {};
-// The `loop` variable inside a for-loop body.
-struct Loop {
+// The `loop` variable inside a for-loop body: the items the loop runs over
+// (after its filter) give loop.previtem and loop.nextitem.
+struct LoopState {
   std::int64_t index0 = 0;
   std::int64_t length = 0;
+  std::shared_ptr<const List> items;
+};
+// jinja2's namespace(): the one object a template may change, with
+// `{% set ns.name = value %}`, so that a value survives a for-loop's scope.
+struct Namespace {
+  Map attributes;
+};
+struct Node;
+// What a template can call: a global function of transformers' environment
+// (raise_exception, namespace, range, strftime_now, dict), a macro of the
+// template, or the `caller` of a `{% call %}` block.
+struct Callable {
+  enum class Kind : std::uint8_t { Builtin, Macro, Caller };
+  Kind kind = Kind::Builtin;
+  std::string name;
+  const Node* node = nullptr;    // Macro: the {% macro %}; Caller: the {% call %}
+  std::size_t frame = 0;         // Macro, Caller: the scope it was defined in (its body's lookups continue there)
+  std::uint64_t frame_id = 0;    // that scope's id, to tell when it has ended
 };
 
+// A value. Strings, lists and dicts are shared, not copied, when a value is
+// passed around (Python's reference semantics, and no hidden copies for the
+// memory limit to miss). Lists are mutable only through list.pop(), the one
+// list-mutating method the immutable sandbox allows; strings and dicts never change.
 struct Value {
-  std::variant<Undefined, None, bool, std::int64_t, double, std::string, std::shared_ptr<const List>,
-               std::shared_ptr<const Map>, Loop>
+  std::variant<Undefined, None, bool, std::int64_t, double, std::shared_ptr<const std::string>, std::shared_ptr<List>,
+               std::shared_ptr<const Map>, std::shared_ptr<const LoopState>, std::shared_ptr<Namespace>,
+               std::shared_ptr<const Callable>>
       data;
+  bool tuple = false;   // a list that is a Python tuple: (a, b), dictsort's and items' pairs
+  bool markup = false;  // a string that is a markupsafe.Markup (the |safe filter)
 
   Value() : data(Undefined{}) {}
   Value(Undefined u) : data(std::move(u)) {}
@@ -71,30 +101,42 @@ struct Value {
   Value(std::int64_t i) : data(i) {}
   Value(int i) : data(static_cast<std::int64_t>(i)) {}
   Value(double d) : data(d) {}
-  Value(std::string s) : data(std::move(s)) {}
-  Value(const char* s) : data(std::string(s)) {}
-  Value(List l) : data(std::make_shared<const List>(std::move(l))) {}
+  Value(std::string s) : data(std::make_shared<const std::string>(std::move(s))) {}
+  Value(const char* s) : data(std::make_shared<const std::string>(s)) {}
+  Value(List l) : data(std::make_shared<List>(std::move(l))) {}
   Value(Map m) : data(std::make_shared<const Map>(std::move(m))) {}
-  Value(Loop l) : data(l) {}
+  Value(LoopState l) : data(std::make_shared<const LoopState>(std::move(l))) {}
+  Value(std::shared_ptr<Namespace> n) : data(std::move(n)) {}
+  Value(Callable c) : data(std::make_shared<const Callable>(std::move(c))) {}
+  static Value make_tuple(List l) {
+    Value v(std::move(l));
+    v.tuple = true;
+    return v;
+  }
 
   bool is_undefined() const { return std::holds_alternative<Undefined>(data); }
   bool is_none() const { return std::holds_alternative<None>(data); }
   bool is_bool() const { return std::holds_alternative<bool>(data); }
   bool is_int() const { return std::holds_alternative<std::int64_t>(data); }
   bool is_float() const { return std::holds_alternative<double>(data); }
-  bool is_string() const { return std::holds_alternative<std::string>(data); }
-  bool is_list() const { return std::holds_alternative<std::shared_ptr<const List>>(data); }
+  bool is_string() const { return std::holds_alternative<std::shared_ptr<const std::string>>(data); }
+  bool is_list() const { return std::holds_alternative<std::shared_ptr<List>>(data); }
   bool is_map() const { return std::holds_alternative<std::shared_ptr<const Map>>(data); }
-  bool is_loop() const { return std::holds_alternative<Loop>(data); }
+  bool is_loop() const { return std::holds_alternative<std::shared_ptr<const LoopState>>(data); }
+  bool is_namespace() const { return std::holds_alternative<std::shared_ptr<Namespace>>(data); }
+  bool is_callable() const { return std::holds_alternative<std::shared_ptr<const Callable>>(data); }
   // Python's numbers: bool is a subclass of int.
   bool is_integral() const { return is_bool() || is_int(); }
   bool is_number() const { return is_integral() || is_float(); }
 
-  const std::string& str() const { return std::get<std::string>(data); }
-  const List& list() const { return *std::get<std::shared_ptr<const List>>(data); }
+  const std::string& str() const { return *std::get<std::shared_ptr<const std::string>>(data); }
+  const List& list() const { return *std::get<std::shared_ptr<List>>(data); }
+  List& mutable_list() const { return *std::get<std::shared_ptr<List>>(data); }
   const Map& map() const { return *std::get<std::shared_ptr<const Map>>(data); }
   const Undefined& undefined() const { return std::get<Undefined>(data); }
-  const Loop& loop() const { return std::get<Loop>(data); }
+  const LoopState& loop() const { return *std::get<std::shared_ptr<const LoopState>>(data); }
+  Namespace& ns() const { return *std::get<std::shared_ptr<Namespace>>(data); }
+  const Callable& callable() const { return *std::get<std::shared_ptr<const Callable>>(data); }
   std::int64_t integer() const { return is_bool() ? (std::get<bool>(data) ? 1 : 0) : std::get<std::int64_t>(data); }
   double number() const { return is_float() ? std::get<double>(data) : static_cast<double>(integer()); }
 };
@@ -106,9 +148,11 @@ inline std::string_view python_type_name(const Value& v) {
   if (v.is_bool()) return "bool";
   if (v.is_int()) return "int";
   if (v.is_float()) return "float";
-  if (v.is_string()) return "str";
-  if (v.is_list()) return "list";
+  if (v.is_string()) return v.markup ? "Markup" : "str";
+  if (v.is_list()) return v.tuple ? "tuple" : "list";
   if (v.is_map()) return "dict";
+  if (v.is_namespace()) return "Namespace";
+  if (v.is_callable()) return v.callable().kind == Callable::Kind::Builtin ? "function" : "Macro";
   return "LoopContext";
 }
 
@@ -116,6 +160,9 @@ inline std::string_view python_type_name(const Value& v) {
 inline std::string object_type_repr(const Value& v) {
   if (v.is_none()) return "None";
   if (v.is_loop()) return "jinja2.runtime.LoopContext object";
+  if (v.is_namespace()) return "jinja2.utils.Namespace object";
+  if (v.is_callable() && v.callable().kind != Callable::Kind::Builtin) return "jinja2.runtime.Macro object";
+  if (v.is_string() && v.markup) return "markupsafe.Markup object";
   return std::string(python_type_name(v)) + " object";
 }
 
@@ -177,12 +224,66 @@ inline bool truthy(const Value& v) {
   if (v.is_string()) return !v.str().empty();
   if (v.is_list()) return !v.list().empty();
   if (v.is_map()) return !v.map().empty();
-  return true;  // a loop object has length >= 1 inside its loop
+  return true;  // a loop object has length >= 1 inside its loop; namespaces and functions are true
 }
 
-// Python's str(x), which `{{ }}`, `~` and the string filters apply. Lists,
-// maps and the loop object would print as Python reprs; templates have no
-// business printing those, so the interpreter refuses.
+[[noreturn]] inline void outside_subset(const Where& at, const std::string& what) {
+  at.fail(what + " is outside the Jinja subset urm.cpp implements");
+}
+
+// Python's repr(str): single quotes unless the text has a ' and no ";
+// backslash escapes for the quote, \\, \t \n \r and other control
+// characters. Python keeps printable non-ASCII characters as they are; which
+// ones are printable needs Unicode's general categories, so only letters and
+// digits (always printable) are kept and any other non-ASCII character is
+// refused rather than guessed.
+inline std::string python_repr_str(std::string_view s, const Where& at) {
+  const bool dq = s.find('\'') != std::string_view::npos && s.find('"') == std::string_view::npos;
+  const char q = dq ? '"' : '\'';
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out(1, q);
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c == '\\' || c == static_cast<unsigned char>(q)) {
+        out += '\\';
+        out += static_cast<char>(c);
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\r') {
+        out += "\\r";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (c < 0x20 || c == 0x7F) {
+        out += "\\x";
+        out += hex[c >> 4];
+        out += hex[c & 0xF];
+      } else {
+        out += static_cast<char>(c);
+      }
+      ++i;
+      continue;
+    }
+    const Utf8Char u = decode_utf8_at(s, i);
+    const CharClass cls = char_class(u.cp);
+    if (cls != CharClass::kLetter && cls != CharClass::kNumber) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(u.cp));
+      outside_subset(at, std::string("the Python repr of a string with the character ") + buf);
+    }
+    out.append(s.substr(i, u.len));
+    i += u.len;
+  }
+  return out + q;
+}
+
+// Python's repr(x) of the values a template can print: what str() gives for
+// a list, tuple or dict (`{{ messages }}`, `x | string`).
+// `limit` bounds the size of out (the memory the template has left).
+inline void python_repr(const Value& v, const Where& at, std::string& out, std::uint32_t depth = 0,
+                        std::uint64_t limit = UINT64_MAX);
+
+// Python's str(x), which `{{ }}`, `~` and the string filters apply.
 inline std::string python_str(const Value& v, const Where& at) {
   if (v.is_undefined()) return "";
   if (v.is_none()) return "None";
@@ -190,8 +291,47 @@ inline std::string python_str(const Value& v, const Where& at) {
   if (v.is_int()) return std::to_string(v.integer());
   if (v.is_float()) return python_float_repr(v.number());
   if (v.is_string()) return v.str();
-  at.fail("converting a " + std::string(python_type_name(v)) +
-          " to a string (its Python repr) is outside the Jinja subset urm.cpp implements");
+  if (v.is_list() || v.is_map()) {
+    std::string out;
+    python_repr(v, at, out);
+    return out;
+  }
+  outside_subset(at, "converting a " + std::string(python_type_name(v)) + " to a string");
+}
+
+inline void python_repr(const Value& v, const Where& at, std::string& out, std::uint32_t depth, std::uint64_t limit) {
+  if (depth > 256) at.fail("value nested too deeply to print");
+  if (out.size() > limit) at.fail("printing a list or dict: the text is larger than the memory limit allows");
+  if (v.is_string()) {
+    if (v.str().size() > limit - std::min<std::uint64_t>(limit, out.size()))
+      at.fail("printing a list or dict: the text is larger than the memory limit allows");
+    out += python_repr_str(v.str(), at);
+    if (v.markup) out = "Markup(" + out + ")";
+  } else if (v.is_list()) {
+    const List& l = v.list();
+    out += v.tuple ? '(' : '[';
+    for (std::size_t i = 0; i < l.size(); ++i) {
+      if (i) out += ", ";
+      python_repr(l[i], at, out, depth + 1, limit);
+    }
+    if (v.tuple && l.size() == 1) out += ',';
+    out += v.tuple ? ')' : ']';
+  } else if (v.is_map()) {
+    out += '{';
+    bool first = true;
+    for (const auto& [k, x] : v.map()) {
+      if (!first) out += ", ";
+      first = false;
+      out += python_repr_str(k, at);
+      out += ": ";
+      python_repr(x, at, out, depth + 1, limit);
+    }
+    out += '}';
+  } else if (v.is_undefined() || v.is_loop() || v.is_namespace() || v.is_callable()) {
+    outside_subset(at, "the Python repr of a " + std::string(python_type_name(v)));
+  } else {
+    out += python_str(v, at);
+  }
 }
 
 // Python's ==. Numbers compare by value across bool/int/float; Undefined
@@ -204,7 +344,7 @@ inline bool python_equal(const Value& a, const Value& b) {
     const long double y = b.is_float() ? static_cast<long double>(b.number()) : static_cast<long double>(b.integer());
     return x == y;
   }
-  if (a.data.index() != b.data.index()) return false;
+  if (a.data.index() != b.data.index() || a.tuple != b.tuple) return false;
   if (a.is_undefined() || a.is_none()) return true;
   if (a.is_string()) return a.str() == b.str();
   if (a.is_list()) {
@@ -228,8 +368,9 @@ inline bool python_equal(const Value& a, const Value& b) {
     }
     return true;
   }
-  const Loop &x = a.loop(), &y = b.loop();
-  return x.index0 == y.index0 && x.length == y.length;
+  if (a.is_loop()) return &a.loop() == &b.loop();
+  if (a.is_namespace()) return &a.ns() == &b.ns();
+  return &a.callable() == &b.callable();
 }
 
 }  // namespace urm::detail::jinja
