@@ -37,13 +37,15 @@
 // empty string.
 //
 // Matching is a backtracking machine over a small program. Each character
-// is looked up once per visit as a "class": code points that every set of
-// the pattern treats alike share one class id (at most 255), found from a
-// table for ASCII and a binary search of coalesced ranges above. A run
-// like \p{L}+ is one instruction that backtracks character by character
-// without stack entries per character, and each alternative carries the
-// set of classes it can start with, so alternatives that cannot match are
-// skipped without being tried. A match that needs more backtracking steps
+// is looked up as a "class": code points that every set of the pattern
+// treats alike share one class id (at most 255), found in a two-level table
+// (256-code-point pages, equal pages stored once). A run like \p{L}+ is one
+// instruction that backtracks character by character without a stack entry
+// per character, and none at all when what follows cannot start with a
+// character of the run (then giving characters back cannot help: the run is
+// made possessive at compile time). Each alternative carries the set of
+// classes it can start with, so alternatives that cannot match are skipped
+// without being tried. A match that needs more backtracking steps
 // than a budget proportional to the text throws (Oniguruma has a similar
 // retry limit), so no pattern can take unbounded time.
 #pragma once
@@ -861,20 +863,77 @@ class Regex {
   // The leftmost match that starts at or after `from` in `text` (valid
   // UTF-8; `from` on a character boundary), or nullopt.
   std::optional<Match> find(std::string_view text, std::size_t from) const {
-    if (text.size() > 0xFFFFFFF0u) throw Error("regex: text longer than 4 GiB");
     Scratch s;
+    return find(text, from, s);
+  }
+
+  // Working memory of find, reused across calls.
+  struct Frame {
+    std::int32_t pc;
+    std::uint8_t kind;  // kRetry (resume at pc, pos), kGreedyBack, kLazyMore
+    std::uint32_t pos, aux;
+  };
+  struct Scratch {
+    // The backtracking stack (a plain buffer: push is the hot path).
+    std::vector<Frame> frames = std::vector<Frame>(64);
+    std::size_t size = 0;
+    std::size_t budget = 0;
+    [[gnu::always_inline]] void push(const Frame& f) {
+      if (size == frames.size()) [[unlikely]] grow();
+      frames[size++] = f;
+    }
+    [[gnu::noinline]] void grow() { frames.resize(2 * frames.size()); }
+  };
+
+  std::optional<Match> find(std::string_view text, std::size_t from, Scratch& s) const {
+    if (text.size() > 0xFFFFFFF0u) throw Error("regex: text longer than 4 GiB");
+    s.size = 0;
     s.budget = kBudgetBase + kBudgetPerByte * (text.size() - from);
     for (std::size_t start = from;;) {
-      if (start < text.size() && !nullable_[0]) {
+      // Where the program goes first for the character here (-1: nowhere).
+      std::int32_t entry = entry_[0];
+      if (start < text.size()) {
         std::uint32_t len;
-        const std::uint8_t cls = class_at(text, start, len);
-        if (!first_[0][cls]) {
+        entry = entry_[1 + std::size_t{class_at(text, start, len)}];
+        if (entry < 0) {
           start += len;
           continue;
         }
       }
-      std::size_t end = 0;
-      if (run(text, 0, start, end, s, 0)) return Match{start, end};
+      if (entry >= 0) {
+        // The deterministic start (runs that never give back, single
+        // characters) here; the machine only from the first choice on.
+        std::int32_t pc = entry;
+        std::size_t pos = start;
+        bool failed = false;
+        for (;;) {
+          const Inst& in = prog_[static_cast<std::size_t>(pc)];
+          if (in.op == kMatch) return Match{start, pos};
+          std::uint32_t len;
+          if (in.op == kChar) {
+            if (!in_class(in, text, pos, len)) {
+              failed = true;
+              break;
+            }
+            pos += len;
+            ++pc;
+            continue;
+          }
+          if (in.op != kCharRepeat || in.greed != regex_detail::Greed::kPossessive) break;
+          std::uint32_t count = 0;
+          while (count < in.max && in_class(in, text, pos, len)) {
+            pos += len;
+            ++count;
+          }
+          if (count < in.min) {
+            failed = true;
+            break;
+          }
+          ++pc;
+        }
+        std::size_t end = 0;
+        if (!failed && run(text, pc, pos, end, s, 0)) return Match{start, end};
+      }
       if (start >= text.size()) return std::nullopt;
       start += char_len(text, start);
     }
@@ -888,8 +947,9 @@ class Regex {
     std::size_t prev = 0, last_end = 0;
     bool have_last = false;
     std::size_t last_match_end = 0;
+    Scratch scratch;
     while (last_end <= text.size()) {
-      const auto m = find(text, last_end);
+      const auto m = find(text, last_end, scratch);
       if (!m) break;
       if (m->begin == m->end && have_last && last_match_end == m->end) {
         // No empty match right after a match (onig's find_iter): move on one character.
@@ -919,6 +979,7 @@ class Regex {
     std::uint16_t cls = 0;          // kChar, kCharRepeat: index into class_sets_
     std::uint32_t min = 0, max = 0; // kCharRepeat
     std::int32_t x = -1, y = -1;    // kSplit: x preferred, then y; kJump: x; kLookAhead, kAtomic: x = sub-program
+    std::int32_t table = -1;        // kSplit: index into split_tables_
   };
   using ClassBits = std::bitset<256>;
 
@@ -964,8 +1025,25 @@ class Regex {
         else ranges_.push_back({first, last, id});
       }
     }
-    range_first_.reserve(ranges_.size());
-    for (const auto& r : ranges_) range_first_.push_back(r.first);
+    // Two-level table: 256-code-point pages, identical pages stored once.
+    std::map<std::array<std::uint8_t, 256>, std::uint16_t> page_ids;
+    page_of_.assign((CodePointSet::kMaxCodePoint + 1) >> 8, 0);
+    std::size_t r = 0;
+    for (std::uint32_t page = 0; page < page_of_.size(); ++page) {
+      std::array<std::uint8_t, 256> classes{};
+      for (std::uint32_t k = 0; k < 256; ++k) {
+        const std::uint32_t cp = (page << 8) | k;
+        if (cp < 128) {
+          classes[k] = ascii_class_[cp];
+          continue;
+        }
+        while (ranges_[r].last < cp) ++r;
+        classes[k] = ranges_[r].cls;
+      }
+      const auto [it, fresh] = page_ids.emplace(classes, static_cast<std::uint16_t>(page_ids.size()));
+      if (fresh) pages_.insert(pages_.end(), classes.begin(), classes.end());
+      page_of_[page] = it->second;
+    }
     set_classes_.assign(sets.size(), ClassBits{});
     for (std::size_t cls = 0; cls < signatures.size(); ++cls)
       for (std::size_t s = 0; s < sets.size(); ++s)
@@ -978,7 +1056,7 @@ class Regex {
   }
 
   // Class of the character at p (< t.size()) of valid UTF-8, and its length.
-  std::uint8_t class_at(std::string_view t, std::size_t p, std::uint32_t& len) const {
+  [[gnu::always_inline]] std::uint8_t class_at(std::string_view t, std::size_t p, std::uint32_t& len) const {
     const auto b0 = static_cast<std::uint8_t>(t[p]);
     if (b0 < 0x80) {
       len = 1;
@@ -996,8 +1074,7 @@ class Regex {
       len = 4;
       cp = ((b0 & 0x07u) << 18) | (b(1) << 12) | (b(2) << 6) | b(3);
     }
-    const auto it = std::upper_bound(range_first_.begin(), range_first_.end(), cp);
-    return ranges_[static_cast<std::size_t>(it - range_first_.begin()) - 1].cls;  // ranges cover 128..0x10FFFF
+    return pages_[(std::size_t{page_of_[cp >> 8]} << 8) | (cp & 0xFF)];
   }
 
   // --- compilation ------------------------------------------------------------
@@ -1212,22 +1289,94 @@ class Regex {
     };
     Walker w{*this, state};
     for (std::size_t pc = n; pc-- > 0;) w.visit(pc);
+    make_runs_possessive();
+    // Per split, per class (index 0: the end of the text): which branches may match.
+    for (Inst& in : prog_) {
+      if (in.op != kSplit) continue;
+      std::array<std::uint8_t, 257> t{};
+      const auto sx = static_cast<std::size_t>(in.x), sy = static_cast<std::size_t>(in.y);
+      for (std::size_t c = 0; c < 257; ++c) {
+        const bool x = nullable_[sx] || (c > 0 && first_[sx][c - 1]);
+        const bool y = nullable_[sy] || (c > 0 && first_[sy][c - 1]);
+        t[c] = static_cast<std::uint8_t>((x ? 1 : 0) | (y ? 2 : 0));
+      }
+      const auto it = std::find(split_tables_.begin(), split_tables_.end(), t);
+      in.table = static_cast<std::int32_t>(it - split_tables_.begin());
+      if (it == split_tables_.end()) split_tables_.push_back(t);
+    }
+    // A jump to a jump or to kMatch: straight there.
+    for (Inst& in : prog_) {
+      if (in.op != kJump) continue;
+      std::size_t target = static_cast<std::size_t>(in.x);
+      for (int hops = 0; prog_[target].op == kJump && hops < 64; ++hops) target = static_cast<std::size_t>(prog_[target].x);
+      if (prog_[target].op == kMatch) in = Inst{};  // kMatch
+      else in.x = static_cast<std::int32_t>(target);
+    }
+    // entry_[1 + class] (entry_[0]: at the end of the text): the instruction
+    // the program reaches from 0 through the splits and jumps whose choice
+    // that class decides, or -1 if no branch can match.
+    for (std::size_t c = 0; c < entry_.size(); ++c) {
+      std::int32_t pc = 0;
+      for (int hops = 0; hops < 10000; ++hops) {
+        const Inst& in = prog_[static_cast<std::size_t>(pc)];
+        if (in.op == kJump) {
+          pc = in.x;
+          continue;
+        }
+        if (in.op != kSplit) break;
+        const std::uint8_t ok = split_tables_[static_cast<std::size_t>(in.table)][c];
+        if (ok == 3) break;
+        pc = ok == 1 ? in.x : ok == 2 ? in.y : -1;
+        if (pc < 0) break;
+      }
+      entry_[c] = pc;
+    }
+  }
+
+  // A greedy run followed by something that cannot start with a character
+  // of the run never needs to give characters back: the continuation would
+  // then have to start with one. Unless the continuation can match empty
+  // through a look-ahead (whose outcome depends on the position), e.g.
+  // \s+(?!\S); an empty path without one succeeds anywhere, so from the
+  // run's longest end already.
+  void make_runs_possessive() {
+    std::vector<std::uint8_t> pure(prog_.size(), 2);  // 0 no, 1 yes, 2 unknown: continuation nullable only through look-ahead-free paths
+    for (std::size_t pc = 0; pc < prog_.size(); ++pc) {
+      Inst& in = prog_[pc];
+      if (in.op != kCharRepeat || in.greed != regex_detail::Greed::kGreedy) continue;
+      const std::size_t next = pc + 1;
+      if ((first_[next] & set_classes_[in.cls]).any()) continue;
+      if (nullable_[next] && !empty_path_without_look(next, pure, 0)) continue;
+      in.greed = regex_detail::Greed::kPossessive;
+    }
+  }
+  // Whether from pc a kMatch is reachable without consuming and without a
+  // look-ahead or atomic group on the way (conservatively false).
+  bool empty_path_without_look(std::size_t pc, std::vector<std::uint8_t>& memo, int depth) const {
+    if (memo[pc] != 2) return memo[pc] == 1;
+    if (depth > 64) return false;
+    memo[pc] = 0;  // cycles: no
+    const Inst& in = prog_[pc];
+    bool r = false;
+    switch (in.op) {
+      case kMatch: r = true; break;
+      case kJump: r = empty_path_without_look(static_cast<std::size_t>(in.x), memo, depth + 1); break;
+      case kSplit:
+        r = empty_path_without_look(static_cast<std::size_t>(in.x), memo, depth + 1) ||
+            empty_path_without_look(static_cast<std::size_t>(in.y), memo, depth + 1);
+        break;
+      case kCharRepeat: r = in.min == 0 && empty_path_without_look(pc + 1, memo, depth + 1); break;
+      default: r = false;
+    }
+    memo[pc] = r ? 1 : 0;
+    return r;
   }
 
   // --- matching ---------------------------------------------------------------
 
-  struct Frame {
-    std::int32_t pc;
-    std::uint8_t kind;  // kRetry (resume at pc, pos), kGreedyBack, kLazyMore
-    std::uint32_t pos, aux;
-  };
   static constexpr std::uint8_t kRetry = 0, kGreedyBack = 1, kLazyMore = 2;
-  struct Scratch {
-    std::vector<Frame> stack;
-    std::size_t budget = 0;
-  };
 
-  bool in_class(const Inst& in, std::string_view t, std::size_t p, std::uint32_t& len) const {
+  [[gnu::always_inline]] bool in_class(const Inst& in, std::string_view t, std::size_t p, std::uint32_t& len) const {
     if (p >= t.size()) return false;
     return set_classes_[in.cls][class_at(t, p, len)];
   }
@@ -1235,10 +1384,21 @@ class Regex {
   // Runs the program from pc at pos; true with `end` set if it reaches kMatch.
   bool run(std::string_view t, std::int32_t pc, std::size_t pos, std::size_t& end, Scratch& s, int depth) const {
     if (depth > 64) throw Error("regex: look-ahead and atomic groups nested too deeply");
-    auto& st = s.stack;
-    const std::size_t base = st.size();
+    const std::size_t base = s.size;
     const auto push = [&](std::int32_t p, std::uint8_t kind, std::size_t at, std::uint32_t aux) {
-      st.push_back({p, kind, static_cast<std::uint32_t>(at), aux});
+      s.push({p, kind, static_cast<std::uint32_t>(at), aux});
+    };
+    // The class of the character at cached_pos (splits in a row look at the same one).
+    std::size_t cached_pos = std::string_view::npos;
+    std::uint8_t cached_cls = 0;
+    const auto class_here = [&]() -> int {  // -1 at the end of the text
+      if (pos >= t.size()) return -1;
+      if (pos != cached_pos) {
+        std::uint32_t len;
+        cached_cls = class_at(t, pos, len);
+        cached_pos = pos;
+      }
+      return cached_cls;
     };
     for (;;) {
       const Inst& in = prog_[static_cast<std::size_t>(pc)];
@@ -1254,6 +1414,15 @@ class Regex {
         }
         case kCharRepeat: {
           std::uint32_t count = 0, len;
+          if (in.greed == regex_detail::Greed::kPossessive) {
+            while (count < in.max && in_class(in, t, pos, len)) {
+              pos += len;
+              ++count;
+            }
+            if (count < in.min) goto fail;
+            ++pc;
+            continue;
+          }
           if (in.greed == regex_detail::Greed::kLazy) {
             while (count < in.min && in_class(in, t, pos, len)) {
               pos += len;
@@ -1276,23 +1445,16 @@ class Regex {
           continue;
         }
         case kSplit: {
-          // Skip a branch that cannot start with the character here.
-          bool try_x = true, try_y = true;
-          const auto sx = static_cast<std::size_t>(in.x), sy = static_cast<std::size_t>(in.y);
-          if (!nullable_[sx] || !nullable_[sy]) {
-            std::uint8_t cls = 0;
-            std::uint32_t len;
-            const bool have = pos < t.size();
-            if (have) cls = class_at(t, pos, len);
-            if (!nullable_[sx]) try_x = have && first_[sx][cls];
-            if (!nullable_[sy]) try_y = have && first_[sy][cls];
-          }
-          if (try_x) {
-            if (try_y) push(in.y, kRetry, pos, 0);
+          // Skip a branch that cannot start with the character here:
+          // split_tables_ has, per class, bit 0 "x may match", bit 1 "y may".
+          const int cls = class_here();
+          const std::uint8_t ok = split_tables_[static_cast<std::size_t>(in.table)][static_cast<std::size_t>(cls + 1)];
+          if (ok & 1) {
+            if (ok & 2) push(in.y, kRetry, pos, 0);
             pc = in.x;
             continue;
           }
-          if (try_y) {
+          if (ok & 2) {
             pc = in.y;
             continue;
           }
@@ -1321,7 +1483,7 @@ class Regex {
         }
         case kMatch:
           end = pos;
-          st.resize(base);
+          s.size = base;
           return true;
       }
     fail:
@@ -1329,9 +1491,8 @@ class Regex {
         if (s.budget-- == 0)
           throw Error("regex: more than " + std::to_string(kBudgetBase) + " + " + std::to_string(kBudgetPerByte) +
                       " per byte backtracking steps (pattern " + pattern_ + ")");
-        if (st.size() == base) return false;
-        const Frame f = st.back();
-        st.pop_back();
+        if (s.size == base) return false;
+        const Frame f = s.frames[--s.size];
         if (f.kind == kRetry) {
           pc = f.pc;
           pos = f.pos;
@@ -1339,9 +1500,24 @@ class Regex {
         }
         const Inst& r = prog_[static_cast<std::size_t>(f.pc)];
         if (f.kind == kGreedyBack) {
+          // One character back; when what follows cannot match empty, on
+          // back to a character it can start with (e.g. \s*[\r\n]+ goes
+          // straight to the run's last newline).
+          const auto next = static_cast<std::size_t>(f.pc) + 1;
+          const bool filter = !nullable_[next];
           std::size_t p = f.pos;
-          do --p;
-          while ((static_cast<std::uint8_t>(t[p]) & 0xC0) == 0x80);
+          bool found = true;
+          for (;;) {
+            do --p;
+            while ((static_cast<std::uint8_t>(t[p]) & 0xC0) == 0x80);
+            std::uint32_t len;
+            if (!filter || first_[next][class_at(t, p, len)]) break;
+            if (p <= f.aux) {
+              found = false;
+              break;
+            }
+          }
+          if (!found) continue;
           if (p > f.aux) push(f.pc, kGreedyBack, p, f.aux);
           pos = p;
           pc = f.pc + 1;
@@ -1369,9 +1545,12 @@ class Regex {
   std::vector<ClassBits> set_classes_;      // per set of the pattern: its classes
   std::array<std::uint8_t, 128> ascii_class_{};
   std::vector<ClassRange> ranges_;          // classes of code points >= 128, coalesced
-  std::vector<std::uint32_t> range_first_;  // ranges_[k].first, for the search
+  std::vector<std::uint16_t> page_of_;      // code point >> 8 -> page
+  std::vector<std::uint8_t> pages_;         // 256 classes per page
   std::vector<ClassBits> first_;            // per instruction
-  std::vector<bool> nullable_;              // per instruction
+  std::vector<std::uint8_t> nullable_;      // per instruction: bool
+  std::vector<std::array<std::uint8_t, 257>> split_tables_;  // see kSplit
+  std::array<std::int32_t, 257> entry_{};   // see compute_first_sets
 };
 
 }  // namespace urm::detail
