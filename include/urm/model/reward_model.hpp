@@ -303,7 +303,9 @@ class RewardModel {
       throw Error(d.ckpt.dir() +
                   ": no tokenizer.json in the model folder (scoring a conversation needs "
                   "tokenizer.json and tokenizer_config.json: set Options::tokenizer_dir)");
-    return d.encoder->encode(conversation);
+    // With Truncation::Error, tokenizing may stop once past max_tokens (the
+    // input will be refused anyway); Left needs all of it.
+    return d.encoder->encode(conversation, d.options.truncation == Truncation::Error ? d.max_tokens : 0);
   }
 
   static Score score_ids(Data& d, std::span<const std::int32_t> ids) {

@@ -164,9 +164,9 @@ class Tokenizer {
     return verbatim_vocab_.find(spelling);
   }
 
-  // The ids of `text` without the post-processor. limit > 0: throw once
-  // there would be more than `limit` ids (max_tokens, for the message, is
-  // what the caller asked for).
+  // The ids of `text` without the post-processor. max_tokens > 0 (what the
+  // caller asked for, named in the message): throw once there would be more
+  // than `limit` ids (max_tokens less the post-processor's tokens).
   std::vector<std::int32_t> encode_text(std::string_view text, std::size_t limit, std::size_t max_tokens) const {
     if (options_.max_input_bytes != 0 && text.size() > options_.max_input_bytes)
       throw Error("Tokenizer::encode: the text is " + std::to_string(text.size()) + " bytes long, more than the " +
@@ -196,7 +196,7 @@ class Tokenizer {
     }
     const std::string_view source = nfc_ ? std::string_view(normalized) : text;
     std::vector<std::int32_t> ids;
-    ids.reserve(std::min<std::size_t>(text.size() / 3 + 4, limit != 0 ? limit + 1 : text.size() / 3 + 4));
+    ids.reserve(std::min<std::size_t>(text.size() / 3 + 4, max_tokens != 0 ? limit + 1 : text.size() / 3 + 4));
     detail::BpeScratch scratch;
     const auto too_many = [&](std::string_view word) {
       throw Error("Tokenizer::encode: the text has more than max_tokens = " + std::to_string(max_tokens) +
@@ -212,13 +212,13 @@ class Tokenizer {
     std::array<std::uint64_t, kAhead> ring_hash{};
     std::size_t n_words = 0;  // words entered into the ring so far
     const auto encode_word = [&](std::string_view word, std::uint64_t hash) {
-      if (limit != 0 && ids.size() + (word.size() + max_token_bytes_ - 1) / max_token_bytes_ > limit) too_many(word);
+      if (max_tokens != 0 && ids.size() + (word.size() + max_token_bytes_ - 1) / max_token_bytes_ > limit) too_many(word);
       if (!bpe_.encode_whole_word(word, hash, ids) && !(word_cache_ && word_cache_->find(word, hash, ids))) {
         const std::size_t first = ids.size();
         bpe_.merge_word(word, ids, scratch);
         if (word_cache_) word_cache_->insert(word, hash, std::span<const std::int32_t>(ids).subspan(first));
       }
-      if (limit != 0 && ids.size() > limit) too_many(word);
+      if (max_tokens != 0 && ids.size() > limit) too_many(word);
     };
     const auto flush = [&] {
       for (std::size_t k = n_words >= kAhead ? n_words - kAhead : 0; k < n_words; ++k)
@@ -229,7 +229,7 @@ class Tokenizer {
       if (s.token_id >= 0) {
         flush();
         ids.push_back(s.token_id);
-        if (limit != 0 && ids.size() > limit) too_many(source.substr(s.begin, 0));
+        if (max_tokens != 0 && ids.size() > limit) too_many(source.substr(s.begin, 0));
         continue;
       }
       pre_tokenizer_.for_each_word(source.substr(s.begin, s.end - s.begin), [&](std::string_view word) {
