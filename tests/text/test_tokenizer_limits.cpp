@@ -76,3 +76,12 @@ TEST_CASE("ConversationEncoder: too many messages or too much text says so befor
                        "Tokenizer::encode: the text has more than max_tokens = 2 tokens (stopped at byte 5 of 11)", urm::Error);
   CHECK(urm::ConversationEncoderOptions{}.max_messages == 100'000);
 }
+
+TEST_CASE("max_tokens with a normalizer: positions are in the normalized text (found by fuzz_bpe_encode)") {
+  nlohmann::json j = urm_test::tiny_tokenizer_json();
+  j["normalizer"] = {{"type", "NFC"}};
+  const urm::Tokenizer t = urm_test::tiny(j);
+  CHECK(t.encode("<s>x[X]y <s>", false) == Ids{303, 301, 121, 32, 300});  // "<s>x" is an added token
+  CHECK_THROWS_WITH_AS(t.encode("<s>x[X]y <s>", false, 4),
+                       "Tokenizer::encode: the text has more than max_tokens = 4 tokens (stopped at byte 2 of 2)", urm::Error);
+}

@@ -185,8 +185,8 @@ class Tokenizer {
       added_.split_raw(text, raw);
       normalized.reserve(text.size() + text.size() / 8);
       for (const detail::TextSegment& s : raw) {
-        if (s.token_id >= 0) {
-          segments.push_back(s);
+        if (s.token_id >= 0) {  // offsets in the normalized text, like the other segments
+          segments.push_back({normalized.size(), normalized.size(), s.token_id});
           continue;
         }
         const std::size_t begin = normalized.size();
