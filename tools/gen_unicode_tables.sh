@@ -4,7 +4,8 @@
 #
 #   tools/gen_unicode_tables.sh [VERSION]     (default 16.0.1 = Unicode 16.0.0)
 #
-# Why Unicode 16.0.0: Hugging Face tokenizers 0.23.2 (the reference) matches
+# Why Unicode 16.0.0 (and 9.0.0 for NFC, filtered from the same data by
+# DerivedAge; see gen_unicode_tables.cpp): HF tokenizers 0.23.2 matches
 # the pre-tokenizer regex with Oniguruma (Rust crate onig), and \p{L}, \p{N}
 # change with every Unicode version. The golden ids pin the version:
 # tests/data/tokenizer/tokenizer_golden.json holds letters new in 15.1 and

@@ -3,11 +3,18 @@
 //   urm-tokenize --tokenizer PATH/tokenizer.json [--add-special-tokens]
 //
 // Reads JSON Lines from stdin, each line one JSON string, and writes for each
-// a JSON array of token ids to stdout, in order. A line that is not a JSON
+// a JSON array of token ids to stdout, in order. Blank lines (only spaces,
+// tabs, CR) are skipped, as urm-score skips them. A line that is not a JSON
 // string gets {"error": "..."} instead and the rest go on; the exit status is
 // then 1. Output is flushed after every line, so another program can drive
-// this one line by line through pipes.
+// this one line by line through pipes. A standard input that is closed or
+// cannot be read is an error (exit status 1), not an empty input.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <string>
 
@@ -47,10 +54,13 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (::fcntl(STDIN_FILENO, F_GETFD) == -1)
+      throw urm::Error(std::string("standard input: ") + std::strerror(errno));
     const urm::Tokenizer tokenizer = urm::Tokenizer::load(tokenizer_path);
     bool any_failed = false;
     std::string line;
     for (std::size_t line_no = 1; std::getline(std::cin, line); ++line_no) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       nlohmann::json out;
       const nlohmann::json in = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
       if (in.is_discarded()) {
@@ -67,6 +77,7 @@ int main(int argc, char** argv) {
       if (out.is_object()) any_failed = true;
       std::cout << out.dump() << std::endl;
     }
+    if (std::cin.bad()) throw urm::Error("standard input: read error");
     return any_failed ? 1 : 0;
   } catch (const urm::Error& e) {
     std::cerr << "urm-tokenize: " << e.what() << "\n";

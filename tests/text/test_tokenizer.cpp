@@ -162,8 +162,10 @@ void check_error(const std::function<void(nlohmann::json&)>& edit, const std::st
 }  // namespace
 
 TEST_CASE("unsupported configurations are errors saying so") {
-  check_error([](auto& j) { j["normalizer"] = {{"type", "NFC"}}; },
-              "tiny: unsupported normalizer (type \"NFC\"): only null is supported");
+  check_error([](auto& j) { j["normalizer"] = {{"type", "NFKC"}}; },
+              "tiny: unsupported normalizer type \"NFKC\" (supported: NFC, Sequence)");
+  check_error([](auto& j) { j["normalizer"] = {{"type", "Sequence"}, {"normalizers", {{{"type", "NFC"}}, {{"type", "Lowercase"}}}}}; },
+              "tiny: unsupported normalizer.normalizers[1] type \"Lowercase\" (supported: NFC, Sequence)");
   check_error([](auto& j) { j["model"]["type"] = "WordPiece"; }, "tiny: unsupported model type \"WordPiece\" (supported: BPE)");
   check_error([](auto& j) { j["model"]["unk_token"] = "<unk>"; }, "tiny: unsupported model.unk_token: only null is supported");
   check_error([](auto& j) { j["model"]["dropout"] = 0.1; }, "tiny: unsupported model.dropout: only null is supported");
@@ -172,19 +174,30 @@ TEST_CASE("unsupported configurations are errors saying so") {
               "tiny: unsupported model.continuing_subword_prefix: only null is supported");
   check_error([](auto& j) { j["truncation"] = {{"max_length", 8}}; }, "tiny: unsupported truncation: only null is supported");
   check_error([](auto& j) { j["padding"] = {{"length", 8}}; }, "tiny: unsupported padding: only null is supported");
-  check_error([](auto& j) { j["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}; },
-              "tiny: unsupported pre_tokenizer (type \"ByteLevel\"): expected the Llama-3 Sequence[Split(regex, Isolated), "
-              "ByteLevel(add_prefix_space=false, use_regex=false)]");
+  check_error([](auto& j) { j["pre_tokenizer"] = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"use_regex", true}}; },
+              "tiny: pre_tokenizer.add_prefix_space: unsupported true: only false is supported");
   check_error([](auto& j) { j["pre_tokenizer"] = nullptr; },
-              "tiny: unsupported pre_tokenizer null: expected the Llama-3 Sequence[Split, ByteLevel]");
-  check_error([](auto& j) { j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "\\s+"; },
-              "tiny: unsupported pre_tokenizer.pretokenizers[0].pattern: only the Llama-3 regex " +
-                  std::string(urm::detail::kLlama3SplitPattern) + " is supported");
-  check_error([](auto& j) { j["pre_tokenizer"]["pretokenizers"][0]["behavior"] = "Removed"; },
-              "tiny: unsupported pre_tokenizer.pretokenizers[0].behavior: only \"Isolated\" is supported");
+              "tiny: unsupported pre_tokenizer null: byte-level BPE needs a ByteLevel pre-tokenizer");
+  check_error([](auto& j) { j["pre_tokenizer"] = {{"type", "Whitespace"}}; },
+              "tiny: pre_tokenizer: unsupported pre-tokenizer type \"Whitespace\" (supported: Split, ByteLevel, Sequence)");
+  check_error([](auto& j) { j["pre_tokenizer"]["pretokenizers"].erase(1); },
+              "tiny: pre_tokenizer: unsupported: no ByteLevel pre-tokenizer (byte-level BPE needs one, last)");
+  check_error([](auto& j) { j["pre_tokenizer"]["pretokenizers"].push_back(j["pre_tokenizer"]["pretokenizers"][0]); },
+              "tiny: pre_tokenizer.pretokenizers[2]: unsupported Split after ByteLevel (ByteLevel must come last)");
+  check_error([](auto& j) { j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "(?<=a)b|\\s+"; },
+              "tiny: pre_tokenizer.pretokenizers[0].pattern.Regex: regex: unsupported look-behind \"(?<=\" at byte offset 0 "
+              "of the pattern");
+  check_error([](auto& j) { j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "\\p{L}+|\\p{Han}"; },
+              "tiny: pre_tokenizer.pretokenizers[0].pattern.Regex: regex: unsupported Unicode property \"\\p{Han}\" (supported: "
+              "General_Category values and groups, Any, Assigned, ASCII, Alpha, Space, Word, Alnum, Digit, Punct, XDigit, Blank, "
+              "Cntrl) at byte offset 7 of the pattern");
+  check_error([](auto& j) { j["pre_tokenizer"]["pretokenizers"][0]["pattern"] = {{"Glob", "*"}}; },
+              "tiny: pre_tokenizer.pretokenizers[0].pattern: expected {\"Regex\": …} or {\"String\": …}");
+  check_error([](auto& j) { j["pre_tokenizer"]["pretokenizers"][0]["behavior"] = "Split"; },
+              "tiny: pre_tokenizer.pretokenizers[0].behavior: expected one of Isolated, Removed, MergedWithPrevious, MergedWithNext, "
+              "Contiguous");
   check_error([](auto& j) { j["pre_tokenizer"]["pretokenizers"][1]["add_prefix_space"] = true; },
-              "tiny: unsupported pre_tokenizer.pretokenizers[1]: expected the Llama-3 Sequence[Split(regex, Isolated), "
-              "ByteLevel(add_prefix_space=false, use_regex=false)]");
+              "tiny: pre_tokenizer.pretokenizers[1].add_prefix_space: unsupported true: only false is supported");
   check_error([](auto& j) { j["decoder"] = {{"type", "WordPiece"}}; }, "tiny: unsupported decoder type \"WordPiece\" (supported: ByteLevel)");
   check_error([](auto& j) { j["post_processor"] = {{"type", "BertProcessing"}}; },
               "tiny: post_processor: unsupported post-processor type \"BertProcessing\" (supported: ByteLevel, TemplateProcessing, "

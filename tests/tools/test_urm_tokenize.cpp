@@ -35,9 +35,34 @@ TEST_CASE("urm-tokenize: one id array per JSON string line, errors in place, exi
         "[13347]\n"
         "{\"error\":\"line 2: expected a JSON string, got number\"}\n"
         "{\"error\":\"line 3: not valid JSON\"}\n"
-        "{\"error\":\"line 4: not valid JSON\"}\n"
         "{\"error\":\"line 5: expected a JSON string, got array\"}\n"
         "[13347]\n");
+}
+
+TEST_CASE("urm-tokenize: blank lines are skipped, as urm-score skips them; line numbers still count them") {
+  urm::test::require_llama3_tokenizer();
+  const auto r = run("--tokenizer " + urm::test::llama3_tokenizer_path(), "\n  \t\r\n\"Hi\"\n\r\n42\n");
+  CHECK(r.status == 1);
+  CHECK(r.out == "[13347]\n{\"error\":\"line 5: expected a JSON string, got number\"}\n");
+  CHECK(run("--tokenizer " + urm::test::llama3_tokenizer_path(), "").out.empty());  // an empty input is fine
+  CHECK(run("--tokenizer " + urm::test::llama3_tokenizer_path(), "").status == 0);
+}
+
+TEST_CASE("urm-tokenize: a closed standard input is an error, not an empty input") {
+  urm::test::require_llama3_tokenizer();
+  const std::string err = urm::test::write_temp_file("closed.err", "");
+  const std::string cmd = std::string(URM_BIN_DIR) + "/urm-tokenize --tokenizer " + urm::test::llama3_tokenizer_path() + " <&- 2> " + err;
+  const int raw = std::system(cmd.c_str());
+  REQUIRE(WIFEXITED(raw));
+  CHECK(WEXITSTATUS(raw) == 1);
+  CHECK(urm::test::read_file(err) == "urm-tokenize: standard input: Bad file descriptor\n");
+}
+
+TEST_CASE("urm-tokenize: Qwen3 (NFC normalizer, \\p{N} digits)") {
+  urm::test::require_tokenizer("qwen3");
+  const auto r = run("--tokenizer " + urm::test::cached_tokenizer_path("qwen3"), "\"<|im_start|>2024 e\\u0301\"\n");
+  CHECK(r.status == 0);
+  CHECK(r.out == "[151644,17,15,17,19,3958]\n");  // " é" is one token
 }
 
 TEST_CASE("urm-tokenize: the reward-model tokenizer adds <|begin_of_text|> with --add-special-tokens") {

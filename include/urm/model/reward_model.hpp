@@ -254,6 +254,10 @@ class RewardModel {
       throw Error(d.ckpt.dir() +
                   ": no tokenizer.json in the model folder (scoring a conversation needs "
                   "tokenizer.json and tokenizer_config.json: set Options::tokenizer_dir)");
+    // All of it, even past max_tokens: the error then says how long the
+    // input is, and Truncation::Left needs every id. Memory stays bounded by
+    // the tokenizer's byte limits (Tokenizer::Options::max_input_bytes,
+    // max_word_bytes).
     return d.encoder->encode(conversation);
   }
 

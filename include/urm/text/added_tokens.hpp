@@ -9,9 +9,9 @@
 //    side (HF's regexes \w$ and ^\w on the text before and after);
 //  * lstrip / rstrip: the match absorbs the white space to its left (not
 //    reaching into an earlier match) / to its right;
-//  * normalized: with no normalizer (the only configuration supported) these
-//    are matched the same way, but in a second pass over the pieces the
-//    first pass (non-normalized tokens) left, as HF does;
+//  * normalized: matched in a second pass, over the pieces the first pass
+//    (non-normalized tokens, on the input as it is) left, after the
+//    normalizer (if any) has normalized each piece, as HF does;
 //  * split_special_tokens (HF's encode_special_tokens): matches of special
 //    tokens are dropped, so their text is tokenized as ordinary text.
 #pragma once
@@ -121,8 +121,17 @@ class AddedTokenMatcher {
 
   const std::vector<AddedToken>& tokens() const { return tokens_; }
 
-  // Cuts `text` into added tokens and plain-text pieces (empty pieces are
-  // left out), appending them to out in order.
+  // The first pass: non-normalized added tokens cut out of `text`.
+  void split_raw(std::string_view text, std::vector<TextSegment>& out) const { split_with(raw_, text, 0, text.size(), out); }
+
+  // The second pass: normalized added tokens cut out of text[begin, end)
+  // (a piece split_raw left, normalized).
+  void split_normalized(std::string_view text, std::size_t begin, std::size_t end, std::vector<TextSegment>& out) const {
+    split_with(normalized_, text, begin, end, out);
+  }
+
+  // Both passes on a text that needs no normalization. Empty pieces are
+  // left out; segments are appended to out in order.
   void split(std::string_view text, std::vector<TextSegment>& out) const {
     if (normalized_.empty()) {
       split_with(raw_, text, 0, text.size(), out);

@@ -46,6 +46,10 @@ struct ConversationEncoderOptions {
   // "YYYY-MM-DD": the date a template's strftime_now() prints; empty: today
   // (then a template that prints the date gives scores that change with it).
   std::string date = {};
+  // The most messages a conversation may have (0: no limit). The template
+  // engine bounds its work (10M steps), which a conversation of about a
+  // million messages reaches; this says so before rendering starts.
+  std::size_t max_messages = 100'000;
 };
 
 class ConversationEncoder {
@@ -53,12 +57,14 @@ class ConversationEncoder {
   using Options = ConversationEncoderOptions;
 
   ConversationEncoder(Tokenizer tokenizer, ChatTemplate chat_template, SpecialTokens special_tokens,
-                      BosPolicy bos_policy = BosPolicy::CardPipeline, RenderOptions render_options = {})
+                      BosPolicy bos_policy = BosPolicy::CardPipeline, RenderOptions render_options = {},
+                      std::size_t max_messages = Options{}.max_messages)
       : tokenizer_(std::move(tokenizer)),
         chat_template_(std::move(chat_template)),
         special_tokens_(std::move(special_tokens)),
         bos_policy_(bos_policy),
-        render_options_(std::move(render_options)) {
+        render_options_(std::move(render_options)),
+        max_messages_(max_messages) {
     if (!render_options_.date.empty() && !detail::jinja::parse_date(render_options_.date))
       throw Error("date: expected a date YYYY-MM-DD, got \"" + render_options_.date + "\"");
   }
@@ -83,27 +89,33 @@ class ConversationEncoder {
         throw Error(jinja.string() + ": no chat template named '" + options.chat_template_name + "' (available: 'default')");
       return ConversationEncoder(Tokenizer::load((dir / "tokenizer.json").string()),
                                  ChatTemplate(config.chat_templates[0].source, jinja.string()),
-                                 config.special_tokens, options.bos_policy, RenderOptions{options.date});
+                                 config.special_tokens, options.bos_policy, RenderOptions{options.date},
+                                 options.max_messages);
     }
     return ConversationEncoder(Tokenizer::load((dir / "tokenizer.json").string()),
                                ChatTemplate::from_config(config, options.chat_template_name), config.special_tokens,
-                               options.bos_policy, RenderOptions{options.date});
+                               options.bos_policy, RenderOptions{options.date}, options.max_messages);
   }
 
   // The text the ids encode: the chat template with add_generation_prompt=false.
+  // A conversation too big to be tokenized (more than max_messages
+  // messages, or more text than the tokenizer's max_input_bytes) is an
+  // urm::Error saying so, before the template runs.
   std::string render(const Conversation& conversation) const {
+    check_size(conversation);
     return chat_template_.render(conversation, false, special_tokens_, render_options_);
   }
 
   // An empty conversation is refused on purpose (there is nothing to score);
   // so is a conversation the template renders as no text at all (a template
   // that prints nothing for some roles, an undefined variable), which would
-  // otherwise be scored as the post-processor's lone BOS.
-  std::vector<std::int32_t> encode(const Conversation& conversation) const {
+  // otherwise be scored as the post-processor's lone BOS. max_tokens > 0: an
+  // urm::Error as soon as the ids are known to be more (see Tokenizer::encode).
+  std::vector<std::int32_t> encode(const Conversation& conversation, std::size_t max_tokens = 0) const {
     const std::string text = render(conversation);
     if (text.empty())
       throw Error(chat_template_.name() + ": rendered this conversation as empty text; there is nothing to score");
-    return tokenizer_.encode(text, bos_policy_ == BosPolicy::CardPipeline);
+    return tokenizer_.encode(text, bos_policy_ == BosPolicy::CardPipeline, max_tokens);
   }
 
   const Tokenizer& tokenizer() const { return tokenizer_; }
@@ -113,11 +125,27 @@ class ConversationEncoder {
   const RenderOptions& render_options() const { return render_options_; }
 
  private:
+  void check_size(const Conversation& conversation) const {
+    if (max_messages_ != 0 && conversation.size() > max_messages_)
+      throw Error("the conversation has " + std::to_string(conversation.size()) + " messages, more than the " +
+                  std::to_string(max_messages_) + " of ConversationEncoder::Options::max_messages");
+    const std::size_t limit = tokenizer_.options().max_input_bytes;
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < conversation.size(); ++i) {
+      bytes += conversation[i].content.size() + conversation[i].role.size();
+      if (limit != 0 && bytes > limit)
+        throw Error("the conversation's text is more than the tokenizer's limit of " + std::to_string(limit) +
+                    " bytes (Tokenizer::Options::max_input_bytes) by message " + std::to_string(i) + " (of " +
+                    std::to_string(conversation[i].content.size()) + " bytes)");
+    }
+  }
+
   Tokenizer tokenizer_;
   ChatTemplate chat_template_;
   SpecialTokens special_tokens_;
   BosPolicy bos_policy_;
   RenderOptions render_options_;
+  std::size_t max_messages_;
 };
 
 }  // namespace urm

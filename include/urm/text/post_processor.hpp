@@ -28,6 +28,14 @@ struct PostProcessor {
   bool has_template = false;
   std::vector<TemplatePiece> single, pair;
 
+  // How many ids the template adds around the sequences (with add_special_tokens).
+  std::size_t added_tokens(bool for_pair) const {
+    if (!has_template) return 0;
+    std::size_t n = 0;
+    for (const TemplatePiece& p : for_pair ? pair : single) n += p.ids.size();
+    return n;
+  }
+
   // The ids of sequence a (and b, for a pair) with the template around them.
   std::vector<std::int32_t> apply(std::vector<std::int32_t> a, const std::vector<std::int32_t>* b,
                                   bool add_special_tokens) const {

@@ -5,22 +5,34 @@
 //   model          BPE over the ByteLevel alphabet, merges as "a b" or
 //                  ["a", "b"], ignore_merges; no dropout, unk_token,
 //                  byte_fallback, continuing_subword_prefix, end_of_word_suffix
-//   normalizer     none
-//   pre_tokenizer  Sequence[Split(Llama-3 regex, Isolated), ByteLevel(no
-//                  prefix space, no regex)] — the Llama-3 configuration
+//   normalizer     none, NFC (nfc.hpp), Sequence of those
+//   pre_tokenizer  Split (any behaviour, invert; the Oniguruma regex subset
+//                  of regex.hpp: Llama-3, Qwen2/3, GPT-4o/o200k, GPT-2,
+//                  DeepSeek patterns …), ByteLevel (no prefix space; with or
+//                  without its regex), Sequence of those ending in ByteLevel
+//                  (pre_tokenizer.hpp)
 //   added_tokens   special, single_word, lstrip, rstrip, normalized
 //   post_processor ByteLevel, TemplateProcessing (single and pair), Sequence
 //   decoder        ByteLevel
 //   truncation, padding: none
 //
-// encode(text, add_special_tokens):
+// encode(text, add_special_tokens, max_tokens):
 //   1. text must be valid UTF-8, else urm::Error naming the byte offset of
 //      the first ill-formed sequence (Hugging Face takes only Rust strings,
 //      which are valid UTF-8 by construction, so there is nothing to match);
-//   2. added tokens are cut out (added_tokens.hpp);
-//   3. each remaining piece is split into words (llama3_pre_tokenizer.hpp)
-//      and each word is BPE-encoded (bpe.hpp);
+//   2. added tokens are cut out (added_tokens.hpp): non-normalized ones
+//      first, then each piece is normalized and the normalized ones are cut
+//      out of it, as HF does;
+//   3. each remaining piece is split into words (pre_tokenizer.hpp) and
+//      each word is BPE-encoded (bpe.hpp);
 //   4. with add_special_tokens, the post-processor's template is applied.
+// Limits (so that no input can take memory out of proportion): a text longer
+// than Options::max_input_bytes, or with a word longer than
+// Options::max_word_bytes, is an urm::Error saying so; with max_tokens > 0,
+// encoding stops with an urm::Error as soon as the result is known to have
+// more than max_tokens ids (a word of n bytes gives at least
+// n / (longest token in bytes) ids, so a huge word is refused before it is
+// merged). None of these change the ids of an input within them.
 // decode(ids) concatenates the tokens' bytes and replaces ill-formed UTF-8
 // with U+FFFD, as the ByteLevel decoder does; an id that names no token is an
 // urm::Error (Hugging Face drops it silently).
@@ -50,8 +62,9 @@
 #include "urm/text/bpe.hpp"
 #include "urm/text/bpe_word_cache.hpp"
 #include "urm/text/byte_level.hpp"
-#include "urm/text/llama3_pre_tokenizer.hpp"
+#include "urm/text/nfc.hpp"
 #include "urm/text/post_processor.hpp"
+#include "urm/text/pre_tokenizer.hpp"
 #include "urm/text/string_id_map.hpp"
 #include "urm/text/tokenizer_json.hpp"
 #include "urm/text/utf8.hpp"
@@ -65,6 +78,12 @@ struct TokenizerOptions {
   // text (a user cannot inject <|eot_id|> into a prompt); false, the default,
   // matches Hugging Face.
   bool split_special_tokens = false;
+  // The longest text encode accepts, in bytes (0: no limit). 64 MiB is
+  // millions of tokens, far beyond any model's context.
+  std::size_t max_input_bytes = std::size_t{64} << 20;
+  // The longest word (a piece of the pre-tokenizer) encode accepts, in bytes
+  // (0: no limit). BPE needs ~56 bytes of working memory per byte of a word.
+  std::size_t max_word_bytes = std::size_t{1} << 20;
 };
 
 class Tokenizer {
@@ -79,15 +98,22 @@ class Tokenizer {
   // `source` names the document in error messages (e.g. its path).
   static Tokenizer from_json(const nlohmann::json& j, const std::string& source, Options options = {});
 
-  std::vector<std::int32_t> encode(std::string_view text, bool add_special_tokens) const {
-    return post_processor_.apply(encode_text(text), nullptr, add_special_tokens);
+  // max_tokens > 0: an urm::Error once the ids would be more than max_tokens
+  // (the post-processor's special tokens included).
+  std::vector<std::int32_t> encode(std::string_view text, bool add_special_tokens, std::size_t max_tokens = 0) const {
+    const std::size_t specials = add_special_tokens ? post_processor_.added_tokens(false) : 0;
+    if (max_tokens != 0 && specials > max_tokens)
+      throw Error("Tokenizer::encode: the post-processor alone adds " + std::to_string(specials) +
+                  " tokens, more than max_tokens = " + std::to_string(max_tokens));
+    return post_processor_.apply(encode_text(text, max_tokens == 0 ? 0 : max_tokens - specials, max_tokens), nullptr,
+                                 add_special_tokens);
   }
 
   // Two sequences (e.g. a question and an answer), joined by the post-
   // processor's "pair" template.
   std::vector<std::int32_t> encode_pair(std::string_view a, std::string_view b, bool add_special_tokens) const {
-    std::vector<std::int32_t> ia = encode_text(a);
-    const std::vector<std::int32_t> ib = encode_text(b);
+    std::vector<std::int32_t> ia = encode_text(a, 0, 0);
+    const std::vector<std::int32_t> ib = encode_text(b, 0, 0);
     return post_processor_.apply(std::move(ia), &ib, add_special_tokens);
   }
 
@@ -126,6 +152,8 @@ class Tokenizer {
 
   const std::vector<AddedToken>& added_tokens() const { return added_.tokens(); }
 
+  const Options& options() const { return options_; }
+
  private:
   // kind_ bits of an id.
   static constexpr std::uint8_t kModel = 1, kAdded = 2, kSpecial = 4,
@@ -136,15 +164,45 @@ class Tokenizer {
     return verbatim_vocab_.find(spelling);
   }
 
-  std::vector<std::int32_t> encode_text(std::string_view text) const {
+  // The ids of `text` without the post-processor. max_tokens > 0 (what the
+  // caller asked for, named in the message): throw once there would be more
+  // than `limit` ids (max_tokens less the post-processor's tokens).
+  std::vector<std::int32_t> encode_text(std::string_view text, std::size_t limit, std::size_t max_tokens) const {
+    if (options_.max_input_bytes != 0 && text.size() > options_.max_input_bytes)
+      throw Error("Tokenizer::encode: the text is " + std::to_string(text.size()) + " bytes long, more than the " +
+                  std::to_string(options_.max_input_bytes) + " bytes of Tokenizer::Options::max_input_bytes");
     if (const std::size_t bad = detail::find_invalid_utf8(text); bad != std::string_view::npos)
       throw Error("Tokenizer::encode: invalid UTF-8 at byte offset " + std::to_string(bad));
     if (bpe_.byte_pair_merges.empty()) throw Error("Tokenizer::encode: this Tokenizer was moved from");
+    // Pieces: plain text to pre-tokenize (in `text`, or in `normalized` when
+    // there is a normalizer) and added tokens.
     std::vector<detail::TextSegment> segments;
-    added_.split(text, segments);
+    std::string normalized;
+    if (!nfc_) {
+      added_.split(text, segments);
+    } else {
+      std::vector<detail::TextSegment> raw;
+      added_.split_raw(text, raw);
+      normalized.reserve(text.size() + text.size() / 8);
+      for (const detail::TextSegment& s : raw) {
+        if (s.token_id >= 0) {  // offsets in the normalized text, like the other segments
+          segments.push_back({normalized.size(), normalized.size(), s.token_id});
+          continue;
+        }
+        const std::size_t begin = normalized.size();
+        detail::append_nfc(text.substr(s.begin, s.end - s.begin), normalized);
+        added_.split_normalized(normalized, begin, normalized.size(), segments);
+      }
+    }
+    const std::string_view source = nfc_ ? std::string_view(normalized) : text;
     std::vector<std::int32_t> ids;
-    ids.reserve(text.size() / 3 + 4);
+    ids.reserve(std::min<std::size_t>(text.size() / 3 + 4, max_tokens != 0 ? limit + 1 : text.size() / 3 + 4));
     detail::BpeScratch scratch;
+    const auto too_many = [&](std::string_view word) {
+      throw Error("Tokenizer::encode: the text has more than max_tokens = " + std::to_string(max_tokens) +
+                  " tokens (stopped at byte " + std::to_string(word.data() - source.data()) + " of " +
+                  std::to_string(source.size()) + ")");
+    };
     // Words go through a small ring: each starts with a lookup at a random
     // place in the vocabulary table (megabytes), so a word is hashed and its
     // slot prefetched kAhead words before it is encoded, and those cache
@@ -154,11 +212,13 @@ class Tokenizer {
     std::array<std::uint64_t, kAhead> ring_hash{};
     std::size_t n_words = 0;  // words entered into the ring so far
     const auto encode_word = [&](std::string_view word, std::uint64_t hash) {
-      if (bpe_.encode_whole_word(word, hash, ids)) return;
-      if (word_cache_ && word_cache_->find(word, hash, ids)) return;
-      const std::size_t first = ids.size();
-      bpe_.merge_word(word, ids, scratch);
-      if (word_cache_) word_cache_->insert(word, hash, std::span<const std::int32_t>(ids).subspan(first));
+      if (max_tokens != 0 && ids.size() + (word.size() + max_token_bytes_ - 1) / max_token_bytes_ > limit) too_many(word);
+      if (!bpe_.encode_whole_word(word, hash, ids) && !(word_cache_ && word_cache_->find(word, hash, ids))) {
+        const std::size_t first = ids.size();
+        bpe_.merge_word(word, ids, scratch);
+        if (word_cache_) word_cache_->insert(word, hash, std::span<const std::int32_t>(ids).subspan(first));
+      }
+      if (max_tokens != 0 && ids.size() > limit) too_many(word);
     };
     const auto flush = [&] {
       for (std::size_t k = n_words >= kAhead ? n_words - kAhead : 0; k < n_words; ++k)
@@ -169,9 +229,14 @@ class Tokenizer {
       if (s.token_id >= 0) {
         flush();
         ids.push_back(s.token_id);
+        if (max_tokens != 0 && ids.size() > limit) too_many(source.substr(s.begin, 0));
         continue;
       }
-      detail::llama3_pre_tokenize(text.substr(s.begin, s.end - s.begin), [&](std::string_view word) {
+      pre_tokenizer_.for_each_word(source.substr(s.begin, s.end - s.begin), [&](std::string_view word) {
+        if (options_.max_word_bytes != 0 && word.size() > options_.max_word_bytes)
+          throw Error("Tokenizer::encode: a word of " + std::to_string(word.size()) + " bytes at byte " +
+                      std::to_string(word.data() - source.data()) + ", more than the " +
+                      std::to_string(options_.max_word_bytes) + " bytes of Tokenizer::Options::max_word_bytes");
         const std::size_t slot = n_words % kAhead;
         if (n_words >= kAhead) encode_word(ring_word[slot], ring_hash[slot]);  // the word kAhead back
         ring_word[slot] = word;
@@ -206,6 +271,10 @@ class Tokenizer {
   detail::StringIdMap added_by_content_;
   detail::AddedTokenMatcher added_;
   detail::PostProcessor post_processor_;
+  detail::PreTokenizer pre_tokenizer_;
+  bool nfc_ = false;               // the normalizer is NFC
+  std::size_t max_token_bytes_ = 1;  // of the longest model token
+  Options options_;
   struct TokenBytes {
     std::uint32_t offset = 0, length = 0;  // in bytes_
   };
@@ -276,7 +345,8 @@ class Tokenizer::Loader {
     check_top_level(c);
     const nlohmann::json& model = c.at("model");
     check_model(model);
-    check_pre_tokenizer(c.at("pre_tokenizer"));
+    t_.pre_tokenizer_ = detail::PreTokenizer::from_json(c.at("pre_tokenizer"), source_);
+    t_.nfc_ = normalizer_is_nfc(c.contains("normalizer") ? c.at("normalizer") : nlohmann::json(), "normalizer");
     check_decoder(c.at("decoder"));
     if (!doc.has_vocab) fail("model.vocab: missing");
     if (!doc.has_merges) fail("model.merges: missing");
@@ -310,6 +380,7 @@ class Tokenizer::Loader {
             fail("post_processor: special token id " + std::to_string(id) + " is not in the vocabulary");
 
     t_.added_ = detail::AddedTokenMatcher(std::move(added), options.split_special_tokens);
+    t_.options_ = options;
     return std::move(t_);
   }
 
@@ -352,6 +423,7 @@ class Tokenizer::Loader {
       const bool fresh = p.byte_level ? vocab.insert(p.bytes, p.id, p.hash) : t_.verbatim_vocab_.insert(p.token, p.id);
       if (!fresh) fail("model.vocab: token \"" + p.token + "\" is listed twice");
       set_bytes(i, p.byte_level ? std::string_view(p.bytes) : std::string_view(p.token));
+      if (p.byte_level) t_.max_token_bytes_ = std::max(t_.max_token_bytes_, p.bytes.size());
       t_.kind_[i] = p.byte_level ? kModel : (kModel | kVerbatim);
       ++n_vocab_;
     }
@@ -431,12 +503,10 @@ class Tokenizer::Loader {
   }
 
   void check_top_level(const nlohmann::json& c) const {
-    if (!absent(c, "normalizer"))
-      fail("unsupported normalizer (type \"" + type_of(c.at("normalizer"), "normalizer") + "\"): only null is supported");
     if (!absent(c, "truncation")) fail("unsupported truncation: only null is supported");
     if (!absent(c, "padding")) fail("unsupported padding: only null is supported");
     if (absent(c, "model")) fail("model: missing");
-    if (absent(c, "pre_tokenizer")) fail("unsupported pre_tokenizer null: expected the Llama-3 Sequence[Split, ByteLevel]");
+    if (absent(c, "pre_tokenizer")) fail("unsupported pre_tokenizer null: byte-level BPE needs a ByteLevel pre-tokenizer");
     if (absent(c, "decoder")) fail("unsupported decoder null: expected ByteLevel");
   }
 
@@ -456,26 +526,19 @@ class Tokenizer::Loader {
     if (const auto* v = member(m, "merges")) fail("model.merges: expected an array, got " + std::string(v->type_name()));
   }
 
-  void check_pre_tokenizer(const nlohmann::json& p) const {
-    const std::string expected =
-        "expected the Llama-3 Sequence[Split(regex, Isolated), ByteLevel(add_prefix_space=false, use_regex=false)]";
-    const std::string type = type_of(p, "pre_tokenizer");
-    const auto* list = member(p, "pretokenizers");
-    if (type != "Sequence" || list == nullptr || !list->is_array() || list->size() != 2)
-      fail("unsupported pre_tokenizer (type \"" + type + "\"): " + expected);
-    const auto& split = (*list)[0];
-    const std::string w0 = "pre_tokenizer.pretokenizers[0]", w1 = "pre_tokenizer.pretokenizers[1]";
-    if (type_of(split, w0) != "Split") fail("unsupported " + w0 + ": " + expected);
-    const auto* pattern = member(split, "pattern");
-    const nlohmann::json* regex = pattern != nullptr && pattern->is_object() ? member(*pattern, "Regex") : nullptr;
-    if (regex == nullptr || !regex->is_string() || regex->get<std::string>() != detail::kLlama3SplitPattern)
-      fail("unsupported " + w0 + ".pattern: only the Llama-3 regex " + std::string(detail::kLlama3SplitPattern) + " is supported");
-    const auto* behavior = member(split, "behavior");
-    if (behavior == nullptr || *behavior != "Isolated") fail("unsupported " + w0 + ".behavior: only \"Isolated\" is supported");
-    if (flag(split, "invert", false, w0)) fail("unsupported " + w0 + ".invert: only false is supported");
-    const auto& bl = (*list)[1];
-    if (type_of(bl, w1) != "ByteLevel" || flag(bl, "add_prefix_space", true, w1) || flag(bl, "use_regex", true, w1))
-      fail("unsupported " + w1 + ": " + expected);
+  // True for NFC (or a Sequence of NFCs), false for none; else unsupported.
+  bool normalizer_is_nfc(const nlohmann::json& n, const std::string& where) const {
+    if (n.is_null()) return false;
+    const std::string type = type_of(n, where);
+    if (type == "NFC") return true;
+    if (type == "Sequence") {
+      const auto* list = member(n, "normalizers");
+      if (list == nullptr || !list->is_array()) fail(where + ".normalizers: expected an array");
+      bool nfc = false;
+      for (std::size_t i = 0; i < list->size(); ++i) nfc = normalizer_is_nfc((*list)[i], where + ".normalizers[" + std::to_string(i) + "]") || nfc;
+      return nfc;
+    }
+    fail("unsupported " + where + " type \"" + type + "\" (supported: NFC, Sequence)");
   }
 
   void check_decoder(const nlohmann::json& d) const {

@@ -1,6 +1,7 @@
-// Unicode character classes that the pre-tokenizer regex and the added-token
-// rules use: \p{L}, \p{N}, \s, the regex crate's \w, and the case folding of
-// the contraction letters. Data: unicode_tables.hpp (Unicode 16.0.0, made by
+// Unicode character properties that the tokenizer needs: General_Category
+// (the regex's \p{..}), White_Space (\s), Alphabetic (Oniguruma's \w), the
+// regex crate's \w (added tokens' single_word) and simple case folding
+// ((?i) in the regex). Data: unicode_tables.hpp (Unicode 16.0.0, made by
 // tools/gen_unicode_tables.sh; see there why that version).
 #pragma once
 
@@ -13,41 +14,35 @@
 
 namespace urm::detail {
 
-enum class CharClass : std::uint8_t { kOther = 0, kLetter = 1, kNumber = 2, kSpace = 3 };
+using unicode_data::GeneralCategory;
 
-// Value of the range holding cp in a sorted, disjoint table, or 0.
+// Value of the range holding cp in a sorted, disjoint table, or `none`.
 template <std::size_t N>
-constexpr std::uint8_t range_value(const unicode_data::Range (&table)[N], std::uint32_t cp) {
+constexpr std::uint8_t range_value(const unicode_data::Range (&table)[N], std::uint32_t cp, std::uint8_t none = 0) {
   const auto* it = std::upper_bound(std::begin(table), std::end(table), cp,
                                     [](std::uint32_t c, const unicode_data::Range& r) { return c < r.first; });
-  if (it == std::begin(table)) return 0;
+  if (it == std::begin(table)) return none;
   --it;
-  return cp <= it->last ? it->value : 0;
+  return cp <= it->last ? it->value : none;
 }
 
-// Classes of the first 256 code points, looked up without a search (most
-// text is ASCII or Latin-1).
-inline constexpr std::array<CharClass, 256> kLatin1Classes = [] {
-  std::array<CharClass, 256> t{};
-  for (std::uint32_t cp = 0; cp < 256; ++cp) t[cp] = static_cast<CharClass>(range_value(unicode_data::kClassRanges, cp));
-  return t;
-}();
-
-inline CharClass char_class(std::uint32_t cp) {
-  if (cp < 256) return kLatin1Classes[cp];
-  return static_cast<CharClass>(range_value(unicode_data::kClassRanges, cp));
+inline GeneralCategory general_category(std::uint32_t cp) {
+  return static_cast<GeneralCategory>(range_value(unicode_data::kGeneralCategory, cp, unicode_data::kCn));
 }
 
-inline bool is_white_space(std::uint32_t cp) { return char_class(cp) == CharClass::kSpace; }
+inline bool is_white_space(std::uint32_t cp) { return range_value(unicode_data::kWhiteSpace, cp) != 0; }
+
+inline bool is_alphabetic(std::uint32_t cp) { return range_value(unicode_data::kAlphabetic, cp) != 0; }
 
 // The regex crate's Unicode \w (Alphabetic, marks, Nd, Pc, Join_Control).
 inline bool is_word_char(std::uint32_t cp) { return range_value(unicode_data::kWordRanges, cp) != 0; }
 
-// The lowercase ASCII letter cp case-folds to, if it is one of s t r e v m l d
-// (e.g. 'S' -> 's', U+017F LATIN SMALL LETTER LONG S -> 's'); otherwise 0.
-inline char contraction_fold(std::uint32_t cp) {
-  if (cp >= 'a' && cp <= 'z') return static_cast<char>(cp);
-  return static_cast<char>(range_value(unicode_data::kContractionFolds, cp));
+// The simple case folding of cp (CaseFolding.txt status C or S), or cp.
+inline std::uint32_t simple_case_fold(std::uint32_t cp) {
+  const auto* table = std::begin(unicode_data::kSimpleCaseFolds);
+  const auto* end = std::end(unicode_data::kSimpleCaseFolds);
+  const auto* it = std::lower_bound(table, end, cp, [](const unicode_data::CaseFold& f, std::uint32_t c) { return f.from < c; });
+  return it != end && it->from == cp ? it->to : cp;
 }
 
 }  // namespace urm::detail

@@ -233,11 +233,9 @@ inline bool truthy(const Value& v) {
 
 // Python's repr(str): single quotes unless the text has a ' and no ";
 // backslash escapes for the quote, \\, \t \n \r and other control
-// characters. Python keeps printable non-ASCII characters as they are; which
-// ones are printable needs Unicode's general categories, so only letters and
-// digits (always printable) are kept and any other non-ASCII character is
-// refused rather than guessed.
-inline std::string python_repr_str(std::string_view s, const Where& at) {
+// characters; non-ASCII characters as they are when printable, escaped
+// otherwise (see below).
+inline std::string python_repr_str(std::string_view s) {
   const bool dq = s.find('\'') != std::string_view::npos && s.find('"') == std::string_view::npos;
   const char q = dq ? '"' : '\'';
   static constexpr char hex[] = "0123456789abcdef";
@@ -264,14 +262,23 @@ inline std::string python_repr_str(std::string_view s, const Where& at) {
       ++i;
       continue;
     }
+    // Python prints a character as it is when str.isprintable() holds (its
+    // General_Category is none of Cc Cf Cs Co Cn Zl Zp Zs), else escaped as
+    // \xhh, \uhhhh or \Uhhhhhhhh. (Categories are Unicode 16.0's; Python
+    // 3.11 uses 14.0, so a character assigned since then prints escaped there.)
     const Utf8Char u = decode_utf8_at(s, i);
-    const CharClass cls = char_class(u.cp);
-    if (cls != CharClass::kLetter && cls != CharClass::kNumber) {
-      char buf[16];
-      std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(u.cp));
-      outside_subset(at, std::string("the Python repr of a string with the character ") + buf);
+    using namespace unicode_data;
+    switch (general_category(u.cp)) {
+      case kCc: case kCf: case kCs: case kCo: case kCn: case kZl: case kZp: case kZs: {
+        char buf[16];
+        if (u.cp < 0x100) std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(u.cp));
+        else if (u.cp < 0x10000) std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(u.cp));
+        else std::snprintf(buf, sizeof buf, "\\U%08x", static_cast<unsigned>(u.cp));
+        out += buf;
+        break;
+      }
+      default: out.append(s.substr(i, u.len));
     }
-    out.append(s.substr(i, u.len));
     i += u.len;
   }
   return out + q;
@@ -305,7 +312,7 @@ inline void python_repr(const Value& v, const Where& at, std::string& out, std::
   if (v.is_string()) {
     if (v.str().size() > limit - std::min<std::uint64_t>(limit, out.size()))
       at.fail("printing a list or dict: the text is larger than the memory limit allows");
-    out += python_repr_str(v.str(), at);
+    out += python_repr_str(v.str());
     if (v.markup) out = "Markup(" + out + ")";
   } else if (v.is_list()) {
     const List& l = v.list();
@@ -322,7 +329,7 @@ inline void python_repr(const Value& v, const Where& at, std::string& out, std::
     for (const auto& [k, x] : v.map()) {
       if (!first) out += ", ";
       first = false;
-      out += python_repr_str(k, at);
+      out += python_repr_str(k);
       out += ": ";
       python_repr(x, at, out, depth + 1, limit);
     }
