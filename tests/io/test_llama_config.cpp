@@ -176,8 +176,8 @@ TEST_CASE("unsupported or malformed configs are rejected with exact messages") {
   const std::vector<Case> cases = {
       {"not an object", json::array({1}), "expected a JSON object"},
       {"another model_type", with("model_type", "mistral"),
-       "model_type: \"mistral\" is not supported (expected \"llama\")"},
-      {"no model_type", without("model_type"), "model_type: missing (expected \"llama\")"},
+       "model_type: \"mistral\" is not supported (expected \"llama\" or \"qwen3\")"},
+      {"no model_type", without("model_type"), "model_type: missing (expected \"llama\" or \"qwen3\")"},
       {"attention_bias", with("attention_bias", true), "attention_bias: true is not supported (expected false)"},
       {"mlp_bias", with("mlp_bias", true), "mlp_bias: true is not supported (expected false)"},
       {"attention_bias not a bool", with("attention_bias", "no"), "attention_bias: expected true or false, got \"no\""},
@@ -289,5 +289,5 @@ TEST_CASE("LlamaConfig::load names the file for missing and invalid files") {
   const std::string other = dir.file("other.json");
   urm::test::write_file(other, R"({"model_type": "gpt2"})");
   CHECK_THROWS_WITH_AS(urm::LlamaConfig::load(other),
-                       (other + ": model_type: \"gpt2\" is not supported (expected \"llama\")").c_str(), urm::Error);
+                       (other + ": model_type: \"gpt2\" is not supported (expected \"llama\" or \"qwen3\")").c_str(), urm::Error);
 }

@@ -178,7 +178,7 @@ TEST_CASE("LlamaModel: weights of the wrong shape are rejected") {
   w.layers[1].wk = store.random("model.layers.1.self_attn.k_proj.weight", {24, 24}, 0.1f);
   CHECK_THROWS_WITH_AS(
       LlamaModel(s, w),
-      "LlamaModel: tensor model.layers.1.self_attn.k_proj.weight has shape [24, 24], expected [12, 24]", Error);
+      "LlamaModel: tensor \"model.layers.1.self_attn.k_proj.weight\" has shape [24, 24], expected [12, 24]", Error);
   LlamaShape bad = s;
   bad.n_kv_heads = 3;
   CHECK_THROWS_WITH_AS(LlamaModel(bad, test::random_weights(store, s)),

@@ -98,7 +98,8 @@ TEST_CASE("urm-inspect rejects broken checkpoints with `error: <message>` and ex
     const auto r = inspect(quoted(dir.path()));
     CHECK(r.status == 1);
     CHECK(r.err == "error: " + dir.path().string() +
-                       ": missing tensor \"model.layers.3.input_layernorm.weight\" (expected shape [256])\n");
+                       ": config.json has num_hidden_layers = 4, but the checkpoint has 3 (model.layers.0 to "
+                       "model.layers.2)\n");
   }
   SUBCASE("unsupported config") {
     fs::create_symlink(gqa / "model.safetensors", dir.path() / "model.safetensors");

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "support/io_files.hpp"
-#include "urm/io/llama_checkpoint.hpp"
+#include "urm/model/model_family.hpp"
 
 using urm::test::kModels;
 using urm::test::TensorSpec;
@@ -67,14 +67,10 @@ TEST_CASE("the fixture checkpoints validate against their configs, with the docu
     const auto dir = (kModels / name).string();
     const auto ckpt = urm::Checkpoint::open(dir);
     const auto cfg = urm::LlamaConfig::load(dir + "/config.json");
-    CHECK(urm::detect_value_head(ckpt, cfg) == kind);
-    CHECK_NOTHROW(urm::validate_llama_checkpoint(ckpt, cfg));
+    CHECK(urm::detect_family(ckpt, cfg).head == kind);
+    CHECK_NOTHROW(urm::validate_checkpoint(ckpt, cfg));
     // Every tensor the checkpoint holds is one the model uses.
-    auto expected = urm::llama_tensor_shapes(cfg);
-    if (kind == urm::ValueHeadKind::UrmGated) {
-      const auto gate = urm::llama_gate_shapes(ckpt, cfg);
-      expected.insert(expected.end(), gate.begin(), gate.end());
-    }
+    const auto expected = urm::model_tensors(cfg, urm::detect_family(ckpt, cfg));
     CHECK(expected.size() == ckpt.names().size());
   }
   CHECK(urm::to_string(urm::ValueHeadKind::UrmPrior) == "urm-prior");
@@ -97,7 +93,8 @@ TEST_CASE("a config that disagrees with the fixture: the first mismatch is named
       {"head_dim", 32, "tensor \"model.layers.0.self_attn.q_proj.weight\" has shape [256, 256], expected [128, 256]"},
       {"intermediate_size", 700,
        "tensor \"model.layers.0.mlp.gate_proj.weight\" has shape [704, 256], expected [700, 256]"},
-      {"num_hidden_layers", 4, "missing tensor \"model.layers.3.input_layernorm.weight\" (expected shape [256])"},
+      {"num_hidden_layers", 4,
+       "config.json has num_hidden_layers = 4, but the checkpoint has 3 (model.layers.0 to model.layers.2)"},
       {"num_labels", 1, "tensor \"score.weight\" has shape [10, 256], expected [1, 256]"},
       {"num_labels", 3,
        "num_labels = 3 is not a supported value head (expected 10 for a URM head or 1 for a scalar score head)"},
@@ -107,11 +104,11 @@ TEST_CASE("a config that disagrees with the fixture: the first mismatch is named
     auto j = fixture_config("small-gqa-bf16");
     j[c.key] = c.value;
     const auto cfg = urm::LlamaConfig::from_json(j, "config.json");
-    CHECK_THROWS_WITH_AS(urm::validate_llama_checkpoint(ckpt, cfg), (dir + ": " + c.message).c_str(), urm::Error);
+    CHECK_THROWS_WITH_AS(urm::validate_checkpoint(ckpt, cfg), (dir + ": " + c.message).c_str(), urm::Error);
   }
   auto j = fixture_config("small-gqa-bf16");
   j["num_labels"] = 1;
-  CHECK(urm::detect_value_head(ckpt, urm::LlamaConfig::from_json(j, "config.json")) == urm::ValueHeadKind::Scalar);
+  CHECK(urm::detect_family(ckpt, urm::LlamaConfig::from_json(j, "config.json")).head == urm::ValueHeadKind::Scalar);
 }
 
 TEST_CASE("the gated fixture with num_labels other than 10 is rejected") {
@@ -119,7 +116,7 @@ TEST_CASE("the gated fixture with num_labels other than 10 is rejected") {
   const auto ckpt = urm::Checkpoint::open(dir);
   auto j = fixture_config("small-urm31-gated");
   j["num_labels"] = 1;
-  CHECK_THROWS_WITH_AS(urm::detect_value_head(ckpt, urm::LlamaConfig::from_json(j, "config.json")),
+  CHECK_THROWS_WITH_AS(urm::detect_family(ckpt, urm::LlamaConfig::from_json(j, "config.json")),
                        (dir + ": weights.fc.0.weight (a URM-3.1 gate) needs num_labels = 10, but config has 1").c_str(),
                        urm::Error);
 }
@@ -134,20 +131,21 @@ TEST_CASE("synthetic checkpoints: scalar head, extra tensors, gate shapes, dtype
     auto t = synthetic_tensors(1);
     t.push_back({"lm_head.weight", "F32", {16, 8}});
     const auto ckpt = write_checkpoint(dir, t);
-    CHECK(urm::detect_value_head(ckpt, scalar) == urm::ValueHeadKind::Scalar);
-    CHECK_NOTHROW(urm::validate_llama_checkpoint(ckpt, scalar));
+    CHECK(urm::detect_family(ckpt, scalar).head == urm::ValueHeadKind::Scalar);
+    CHECK_NOTHROW(urm::validate_checkpoint(ckpt, scalar));
   }
   SUBCASE("a gate with its own hidden widths") {
     const auto ckpt = write_checkpoint(dir, with_gate(synthetic_tensors(10), kGoodGate));
-    CHECK(urm::detect_value_head(ckpt, urm10) == urm::ValueHeadKind::UrmGated);
-    CHECK_NOTHROW(urm::validate_llama_checkpoint(ckpt, urm10));
-    CHECK(urm::llama_gate_shapes(ckpt, urm10)[2].second == std::vector<std::int64_t>{7, 6});
+    CHECK(urm::detect_family(ckpt, urm10).head == urm::ValueHeadKind::UrmGated);
+    CHECK_NOTHROW(urm::validate_checkpoint(ckpt, urm10));
+    const auto tensors = urm::model_tensors(urm10, urm::detect_family(ckpt, urm10));
+    CHECK(urm::find_tensor(tensors, urm::TensorRole::GateWeight, 1)->shape == std::vector<std::int64_t>{7, 6});
   }
   SUBCASE("gate layers that do not chain") {
     auto gate = kGoodGate;
     gate[2].shape = {7, 5};
     const auto ckpt = write_checkpoint(dir, with_gate(synthetic_tensors(10), gate));
-    CHECK_THROWS_WITH_AS(urm::validate_llama_checkpoint(ckpt, urm10),
+    CHECK_THROWS_WITH_AS(urm::validate_checkpoint(ckpt, urm10),
                          (d + ": tensor \"weights.fc.2.weight\" has shape [7, 5], expected [n, 6]").c_str(),
                          urm::Error);
   }
@@ -155,7 +153,7 @@ TEST_CASE("synthetic checkpoints: scalar head, extra tensors, gate shapes, dtype
     auto gate = kGoodGate;
     gate[4].shape = {4, 7};
     const auto ckpt = write_checkpoint(dir, with_gate(synthetic_tensors(10), gate));
-    CHECK_THROWS_WITH_AS(urm::validate_llama_checkpoint(ckpt, urm10),
+    CHECK_THROWS_WITH_AS(urm::validate_checkpoint(ckpt, urm10),
                          (d + ": tensor \"weights.fc.4.weight\" has shape [4, 7], expected [5, 7]").c_str(),
                          urm::Error);
   }
@@ -163,19 +161,19 @@ TEST_CASE("synthetic checkpoints: scalar head, extra tensors, gate shapes, dtype
     auto gate = kGoodGate;
     gate[0].shape = {48};
     const auto ckpt = write_checkpoint(dir, with_gate(synthetic_tensors(10), gate));
-    CHECK_THROWS_WITH_AS(urm::validate_llama_checkpoint(ckpt, urm10),
+    CHECK_THROWS_WITH_AS(urm::validate_checkpoint(ckpt, urm10),
                          (d + ": tensor \"weights.fc.0.weight\" has shape [48], expected [n, 8]").c_str(), urm::Error);
   }
   SUBCASE("gate missing a bias") {
     auto gate = kGoodGate;
     gate.erase(gate.begin() + 3);
     const auto ckpt = write_checkpoint(dir, with_gate(synthetic_tensors(10), gate));
-    CHECK_THROWS_WITH_AS(urm::validate_llama_checkpoint(ckpt, urm10),
+    CHECK_THROWS_WITH_AS(urm::validate_checkpoint(ckpt, urm10),
                          (d + ": missing tensor \"weights.fc.2.bias\" (expected shape [7])").c_str(), urm::Error);
   }
   SUBCASE("an integer tensor where the model needs floats") {
     const auto ckpt = write_checkpoint(dir, synthetic_tensors(1, "I8"));
-    CHECK_THROWS_WITH_AS(urm::validate_llama_checkpoint(ckpt, scalar),
+    CHECK_THROWS_WITH_AS(urm::validate_checkpoint(ckpt, scalar),
                          (d + ": tensor \"score.weight\" has dtype I8, expected F32, F16 or BF16").c_str(), urm::Error);
   }
   SUBCASE("the synthetic views hold the written byte pattern") {
