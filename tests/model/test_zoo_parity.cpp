@@ -1,0 +1,215 @@
+// Parity with the reference on the zoo checkpoints (tests/data/zoo: Qwen3 and
+// Skywork-Reward-V2 scalar heads, ArmoRM, INF-ORM; tests/data/README.md):
+// for every case of model_golden.json the pooled position, ArmoRM's gating
+// position, every layer's last-token state, the pooled hidden state, every
+// quantity of the head, and the score, all within 1e-4 absolute; the cases
+// the reference rejects fail with a clear urm::Error; and conversation cases
+// give the golden ids through each family's pipeline.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "support/zoo_fixtures.hpp"
+#include "urm/core/thread_pool.hpp"
+#include "urm/io/checkpoint.hpp"
+#include "urm/io/llama_config.hpp"
+#include "urm/model/llama_model.hpp"
+#include "urm/model/model_family.hpp"
+#include "urm/model/reward_head.hpp"
+#include "urm/model/reward_model.hpp"
+
+using namespace urm;
+using urm::test::max_abs_diff;
+
+namespace {
+
+constexpr float kTol = 1e-4f;
+
+struct Expected {
+  const char* architecture;
+  Backbone backbone;
+  ValueHeadKind head;
+};
+
+const std::map<std::string, Expected> kExpected = {
+    {"qwen3-rm", {"Qwen3ForSequenceClassification", Backbone::Qwen3, ValueHeadKind::Scalar}},
+    {"armorm-llama3", {"LlamaForRewardModelWithGating", Backbone::Llama, ValueHeadKind::ArmoRM}},
+    {"skywork-llama31-scalar", {"LlamaForSequenceClassification", Backbone::Llama, ValueHeadKind::Scalar}},
+    {"inform-mlp-llama31", {"INFORMForSequenceClassification", Backbone::Llama, ValueHeadKind::InformMlp}},
+};
+
+std::vector<float> row(std::span<const float> rows, std::size_t i, std::size_t d) {
+  return {rows.begin() + static_cast<std::ptrdiff_t>(i * d), rows.begin() + static_cast<std::ptrdiff_t>((i + 1) * d)};
+}
+
+void check_family(const std::string& name) {
+  const std::string dir = test::zoo_model_dir(name);
+  const Checkpoint ckpt = Checkpoint::open(dir);
+  const LlamaConfig cfg = LlamaConfig::load(dir + "/config.json");
+  const ModelFamily family = validate_checkpoint(ckpt, cfg);
+  const Expected& want = kExpected.at(name);
+  CHECK(family.architecture.name == want.architecture);
+  CHECK(family.backbone() == want.backbone);
+  CHECK(family.head == want.head);
+
+  const LlamaModel model = LlamaModel::from_validated_checkpoint(ckpt, cfg);
+  const RewardHead head = RewardHead::from_checkpoint(ckpt, cfg, family);
+  RewardModel::Options options;
+  options.threads = 2;
+  const RewardModel rm = RewardModel::load(dir, options);
+  const std::size_t L = model.shape().n_layers, D = model.shape().dim;
+  ThreadPool pool(2);
+  LlamaState st;
+  float worst_state = 0, worst_head = 0, worst_score = 0;
+  std::size_t matched = 0, errors = 0;
+  const auto& cases = test::zoo_cases(name);
+  REQUIRE(!cases.empty());
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    const auto& cs = cases[c];
+    CAPTURE(name);
+    CAPTURE(c);
+    const auto ids = test::zoo_ids(cs);
+    REQUIRE(ids.size() == cs.at("n_tokens").get<std::size_t>());
+    if (cs.contains("expect_error")) {
+      // The remote code raises "ValueError: Token pattern not found in the list.".
+      const std::string message =
+          "ArmoRM: the input does not contain the token pattern [128009, 128006, 78191, 128007, 271] "
+          "(<|eot_id|><|start_header_id|>assistant<|end_header_id|>\\n\\n), the assistant header whose last occurrence "
+          "the gating network reads (the reference raises \"ValueError: Token pattern not found in the list.\")";
+      CHECK(cs.at("expect_error") == "ValueError: Token pattern not found in the list.");
+      CHECK_THROWS_WITH_AS(head.positions(ids), message.c_str(), Error);
+      CHECK_THROWS_WITH_AS(rm.score_ids(ids), message.c_str(), Error);
+      ++errors;
+      continue;
+    }
+
+    const HeadPositions read = head.positions(ids);
+    CHECK(read.pooled == cs.at("pool_index").get<std::size_t>());
+    if (cs.contains("gating_position")) {
+      REQUIRE(read.gating.has_value());
+      CHECK(*read.gating == cs.at("gating_position").get<std::size_t>());
+    } else {
+      CHECK_FALSE(read.gating.has_value());
+    }
+
+    // One pass returning the head's rows and the last token (for the trace).
+    std::vector<std::size_t> rows = read.rows();
+    if (rows.back() != ids.size() - 1) rows.push_back(ids.size() - 1);
+    std::vector<std::vector<float>> trace;
+    st.clear();
+    const auto h = model.forward(ids, st, rows, pool, &trace);
+    REQUIRE(h.size() == rows.size() * D);
+    const auto at = [&](std::size_t position) {
+      return row(h, static_cast<std::size_t>(std::find(rows.begin(), rows.end(), position) - rows.begin()), D);
+    };
+    // layer_last_token: the embedding, layers 0 … L−2, then after the final norm.
+    const auto& layers = cs.at("layer_last_token");
+    REQUIRE(layers.size() == L + 1);
+    REQUIRE(trace.size() == L + 2);
+    for (std::size_t k = 0; k < L; ++k) CHECK(max_abs_diff(trace[k], layers[k], worst_state) <= kTol);
+    CHECK(max_abs_diff(trace[L + 1], layers[L], worst_state) <= kTol);
+    CHECK(max_abs_diff(at(ids.size() - 1), cs.at("last_hidden"), worst_state) <= kTol);
+    const std::vector<float> pooled = at(read.pooled);
+    CHECK(max_abs_diff(pooled, cs.at("pooled_hidden"), worst_state) <= kTol);
+
+    // The head's quantities.
+    float reward = 0;
+    if (const auto* armo = std::get_if<ArmoRmHead>(&head.head())) {
+      const std::vector<float> gate = at(*read.gating);
+      CHECK(max_abs_diff(gate, cs.at("prompt_embedding"), worst_state) <= kTol);
+      const ArmoRmHead::Evaluation e = armo->evaluate_parts(pooled, gate, pool);
+      CHECK(max_abs_diff(e.multi_obj_rewards, cs.at("multi_obj_rewards"), worst_head) <= kTol);
+      CHECK(max_abs_diff(e.gating_output, cs.at("gating_output"), worst_head) <= kTol);
+      CHECK(max_abs_diff(e.transformed_rewards, cs.at("transformed_rewards"), worst_head) <= kTol);
+      CHECK(max_abs_diff(e.multi_obj_coeffs, cs.at("multi_obj_coeffs"), worst_head) <= kTol);
+      reward = e.reward;
+    } else if (const auto* mlp = std::get_if<MlpValueHead>(&head.head())) {
+      const MlpValueHead::Evaluation e = mlp->evaluate_parts(pooled, pool);
+      CHECK(max_abs_diff(e.hidden, cs.at("score_hidden_relu"), worst_head) <= kTol);
+      reward = e.reward;
+      CHECK(max_abs_diff({reward}, cs.at("head"), worst_head) <= kTol);
+    } else {
+      reward = std::get<UncertainValueHead>(head.head()).evaluate(pooled, pool).reward;
+      CHECK(max_abs_diff({reward}, cs.at("head"), worst_head) <= kTol);
+    }
+    CHECK(max_abs_diff({reward}, nlohmann::json::array({cs.at("score")}), worst_score) <= kTol);
+
+    // The whole scoring path: positions, row selection, head, Score.
+    const Score s = rm.score_ids(ids);
+    CHECK(max_abs_diff({s.reward}, nlohmann::json::array({cs.at("score")}), worst_score) <= kTol);
+    CHECK(s.n_tokens == ids.size());
+    CHECK_FALSE(s.has_uncertainty);
+    CHECK(s.reward_variance == 0.0f);
+    CHECK(s.sample_rewards(3, 7) == std::vector<float>(3, s.reward));
+    if (family.head == ValueHeadKind::ArmoRM) {
+      const auto& names = test::zoo_spec(name).at("attributes");
+      REQUIRE(s.attributes.size() == names.size());
+      std::vector<float> means;
+      float sum = 0;
+      for (std::size_t i = 0; i < s.attributes.size(); ++i) {
+        CHECK(s.attributes[i].name == names[i].get<std::string>());
+        CHECK(s.attributes[i].log_std == -std::numeric_limits<float>::infinity());
+        CHECK(s.attributes[i].std_dev() == 0.0f);
+        means.push_back(s.attributes[i].mean);
+        sum += s.weights[i] * s.attributes[i].mean;
+      }
+      CHECK(max_abs_diff(means, cs.at("multi_obj_rewards"), worst_head) <= kTol);
+      CHECK(max_abs_diff(s.weights, cs.at("multi_obj_coeffs"), worst_head) <= kTol);
+      CHECK(std::abs(sum - s.reward) <= 1e-5f);  // reward = Σ weights_i · attributes_i.mean
+      std::vector<float> eps(s.attributes.size(), 1.5f);
+      CHECK(s.sample_attributes(eps) == means);
+    } else {
+      CHECK(s.attributes.empty());
+      CHECK(s.weights.empty());
+    }
+    ++matched;
+  }
+  MESSAGE(name << ": " << matched << " cases matched, " << errors << " expected errors; worst |diff| states "
+               << worst_state << ", head " << worst_head << ", score " << worst_score);
+}
+
+}  // namespace
+
+TEST_CASE("zoo parity: qwen3-rm (Qwen3 backbone, q/k norm, head_dim 16 != hidden/heads, tied, scalar head)") {
+  check_family("qwen3-rm");
+}
+TEST_CASE("zoo parity: armorm-llama3 (regression layer, gating network at the assistant header)") {
+  check_family("armorm-llama3");
+}
+TEST_CASE("zoo parity: skywork-llama31-scalar (llama3 RoPE scaling, last non-pad pooling)") {
+  check_family("skywork-llama31-scalar");
+}
+TEST_CASE("zoo parity: inform-mlp-llama31 (MLP head, the old pooling rule, no pad id)") {
+  check_family("inform-mlp-llama31");
+}
+
+TEST_CASE("zoo: conversation cases give the golden ids through each family's pipeline") {
+  for (const std::string& name : test::kZooFamilies) {
+    CAPTURE(name);
+    std::string why;
+    const auto tok = test::zoo_tokenizer_dir(name, &why);
+    if (!tok) {
+      MESSAGE("skipped " << name << ": " << why);
+      continue;
+    }
+    RewardModel::Options options;
+    options.threads = 1;
+    options.tokenizer_dir = *tok;
+    const RewardModel rm = RewardModel::load(test::zoo_model_dir(name), options);
+    std::size_t n = 0;
+    for (const auto& cs : test::zoo_cases(name)) {
+      if (!cs.contains("messages")) continue;
+      CAPTURE(cs.at("conversation_index").get<int>());
+      CHECK(rm.tokenize(test::zoo_messages(cs)) == test::zoo_ids(cs));
+      CHECK(std::abs(rm.score(test::zoo_messages(cs)).reward - cs.at("score").get<float>()) <= kTol);
+      ++n;
+    }
+    CHECK(n == 7);
+  }
+}
