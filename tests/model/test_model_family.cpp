@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -10,6 +13,7 @@
 using urm::test::kModels;
 using urm::test::TensorSpec;
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -185,4 +189,168 @@ TEST_CASE("synthetic checkpoints: scalar head, extra tensors, gate shapes, dtype
     const auto& s = ckpt.tensor("score.weight");
     for (std::size_t k = 0; k < s.nbytes; ++k) CHECK(s.get_f32(k) == static_cast<float>((before + k) % 251));
   }
+}
+
+namespace {
+
+// A folder holding a zoo checkpoint's weights (linked) and its config.json
+// with `edit` applied.
+template <class Edit>
+urm::LlamaConfig zoo_copy(const urm::test::TempDir& dir, const std::string& family, Edit&& edit) {
+  const fs::path src = fs::path(URM_TEST_DATA_DIR) / "zoo" / "models" / family;
+  fs::create_symlink(src / "model.safetensors", dir.path() / "model.safetensors");
+  json cfg = json::parse(urm::test::read_file((src / "config.json").string()));
+  edit(cfg);
+  urm::test::write_file(dir.file("config.json"), cfg.dump());
+  return urm::LlamaConfig::from_json(cfg, dir.file("config.json"));
+}
+
+std::string validate_error(const urm::test::TempDir& dir, const urm::LlamaConfig& cfg) {
+  try {
+    urm::validate_checkpoint(urm::Checkpoint::open(dir.path().string()), cfg);
+  } catch (const urm::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("families: architectures and tensors decide the family; unknown or mixed ones are exact errors") {
+  const urm::test::TempDir dir("family-errors");
+  const std::string d = dir.path().string();
+  SUBCASE("an unknown architecture with a known model_type lists what is supported") {
+    const auto cfg = zoo_copy(dir, "skywork-llama31-scalar", [](json& j) {
+      j["architectures"] = {"MistralForSequenceClassification"};
+    });
+    CHECK(validate_error(dir, cfg) ==
+          d + ": config.json architectures [\"MistralForSequenceClassification\"] is not a reward model urm.cpp runs "
+              "(model_type \"llama\"); supported: LlamaForSequenceClassificationWithNormal_Weights (llama), "
+              "LlamaForSequenceClassification (llama), Qwen3ForSequenceClassification (qwen3), "
+              "LlamaForRewardModelWithGating (llama), INFORMForSequenceClassification (llama)");
+  }
+  SUBCASE("an architecture of another model_type") {
+    const auto cfg = zoo_copy(dir, "skywork-llama31-scalar", [](json& j) {
+      j["architectures"] = {"Qwen3ForSequenceClassification"};
+    });
+    CHECK(validate_error(dir, cfg) == d + ": config.json names architecture Qwen3ForSequenceClassification, a qwen3 "
+                                          "model, but its model_type is \"llama\"");
+  }
+  SUBCASE("Qwen3 weights under a Llama config: q_norm is no Llama tensor") {
+    const auto cfg = zoo_copy(dir, "qwen3-rm", [](json& j) {
+      j["model_type"] = "llama";
+      j["architectures"] = {"LlamaForSequenceClassification"};
+    });
+    CHECK(validate_error(dir, cfg) ==
+          d + ": tensor \"model.layers.0.self_attn.k_norm.weight\" is not part of a LlamaForSequenceClassification "
+              "(llama backbone, scalar head) checkpoint (a checkpoint that mixes families is not supported)");
+  }
+  SUBCASE("ArmoRM weights under a scalar architecture") {
+    const auto cfg = zoo_copy(dir, "armorm-llama3", [](json& j) {
+      j["architectures"] = {"LlamaForSequenceClassification"};
+    });
+    CHECK(validate_error(dir, cfg) ==
+          d + ": tensor \"regression_layer.weight\" makes the value head \"armorm\", but "
+              "LlamaForSequenceClassification carries a \"scalar\" head (a checkpoint that mixes families is not "
+              "supported)");
+  }
+  SUBCASE("ArmoRM weights under a config without architectures") {
+    const auto cfg = zoo_copy(dir, "armorm-llama3", [](json& j) { j.erase("architectures"); });
+    CHECK(validate_error(dir, cfg) ==
+          d + ": tensor \"regression_layer.weight\" makes the value head \"armorm\", but a llama config without "
+              "architectures carries a \"urm-prior\" or \"urm-gated\" or \"scalar\" head (a checkpoint that mixes "
+              "families is not supported)");
+  }
+  SUBCASE("a head tensor of the wrong shape is named with both shapes") {
+    const auto cfg = zoo_copy(dir, "armorm-llama3", [](json& j) { j["gating_hidden_dim"] = 40; });
+    CHECK(validate_error(dir, cfg) ==
+          d + ": tensor \"gating.layers.0.weight\" has shape [48, 32], expected [40, 32]");
+  }
+  SUBCASE("ArmoRM's objectives") {
+    const auto cfg = zoo_copy(dir, "armorm-llama3", [](json& j) { j["num_objectives"] = 5; });
+    CHECK(validate_error(dir, cfg) == d + ": tensor \"regression_layer.weight\" has shape [19, 32], expected [5, 32]");
+  }
+  SUBCASE("ArmoRM's gating layers are counted before any is named") {
+    const auto cfg = zoo_copy(dir, "armorm-llama3", [](json& j) { j["gating_n_hidden"] = 1000000000; });
+    CHECK(validate_error(dir, cfg) == d + ": config.json has gating_n_hidden + 1 = 1000000001, but the checkpoint "
+                                          "has 4 (gating.layers.0 to gating.layers.3)");
+  }
+  SUBCASE("Qwen3's head_dim decides q_norm's shape") {
+    const auto cfg = zoo_copy(dir, "qwen3-rm", [](json& j) {
+      j["head_dim"] = 8;
+      j["num_attention_heads"] = 8;
+      j["num_key_value_heads"] = 4;
+    });
+    CHECK(validate_error(dir, cfg) == d + ": tensor \"model.layers.0.self_attn.q_norm.weight\" has shape [16], "
+                                          "expected [8]");
+  }
+  SUBCASE("INF-ORM scores with one label") {
+    const auto cfg = zoo_copy(dir, "inform-mlp-llama31", [](json& j) { j["num_labels"] = 2; });
+    CHECK(validate_error(dir, cfg) ==
+          d + ": num_labels = 2 is not supported for an INF-ORM head (expected 1: it scores with one logit)");
+  }
+  SUBCASE("a Qwen3 config without architectures is Qwen3ForSequenceClassification's family") {
+    const auto cfg = zoo_copy(dir, "qwen3-rm", [](json& j) { j.erase("architectures"); });
+    const auto f = urm::validate_checkpoint(urm::Checkpoint::open(d), cfg);
+    CHECK(f.head == urm::ValueHeadKind::Scalar);
+    CHECK(f.backbone() == urm::Backbone::Qwen3);
+    CHECK(f.architecture.name.empty());
+    CHECK(urm::describe(f) == "qwen3 backbone, scalar head");
+  }
+}
+
+TEST_CASE("families: a config's layer count is checked against the checkpoint before anything is built for it") {
+  const urm::test::TempDir dir("family-layers");
+  for (const std::int64_t layers : {1000000000ll, 3ll, 1ll}) {
+    CAPTURE(layers);
+    std::error_code ec;
+    fs::remove(dir.path() / "model.safetensors", ec);
+    const auto cfg = zoo_copy(dir, "qwen3-rm", [&](json& j) { j["num_hidden_layers"] = layers; });
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(validate_error(dir, cfg) == dir.path().string() + ": config.json has num_hidden_layers = " +
+                                          std::to_string(layers) +
+                                          ", but the checkpoint has 2 (model.layers.0 to model.layers.1)");
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
+  }
+}
+
+TEST_CASE("families: the description names every tensor once, and each head's traits") {
+  for (const urm::Architecture& a : urm::kArchitectures) {
+    CAPTURE(a.name);
+    for (const urm::HeadTraits& h : urm::kHeads) {
+      if (!a.heads[static_cast<std::size_t>(h.kind)]) continue;
+      CHECK(urm::architecture_for(a.backbone, h.kind) != nullptr);
+    }
+  }
+  CHECK(urm::architecture_for(urm::Backbone::Qwen3, urm::ValueHeadKind::ArmoRM) == nullptr);
+  CHECK(urm::head_traits(urm::ValueHeadKind::UrmPrior).bos == urm::BosPolicy::CardPipeline);
+  CHECK(urm::head_traits(urm::ValueHeadKind::Scalar).bos == urm::BosPolicy::StripTemplateBos);
+  CHECK(urm::head_traits(urm::ValueHeadKind::ArmoRM).bos == urm::BosPolicy::Single);
+  CHECK(urm::head_traits(urm::ValueHeadKind::InformMlp).bos == urm::BosPolicy::Single);
+  CHECK(urm::head_traits(urm::ValueHeadKind::Scalar).pooling == urm::Pooling::LastNonPad);
+  CHECK(urm::head_traits(urm::ValueHeadKind::ArmoRM).pooling == urm::Pooling::BeforeFirstPad);
+  CHECK(urm::head_traits(urm::ValueHeadKind::UrmGated).pooling == urm::Pooling::Last);
+  // Names are unique within a model's description.
+  const auto cfg = urm::LlamaConfig::load(std::string(URM_TEST_DATA_DIR) + "/zoo/models/armorm-llama3/config.json");
+  const auto tensors = urm::model_tensors(cfg, {urm::kArchitectures[3], urm::ValueHeadKind::ArmoRM, {}});
+  std::vector<std::string> names;
+  for (const auto& t : tensors) names.push_back(t.name);
+  std::sort(names.begin(), names.end());
+  CHECK(std::adjacent_find(names.begin(), names.end()) == names.end());
+  CHECK(names.size() == 2 + 2 * 9 + 1 + 4 * 2 + 2);
+}
+
+TEST_CASE("pooling rules: last token, last non-pad (transformers 5.x), token before the first pad (older code)") {
+  using urm::Pooling;
+  using urm::pooled_position;
+  const std::vector<std::int32_t> ids = {5, 9, 7, 9, 9}, all_pad = {9, 9}, lead_pad = {9, 1, 2};
+  CHECK(pooled_position(Pooling::Last, ids, 9) == 4);
+  CHECK(pooled_position(Pooling::LastNonPad, ids, 9) == 2);
+  CHECK(pooled_position(Pooling::LastNonPad, ids, std::nullopt) == 4);
+  CHECK(pooled_position(Pooling::LastNonPad, all_pad, 9) == 0);
+  CHECK(pooled_position(Pooling::LastNonPad, ids, 3) == 4);
+  CHECK(pooled_position(Pooling::BeforeFirstPad, ids, 9) == 0);          // first pad at 1
+  CHECK(pooled_position(Pooling::BeforeFirstPad, lead_pad, 9) == 2);     // (0 − 1) mod 3
+  CHECK(pooled_position(Pooling::BeforeFirstPad, ids, 3) == 4);          // no pad: (0 − 1) mod 5
+  CHECK(pooled_position(Pooling::BeforeFirstPad, ids, std::nullopt) == 4);
 }

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <string>
@@ -29,22 +31,22 @@ using urm::test::max_abs_diff;
 
 namespace {
 
-constexpr float kTol = 1e-4f;
+constexpr float kZooTol = 1e-4f;
 
-struct Expected {
+struct ZooFamily {
   const char* architecture;
   Backbone backbone;
   ValueHeadKind head;
 };
 
-const std::map<std::string, Expected> kExpected = {
+const std::map<std::string, ZooFamily> kZooExpected = {
     {"qwen3-rm", {"Qwen3ForSequenceClassification", Backbone::Qwen3, ValueHeadKind::Scalar}},
     {"armorm-llama3", {"LlamaForRewardModelWithGating", Backbone::Llama, ValueHeadKind::ArmoRM}},
     {"skywork-llama31-scalar", {"LlamaForSequenceClassification", Backbone::Llama, ValueHeadKind::Scalar}},
     {"inform-mlp-llama31", {"INFORMForSequenceClassification", Backbone::Llama, ValueHeadKind::InformMlp}},
 };
 
-std::vector<float> row(std::span<const float> rows, std::size_t i, std::size_t d) {
+std::vector<float> hidden_row(std::span<const float> rows, std::size_t i, std::size_t d) {
   return {rows.begin() + static_cast<std::ptrdiff_t>(i * d), rows.begin() + static_cast<std::ptrdiff_t>((i + 1) * d)};
 }
 
@@ -53,7 +55,7 @@ void check_family(const std::string& name) {
   const Checkpoint ckpt = Checkpoint::open(dir);
   const LlamaConfig cfg = LlamaConfig::load(dir + "/config.json");
   const ModelFamily family = validate_checkpoint(ckpt, cfg);
-  const Expected& want = kExpected.at(name);
+  const ZooFamily& want = kZooExpected.at(name);
   CHECK(family.architecture.name == want.architecture);
   CHECK(family.backbone() == want.backbone);
   CHECK(family.head == want.head);
@@ -106,43 +108,43 @@ void check_family(const std::string& name) {
     const auto h = model.forward(ids, st, rows, pool, &trace);
     REQUIRE(h.size() == rows.size() * D);
     const auto at = [&](std::size_t position) {
-      return row(h, static_cast<std::size_t>(std::find(rows.begin(), rows.end(), position) - rows.begin()), D);
+      return hidden_row(h, static_cast<std::size_t>(std::find(rows.begin(), rows.end(), position) - rows.begin()), D);
     };
     // layer_last_token: the embedding, layers 0 … L−2, then after the final norm.
     const auto& layers = cs.at("layer_last_token");
     REQUIRE(layers.size() == L + 1);
     REQUIRE(trace.size() == L + 2);
-    for (std::size_t k = 0; k < L; ++k) CHECK(max_abs_diff(trace[k], layers[k], worst_state) <= kTol);
-    CHECK(max_abs_diff(trace[L + 1], layers[L], worst_state) <= kTol);
-    CHECK(max_abs_diff(at(ids.size() - 1), cs.at("last_hidden"), worst_state) <= kTol);
+    for (std::size_t k = 0; k < L; ++k) CHECK(max_abs_diff(trace[k], layers[k], worst_state) <= kZooTol);
+    CHECK(max_abs_diff(trace[L + 1], layers[L], worst_state) <= kZooTol);
+    CHECK(max_abs_diff(at(ids.size() - 1), cs.at("last_hidden"), worst_state) <= kZooTol);
     const std::vector<float> pooled = at(read.pooled);
-    CHECK(max_abs_diff(pooled, cs.at("pooled_hidden"), worst_state) <= kTol);
+    CHECK(max_abs_diff(pooled, cs.at("pooled_hidden"), worst_state) <= kZooTol);
 
     // The head's quantities.
     float reward = 0;
     if (const auto* armo = std::get_if<ArmoRmHead>(&head.head())) {
       const std::vector<float> gate = at(*read.gating);
-      CHECK(max_abs_diff(gate, cs.at("prompt_embedding"), worst_state) <= kTol);
+      CHECK(max_abs_diff(gate, cs.at("prompt_embedding"), worst_state) <= kZooTol);
       const ArmoRmHead::Evaluation e = armo->evaluate_parts(pooled, gate, pool);
-      CHECK(max_abs_diff(e.multi_obj_rewards, cs.at("multi_obj_rewards"), worst_head) <= kTol);
-      CHECK(max_abs_diff(e.gating_output, cs.at("gating_output"), worst_head) <= kTol);
-      CHECK(max_abs_diff(e.transformed_rewards, cs.at("transformed_rewards"), worst_head) <= kTol);
-      CHECK(max_abs_diff(e.multi_obj_coeffs, cs.at("multi_obj_coeffs"), worst_head) <= kTol);
+      CHECK(max_abs_diff(e.multi_obj_rewards, cs.at("multi_obj_rewards"), worst_head) <= kZooTol);
+      CHECK(max_abs_diff(e.gating_output, cs.at("gating_output"), worst_head) <= kZooTol);
+      CHECK(max_abs_diff(e.transformed_rewards, cs.at("transformed_rewards"), worst_head) <= kZooTol);
+      CHECK(max_abs_diff(e.multi_obj_coeffs, cs.at("multi_obj_coeffs"), worst_head) <= kZooTol);
       reward = e.reward;
     } else if (const auto* mlp = std::get_if<MlpValueHead>(&head.head())) {
       const MlpValueHead::Evaluation e = mlp->evaluate_parts(pooled, pool);
-      CHECK(max_abs_diff(e.hidden, cs.at("score_hidden_relu"), worst_head) <= kTol);
+      CHECK(max_abs_diff(e.hidden, cs.at("score_hidden_relu"), worst_head) <= kZooTol);
       reward = e.reward;
-      CHECK(max_abs_diff({reward}, cs.at("head"), worst_head) <= kTol);
+      CHECK(max_abs_diff({reward}, cs.at("head"), worst_head) <= kZooTol);
     } else {
       reward = std::get<UncertainValueHead>(head.head()).evaluate(pooled, pool).reward;
-      CHECK(max_abs_diff({reward}, cs.at("head"), worst_head) <= kTol);
+      CHECK(max_abs_diff({reward}, cs.at("head"), worst_head) <= kZooTol);
     }
-    CHECK(max_abs_diff({reward}, nlohmann::json::array({cs.at("score")}), worst_score) <= kTol);
+    CHECK(max_abs_diff({reward}, nlohmann::json::array({cs.at("score")}), worst_score) <= kZooTol);
 
     // The whole scoring path: positions, row selection, head, Score.
     const Score s = rm.score_ids(ids);
-    CHECK(max_abs_diff({s.reward}, nlohmann::json::array({cs.at("score")}), worst_score) <= kTol);
+    CHECK(max_abs_diff({s.reward}, nlohmann::json::array({cs.at("score")}), worst_score) <= kZooTol);
     CHECK(s.n_tokens == ids.size());
     CHECK_FALSE(s.has_uncertainty);
     CHECK(s.reward_variance == 0.0f);
@@ -159,8 +161,8 @@ void check_family(const std::string& name) {
         means.push_back(s.attributes[i].mean);
         sum += s.weights[i] * s.attributes[i].mean;
       }
-      CHECK(max_abs_diff(means, cs.at("multi_obj_rewards"), worst_head) <= kTol);
-      CHECK(max_abs_diff(s.weights, cs.at("multi_obj_coeffs"), worst_head) <= kTol);
+      CHECK(max_abs_diff(means, cs.at("multi_obj_rewards"), worst_head) <= kZooTol);
+      CHECK(max_abs_diff(s.weights, cs.at("multi_obj_coeffs"), worst_head) <= kZooTol);
       CHECK(std::abs(sum - s.reward) <= 1e-5f);  // reward = Σ weights_i · attributes_i.mean
       std::vector<float> eps(s.attributes.size(), 1.5f);
       CHECK(s.sample_attributes(eps) == means);
@@ -207,9 +209,123 @@ TEST_CASE("zoo: conversation cases give the golden ids through each family's pip
       if (!cs.contains("messages")) continue;
       CAPTURE(cs.at("conversation_index").get<int>());
       CHECK(rm.tokenize(test::zoo_messages(cs)) == test::zoo_ids(cs));
-      CHECK(std::abs(rm.score(test::zoo_messages(cs)).reward - cs.at("score").get<float>()) <= kTol);
+      CHECK(std::abs(rm.score(test::zoo_messages(cs)).reward - cs.at("score").get<float>()) <= kZooTol);
       ++n;
     }
     CHECK(n == 7);
+  }
+}
+
+TEST_CASE("zoo: each family's default pipeline, and the override") {
+  const std::vector<std::pair<std::string, BosPolicy>> defaults = {{"armorm-llama3", BosPolicy::Single},
+                                                                   {"skywork-llama31-scalar", BosPolicy::StripTemplateBos},
+                                                                   {"inform-mlp-llama31", BosPolicy::Single},
+                                                                   {"qwen3-rm", BosPolicy::StripTemplateBos}};
+  for (const auto& [name, policy] : defaults) {
+    CAPTURE(name);
+    std::string why;
+    const auto tok = test::zoo_tokenizer_dir(name, &why);
+    if (!tok) {
+      MESSAGE("skipped " << name << ": " << why);
+      continue;
+    }
+    RewardModel::Options options;
+    options.threads = 1;
+    options.tokenizer_dir = *tok;
+    const RewardModel rm = RewardModel::load(test::zoo_model_dir(name), options);
+    REQUIRE(rm.encoder() != nullptr);
+    CHECK(rm.encoder()->bos_policy() == policy);
+    options.bos_policy = BosPolicy::CardPipeline;
+    const RewardModel card = RewardModel::load(test::zoo_model_dir(name), options);
+    CHECK(card.encoder()->bos_policy() == BosPolicy::CardPipeline);
+    // With a Llama-3.1 tokenizer the URM card pipeline gives two BOS: not these models' ids.
+    for (const auto& cs : test::zoo_cases(name)) {
+      if (!cs.contains("messages")) continue;
+      const auto ids = card.tokenize(test::zoo_messages(cs));
+      if (name != "qwen3-rm") CHECK(ids.size() == test::zoo_ids(cs).size() + 1);
+      break;
+    }
+  }
+}
+
+TEST_CASE("zoo: score_ids_batch shares a prefix only up to the first position a head reads") {
+  for (const std::string& name : test::kZooFamilies) {
+    CAPTURE(name);
+    RewardModel::Options options;
+    options.threads = 2;
+    const RewardModel rm = RewardModel::load(test::zoo_model_dir(name), options);
+    // A conversation and two variants that differ from it in the last 3 tokens
+    // before the end: for ArmoRM the gating position lies in the shared part.
+    std::vector<std::int32_t> base;
+    for (const auto& cs : test::zoo_cases(name))
+      if (cs.contains("messages") && cs.at("n_tokens").get<std::size_t>() > 20) {
+        base = test::zoo_ids(cs);
+        break;
+      }
+    REQUIRE(base.size() > 20);
+    std::vector<std::vector<std::int32_t>> batch = {base, base, base};
+    for (std::size_t k = 2; k <= 4; ++k) {
+      batch[1][base.size() - k] = 1000 + static_cast<std::int32_t>(k);
+      batch[2][base.size() - k] = 2000 + static_cast<std::int32_t>(k);
+    }
+    const std::vector<Score> together = rm.score_ids_batch(batch);
+    REQUIRE(together.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) CHECK(std::abs(together[i].reward - rm.score_ids(batch[i]).reward) <= 1e-5f);
+  }
+  // An input of the batch that the head cannot read is named before any work.
+  RewardModel::Options options;
+  options.threads = 1;
+  const RewardModel armo = RewardModel::load(test::zoo_model_dir("armorm-llama3"), options);
+  const std::vector<std::vector<std::int32_t>> bad = {test::zoo_ids(test::zoo_cases("armorm-llama3")[2]), {1, 2, 3}};
+  CHECK_THROWS_WITH_AS(armo.score_ids_batch(bad),
+                       "input 1: ArmoRM: the input does not contain the token pattern [128009, 128006, 78191, 128007, "
+                       "271] (<|eot_id|><|start_header_id|>assistant<|end_header_id|>\\n\\n), the assistant header whose "
+                       "last occurrence the gating network reads (the reference raises \"ValueError: Token pattern not "
+                       "found in the list.\")",
+                       Error);
+  const std::vector<std::vector<std::int32_t>> out_of_range = {{1, 2, 3}, {1, 2, 128257}};
+  const RewardModel sky = RewardModel::load(test::zoo_model_dir("skywork-llama31-scalar"), options);
+  CHECK_THROWS_WITH_AS(sky.score_ids_batch(out_of_range),
+                       "input 1: token id 128257 at position 2 is out of range [0, 128256)", Error);
+}
+
+TEST_CASE("zoo: fast mode stays within the documented 0.02 of exact mode") {
+  for (const std::string& name : test::kZooFamilies) {
+    RewardModel::Options options;
+    options.threads = 2;
+    const RewardModel exact = RewardModel::load(test::zoo_model_dir(name), options);
+    options.compute = ComputeMode::Fast;
+    const RewardModel fast = RewardModel::load(test::zoo_model_dir(name), options);
+    float worst = 0;
+    for (const auto& cs : test::zoo_cases(name)) {
+      if (cs.contains("expect_error")) continue;
+      const auto ids = test::zoo_ids(cs);
+      worst = std::max(worst, std::abs(fast.score_ids(ids).reward - exact.score_ids(ids).reward));
+    }
+    MESSAGE(name << ": max |fast - exact| " << worst);
+    CHECK(worst <= 0.02f);
+  }
+}
+
+TEST_CASE("zoo: a Qwen3 checkpoint with a transformers 5.x config (rope_parameters, dtype) scores the same") {
+  const std::filesystem::path src = test::zoo_model_dir("qwen3-rm");
+  const std::filesystem::path dir = test::test_temp_dir() / "qwen3-5x";
+  std::filesystem::create_directories(dir);
+  std::error_code ec;
+  std::filesystem::create_symlink(src / "model.safetensors", dir / "model.safetensors", ec);
+  nlohmann::json cfg = test::read_json((src / "config.json").string());
+  cfg.erase("rope_theta");
+  cfg.erase("rope_scaling");
+  cfg.erase("torch_dtype");
+  cfg["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 1000000}};
+  cfg["dtype"] = "bfloat16";
+  cfg["layer_types"] = {"full_attention", "full_attention"};
+  std::ofstream(dir / "config.json") << cfg.dump();
+  RewardModel::Options options;
+  options.threads = 1;
+  const RewardModel v4 = RewardModel::load(src.string(), options), v5 = RewardModel::load(dir.string(), options);
+  for (const auto& cs : test::zoo_cases("qwen3-rm")) {
+    const auto ids = test::zoo_ids(cs);
+    CHECK(v5.score_ids(ids).reward == v4.score_ids(ids).reward);
   }
 }
