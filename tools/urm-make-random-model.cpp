@@ -3,7 +3,7 @@
 // tests.
 //
 //   urm-make-random-model --shape llama3-1b|llama3-8b|tiny|qwen3-0.6b --dtype float16|bfloat16|float32
-//                         --out DIR [--head urm|urm-gated|scalar|inform-mlp|armorm] [--gated] [--seed N]
+//                         --out DIR [--head urm-prior|urm-gated|scalar|inform-mlp|armorm] [--gated] [--seed N]
 //                         [--hidden H --layers L --heads A --kv-heads K --head-dim D --ffn F --vocab V]
 //                         [--shard-gb G]
 //
@@ -183,8 +183,8 @@ int main(int argc, char** argv) try {
   }
   const urm::Architecture* arch = urm::architecture_for(s.backbone, head);
   if (!arch)
-    throw urm::Error("no supported architecture has a " + std::string(urm::to_string(s.backbone)) + " backbone with a " +
-                     std::string(urm::to_string(head)) + " head");
+    throw urm::Error("no supported architecture has a " + std::string(urm::to_string(s.backbone)) +
+                     " backbone with the " + std::string(urm::to_string(head)) + " head");
 
   // The config, as the family's config.json spells it.
   const bool qwen3 = s.backbone == urm::Backbone::Qwen3;

@@ -169,11 +169,17 @@ inline constexpr Architecture kQwen3WithoutArchitectures = {"", Backbone::Qwen3,
 
 inline Backbone backbone_of(const LlamaConfig& c) { return c.model_type == "qwen3" ? Backbone::Qwen3 : Backbone::Llama; }
 
-// The architecture of a (backbone, head) pair that names both, for writing configs.
+// The architecture to write for a (backbone, head) pair: the one made for
+// that head alone if there is one (LlamaForSequenceClassification for a
+// scalar Llama head), else the first that carries it; nullptr if none does.
 inline const Architecture* architecture_for(Backbone b, ValueHeadKind k) {
-  for (const Architecture& a : kArchitectures)
-    if (a.backbone == b && a.heads[static_cast<std::size_t>(k)]) return &a;
-  return nullptr;
+  const Architecture* any = nullptr;
+  for (const Architecture& a : kArchitectures) {
+    if (a.backbone != b || !a.heads[static_cast<std::size_t>(k)]) continue;
+    if (std::count(a.heads.begin(), a.heads.end(), true) == 1) return &a;
+    if (!any) any = &a;
+  }
+  return any;
 }
 
 // --- the tensors of a model --------------------------------------------------
