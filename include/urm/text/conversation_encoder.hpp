@@ -92,7 +92,9 @@ class ConversationEncoder {
     if (bos_policy_ == BosPolicy::StripTemplateBos && special_tokens_.bos_token &&
         text.starts_with(*special_tokens_.bos_token))
       text.erase(0, special_tokens_.bos_token->size());
-    return tokenizer_.encode(text, bos_policy_ != BosPolicy::Single);
+    // render() checked every string it was given and joins only whole code
+    // points: the text is valid UTF-8, checked once (there) on this path.
+    return tokenizer_.encode(ValidUtf8{text}, bos_policy_ != BosPolicy::Single);
   }
 
   const Tokenizer& tokenizer() const { return tokenizer_; }

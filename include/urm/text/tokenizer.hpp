@@ -60,6 +60,13 @@ namespace urm {
 
 // Tokenizer::Options. (Declared outside the class: GCC rejects `Options = {}`
 // as a default argument inside the class that defines Options, GCC bug 88165.)
+// Text its producer guarantees to be valid UTF-8 (a chat template's
+// rendering, see ChatTemplate::render), which encode() then does not check a
+// second time.
+struct ValidUtf8 {
+  std::string_view text;
+};
+
 struct TokenizerOptions {
   // true: the text of special tokens inside the input is tokenized as plain
   // text (a user cannot inject <|eot_id|> into a prompt); false, the default,
@@ -80,12 +87,18 @@ class Tokenizer {
   static Tokenizer from_json(const nlohmann::json& j, const std::string& source, Options options = {});
 
   std::vector<std::int32_t> encode(std::string_view text, bool add_special_tokens) const {
+    check_utf8(text);
     return post_processor_.apply(encode_text(text), nullptr, add_special_tokens);
+  }
+  std::vector<std::int32_t> encode(ValidUtf8 text, bool add_special_tokens) const {
+    return post_processor_.apply(encode_text(text.text), nullptr, add_special_tokens);
   }
 
   // Two sequences (e.g. a question and an answer), joined by the post-
   // processor's "pair" template.
   std::vector<std::int32_t> encode_pair(std::string_view a, std::string_view b, bool add_special_tokens) const {
+    check_utf8(a);
+    check_utf8(b);
     std::vector<std::int32_t> ia = encode_text(a);
     const std::vector<std::int32_t> ib = encode_text(b);
     return post_processor_.apply(std::move(ia), &ib, add_special_tokens);
@@ -136,9 +149,13 @@ class Tokenizer {
     return verbatim_vocab_.find(spelling);
   }
 
-  std::vector<std::int32_t> encode_text(std::string_view text) const {
+  static void check_utf8(std::string_view text) {
     if (const std::size_t bad = detail::find_invalid_utf8(text); bad != std::string_view::npos)
       throw Error("Tokenizer::encode: invalid UTF-8 at byte offset " + std::to_string(bad));
+  }
+
+  // text: valid UTF-8.
+  std::vector<std::int32_t> encode_text(std::string_view text) const {
     if (bpe_.byte_pair_merges.empty()) throw Error("Tokenizer::encode: this Tokenizer was moved from");
     std::vector<detail::TextSegment> segments;
     added_.split(text, segments);
