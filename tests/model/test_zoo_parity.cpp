@@ -14,6 +14,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -191,19 +192,33 @@ TEST_CASE("zoo parity: inform-mlp-llama31 (MLP head, the old pooling rule, no pa
   check_family("inform-mlp-llama31");
 }
 
+namespace {
+
+// The zoo model with the tokenizer its conversation cases were encoded with;
+// nullopt (and a message saying why) when .cache does not hold that tokenizer.
+std::optional<RewardModel> zoo_model_with_tokenizer(const std::string& name,
+                                                    std::optional<BosPolicy> bos = std::nullopt) {
+  std::string why;
+  const auto tok = test::zoo_tokenizer_dir(name, &why);
+  if (!tok) {
+    MESSAGE("skipped " << name << ": " << why);
+    return std::nullopt;
+  }
+  RewardModel::Options options;
+  options.threads = 1;
+  options.tokenizer_dir = *tok;
+  options.bos_policy = bos;
+  return RewardModel::load(test::zoo_model_dir(name), options);
+}
+
+}  // namespace
+
 TEST_CASE("zoo: conversation cases give the golden ids through each family's pipeline") {
   for (const std::string& name : test::kZooFamilies) {
     CAPTURE(name);
-    std::string why;
-    const auto tok = test::zoo_tokenizer_dir(name, &why);
-    if (!tok) {
-      MESSAGE("skipped " << name << ": " << why);
-      continue;
-    }
-    RewardModel::Options options;
-    options.threads = 1;
-    options.tokenizer_dir = *tok;
-    const RewardModel rm = RewardModel::load(test::zoo_model_dir(name), options);
+    const auto loaded = zoo_model_with_tokenizer(name);
+    if (!loaded) continue;
+    const RewardModel& rm = *loaded;
     std::size_t n = 0;
     for (const auto& cs : test::zoo_cases(name)) {
       if (!cs.contains("messages")) continue;
@@ -223,20 +238,11 @@ TEST_CASE("zoo: each family's default pipeline, and the override") {
                                                                    {"qwen3-rm", BosPolicy::StripTemplateBos}};
   for (const auto& [name, policy] : defaults) {
     CAPTURE(name);
-    std::string why;
-    const auto tok = test::zoo_tokenizer_dir(name, &why);
-    if (!tok) {
-      MESSAGE("skipped " << name << ": " << why);
-      continue;
-    }
-    RewardModel::Options options;
-    options.threads = 1;
-    options.tokenizer_dir = *tok;
-    const RewardModel rm = RewardModel::load(test::zoo_model_dir(name), options);
-    REQUIRE(rm.encoder() != nullptr);
-    CHECK(rm.encoder()->bos_policy() == policy);
-    options.bos_policy = BosPolicy::CardPipeline;
-    const RewardModel card = RewardModel::load(test::zoo_model_dir(name), options);
+    const auto rm = zoo_model_with_tokenizer(name);
+    if (!rm) continue;
+    REQUIRE(rm->encoder() != nullptr);
+    CHECK(rm->encoder()->bos_policy() == policy);
+    const RewardModel card = *zoo_model_with_tokenizer(name, BosPolicy::CardPipeline);
     CHECK(card.encoder()->bos_policy() == BosPolicy::CardPipeline);
     // With a Llama-3.1 tokenizer the URM card pipeline gives two BOS: not these models' ids.
     for (const auto& cs : test::zoo_cases(name)) {
