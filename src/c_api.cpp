@@ -92,7 +92,7 @@ urm_model* urm_model_load(const char* dir, const urm_load_options* options) {
       if (options->tokenizer_dir) o.tokenizer_dir = options->tokenizer_dir;
       o.max_tokens = options->max_tokens;
       o.truncation = options->truncate_left ? urm::Truncation::Left : urm::Truncation::Error;
-      o.bos_policy = options->single_bos ? urm::BosPolicy::Single : urm::BosPolicy::CardPipeline;
+      if (options->single_bos) o.bos_policy = urm::BosPolicy::Single;  // else the family's pipeline
       if (options->mode) o.compute = urm::parse_compute_mode(options->mode);
       if (options->date) o.date = options->date;
     }
@@ -151,6 +151,15 @@ int urm_score_reward(const urm_score* score, float* reward, float* variance) {
     const urm::Score& s = score_of(score, "urm_score_reward");
     if (reward) *reward = s.reward;
     if (variance) *variance = s.reward_variance;
+    return URM_OK;
+  });
+}
+
+int urm_score_has_uncertainty(const urm_score* score, int* has_uncertainty) {
+  return guarded(URM_ERROR, [&] {
+    const urm::Score& s = score_of(score, "urm_score_has_uncertainty");
+    not_null(has_uncertainty, "urm_score_has_uncertainty", "has_uncertainty");
+    *has_uncertainty = s.has_uncertainty ? 1 : 0;
     return URM_OK;
   });
 }

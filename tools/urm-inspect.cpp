@@ -1,7 +1,9 @@
 // urm-inspect DIR — what urm.cpp makes of a Hugging Face checkpoint folder:
-// the parsed config.json, the detected value head, and every tensor with its
-// dtype, shape and shard. The checkpoint is fully validated against the
-// config first; on any problem it prints `error: <message>` and exits 1.
+// the parsed config.json, the detected family (architecture, backbone, value
+// head, the position it reads, the model card's token pipeline), and every
+// tensor with its dtype, shape and shard. The checkpoint is fully validated
+// against the config first; on any problem it prints `error: <message>` and
+// exits 1.
 //
 //   urm-inspect [--cpu] [DIR]
 //     --cpu   also print what this machine's CPU offers to the kernels.
@@ -17,9 +19,9 @@
 
 #include "urm/core/error.hpp"
 #include "urm/io/checkpoint.hpp"
-#include "urm/io/llama_checkpoint.hpp"
 #include "urm/io/llama_config.hpp"
 #include "urm/kernels/matmul_bf16.hpp"
+#include "urm/model/model_family.hpp"
 
 namespace {
 
@@ -43,6 +45,7 @@ void print_config(std::ostream& out, const urm::LlamaConfig& c) {
     out << "  " << std::left << std::setw(26) << key << value << "\n";
   };
   out << "config:\n";
+  row("model_type", c.model_type);
   row("hidden_size", c.hidden_size);
   row("num_hidden_layers", c.num_hidden_layers);
   row("num_attention_heads", c.num_attention_heads);
@@ -66,6 +69,33 @@ void print_config(std::ostream& out, const urm::LlamaConfig& c) {
     row("rope.high_freq_factor", c.rope.high_freq_factor);
     row("rope.original_max_pos", c.rope.original_max_position_embeddings);
   }
+}
+
+std::string_view bos_name(urm::BosPolicy b) {
+  switch (b) {
+    case urm::BosPolicy::CardPipeline: return "template + post-processor (URM card: two BOS)";
+    case urm::BosPolicy::Single: return "apply_chat_template ids (one BOS, the template's)";
+    case urm::BosPolicy::StripTemplateBos: return "template without its BOS + post-processor (one BOS)";
+  }
+  return "?";
+}
+
+void print_family(std::ostream& out, const urm::ModelFamily& f, const urm::LlamaConfig& c) {
+  const auto row = [&](const char* key, const auto& value) {
+    out << std::left << std::setw(28) << key << value << "\n";
+  };
+  row("architecture:", f.architecture.name.empty() ? "(none in config.json)" : std::string(f.architecture.name));
+  row("backbone:", urm::to_string(f.backbone()));
+  out << "value head: " << urm::to_string(f.head) << "\n";
+  row("  what:", f.traits().summary);
+  row("  reads:", urm::to_string(f.traits().pooling));
+  row("  uncertainty:", f.traits().uncertain ? "yes (log-std per attribute)" : "no");
+  if (f.head == urm::ValueHeadKind::ArmoRM) {
+    row("  objectives:", c.gating.num_objectives);
+    row("  gating:", std::to_string(c.gating.n_hidden) + " x " + std::to_string(c.gating.hidden_dim) +
+                         ", temperature " + std::to_string(c.gating.temperature));
+  }
+  row("pipeline:", bos_name(f.traits().bos));
 }
 
 void print_tensors(std::ostream& out, const urm::Checkpoint& ckpt) {
@@ -113,10 +143,10 @@ int run(int argc, char** argv) {
 
   const auto cfg = urm::LlamaConfig::load((std::filesystem::path(dir) / "config.json").string());
   const auto ckpt = urm::Checkpoint::open(dir);
-  urm::validate_llama_checkpoint(ckpt, cfg);
+  const urm::ModelFamily family = urm::validate_checkpoint(ckpt, cfg);
   std::cout << "checkpoint: " << dir << "\n";
   print_config(std::cout, cfg);
-  std::cout << "value head: " << urm::to_string(urm::detect_value_head(ckpt, cfg)) << "\n";
+  print_family(std::cout, family, cfg);
   print_tensors(std::cout, ckpt);
   return 0;
 }

@@ -1,14 +1,23 @@
 // urm-make-random-model — write a Hugging Face checkpoint folder with random
-// weights of a named Llama shape and a URM value head, for benchmarks.
+// weights of a named shape and any supported value head, for benchmarks and
+// tests.
 //
-//   urm-make-random-model --shape llama3-1b|llama3-8b|tiny --dtype float16|bfloat16|float32
-//                         --out DIR [--seed N] [--hidden H --layers L --heads A --kv-heads K
-//                         --ffn F --vocab V] [--gated] [--shard-gb G]
+//   urm-make-random-model --shape llama3-1b|llama3-8b|tiny|qwen3-0.6b --dtype float16|bfloat16|float32
+//                         --out DIR [--head urm-prior|urm-gated|scalar|inform-mlp|armorm] [--gated] [--seed N]
+//                         [--hidden H --layers L --heads A --kv-heads K --head-dim D --ffn F --vocab V]
+//                         [--shard-gb G]
+//
+// The config is written first as a family's config.json would be, read back
+// with the library's reader, and the tensors written are exactly those its
+// family description names (model_family.hpp), so what this writes is what
+// the loader accepts. Every argument is checked before anything is written.
 //
 // Tensors are streamed chunk by chunk (see write_safetensors), so the 16 GB
 // llama3-8b shape needs only a few MB of memory. Weights are uniform with the
-// standard deviation of HF's initializer (0.02); norms are 1 + noise so the
-// residual stream stays well scaled through many layers.
+// standard deviation of HF's initializer (0.02); norms (and ArmoRM's logit
+// scale) are 1 + noise so the residual stream stays well scaled through many
+// layers.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -26,20 +35,30 @@
 
 #include "urm/core/dtype.hpp"
 #include "urm/core/error.hpp"
+#include "urm/io/llama_config.hpp"
 #include "urm/io/safetensors_writer.hpp"
+#include "urm/model/model_family.hpp"
 
 namespace {
 
 struct Shape {
-  std::int64_t hidden = 0, layers = 0, heads = 0, kv_heads = 0, ffn = 0, vocab = 0;
+  urm::Backbone backbone = urm::Backbone::Llama;
+  std::int64_t hidden = 0, layers = 0, heads = 0, kv_heads = 0, head_dim = 0, ffn = 0, vocab = 0;  // head_dim 0: hidden / heads
 };
 
 std::optional<Shape> named_shape(const std::string& name) {
-  if (name == "llama3-1b") return Shape{2048, 16, 32, 8, 8192, 128256};
-  if (name == "llama3-8b") return Shape{4096, 32, 32, 8, 14336, 128256};
-  if (name == "tiny") return Shape{64, 2, 4, 2, 160, 128256};
+  using urm::Backbone;
+  if (name == "llama3-1b") return Shape{Backbone::Llama, 2048, 16, 32, 8, 0, 8192, 128256};
+  if (name == "llama3-8b") return Shape{Backbone::Llama, 4096, 32, 32, 8, 0, 14336, 128256};
+  if (name == "tiny") return Shape{Backbone::Llama, 64, 2, 4, 2, 0, 160, 128256};
+  if (name == "qwen3-0.6b") return Shape{Backbone::Qwen3, 1024, 28, 16, 8, 128, 3072, 151936};
   return std::nullopt;
 }
+
+// Sizes beyond this are no model's and would overflow the byte counts.
+constexpr std::int64_t kMaxSize = 1 << 20;
+// 2^20 GB: shard_gb << 30 stays far inside int64.
+constexpr std::int64_t kMaxShardGb = 1 << 20;
 
 // splitmix64: a tiny, well-mixed generator; one stream per tensor (seeded by
 // seed and tensor index) makes each tensor's bytes independent of chunking.
@@ -67,10 +86,23 @@ void put(std::byte* dst, urm::DType dt, float v) {
   }
 }
 
+bool is_norm(urm::TensorRole r) {
+  using R = urm::TensorRole;
+  return r == R::AttnNorm || r == R::FfnNorm || r == R::FinalNorm || r == R::QNorm || r == R::KNorm ||
+         r == R::LogitScale;
+}
+
+std::string head_names() {
+  std::string s;
+  for (const auto& h : urm::kHeads) s += (s.empty() ? "" : ", ") + std::string(h.name);
+  return s;
+}
+
 int usage() {
-  std::cerr << "usage: urm-make-random-model --shape llama3-1b|llama3-8b|tiny --dtype float16|bfloat16|float32 --out DIR\n"
-               "                             [--seed N] [--hidden H] [--layers L] [--heads A] [--kv-heads K]\n"
-               "                             [--ffn F] [--vocab V] [--gated] [--shard-gb G]\n";
+  std::cerr << "usage: urm-make-random-model --shape llama3-1b|llama3-8b|tiny|qwen3-0.6b --dtype float16|bfloat16|float32\n"
+               "                             --out DIR [--head " << head_names() << "] [--gated] [--seed N]\n"
+               "                             [--hidden H] [--layers L] [--heads A] [--kv-heads K] [--head-dim D]\n"
+               "                             [--ffn F] [--vocab V] [--shard-gb G]\n";
   return 2;
 }
 
@@ -90,33 +122,45 @@ int main(int argc, char** argv) try {
     }
   }
   if (!opt.count("out") || !opt.count("dtype")) return usage();
-  auto int_opt = [&](const char* key, std::int64_t fallback) -> std::int64_t {
+  auto int_opt = [&](const char* key, std::int64_t fallback, std::int64_t max) -> std::int64_t {
     auto it = opt.find(key);
     if (it == opt.end()) return fallback;
     std::int64_t v = 0;
     const auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-    if (ec != std::errc() || p != it->second.data() + it->second.size() || v <= 0)
-      throw urm::Error("--" + std::string(key) + ": expected a positive integer, got '" + it->second + "'");
+    if (ec != std::errc() || p != it->second.data() + it->second.size() || v <= 0 || v > max)
+      throw urm::Error("--" + std::string(key) + ": expected a whole number from 1 to " + std::to_string(max) +
+                       ", got '" + it->second + "'");
     return v;
   };
   Shape s{};
   if (opt.count("shape")) {
     auto named = named_shape(opt["shape"]);
-    if (!named) throw urm::Error("--shape: unknown shape '" + opt["shape"] + "' (llama3-1b, llama3-8b, tiny)");
+    if (!named)
+      throw urm::Error("--shape: unknown shape '" + opt["shape"] + "' (llama3-1b, llama3-8b, tiny, qwen3-0.6b)");
     s = *named;
   }
-  s.hidden = int_opt("hidden", s.hidden);
-  s.layers = int_opt("layers", s.layers);
-  s.heads = int_opt("heads", s.heads);
-  s.kv_heads = int_opt("kv-heads", s.kv_heads);
-  s.ffn = int_opt("ffn", s.ffn);
-  s.vocab = int_opt("vocab", s.vocab);
+  s.hidden = int_opt("hidden", s.hidden, kMaxSize);
+  s.layers = int_opt("layers", s.layers, kMaxSize);
+  s.heads = int_opt("heads", s.heads, kMaxSize);
+  s.kv_heads = int_opt("kv-heads", s.kv_heads, kMaxSize);
+  s.head_dim = int_opt("head-dim", s.head_dim, kMaxSize);
+  s.ffn = int_opt("ffn", s.ffn, kMaxSize);
+  s.vocab = int_opt("vocab", s.vocab, kMaxSize);
   if (s.hidden == 0 || s.layers == 0 || s.heads == 0 || s.kv_heads == 0 || s.ffn == 0 || s.vocab == 0)
     throw urm::Error("give --shape or all of --hidden --layers --heads --kv-heads --ffn --vocab");
-  if (s.hidden % s.heads != 0 || s.heads % s.kv_heads != 0)
-    throw urm::Error("hidden must be a multiple of heads, and heads of kv-heads");
-  const std::uint64_t seed = static_cast<std::uint64_t>(int_opt("seed", 1));
-  const std::int64_t shard_bytes = int_opt("shard-gb", 4) << 30;
+  if (s.heads % s.kv_heads != 0)
+    throw urm::Error("--heads " + std::to_string(s.heads) + " is not a multiple of --kv-heads " +
+                     std::to_string(s.kv_heads));
+  if (s.head_dim == 0) {
+    if (s.hidden % s.heads != 0)
+      throw urm::Error("--hidden " + std::to_string(s.hidden) + " is not a multiple of --heads " +
+                       std::to_string(s.heads) + " (give --head-dim)");
+    s.head_dim = s.hidden / s.heads;
+  }
+  if (s.head_dim % 2 != 0)
+    throw urm::Error("head_dim " + std::to_string(s.head_dim) + " is odd (RoPE rotates pairs of dimensions)");
+  const std::uint64_t seed = static_cast<std::uint64_t>(int_opt("seed", 1, INT64_MAX));
+  const std::int64_t shard_bytes = int_opt("shard-gb", 4, kMaxShardGb) << 30;
 
   const std::string dtype_arg = opt["dtype"];
   urm::DType dt;
@@ -125,32 +169,74 @@ int main(int argc, char** argv) try {
   else if (dtype_arg == "float32") dt = urm::DType::F32;
   else throw urm::Error("--dtype: expected float16, bfloat16 or float32, got '" + dtype_arg + "'");
 
-  const std::int64_t head_dim = s.hidden / s.heads;
-  std::vector<urm::TensorSpec> specs;
-  specs.push_back({"model.embed_tokens.weight", dt, {s.vocab, s.hidden}});
-  for (std::int64_t l = 0; l < s.layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    specs.push_back({p + "input_layernorm.weight", dt, {s.hidden}});
-    specs.push_back({p + "self_attn.q_proj.weight", dt, {s.heads * head_dim, s.hidden}});
-    specs.push_back({p + "self_attn.k_proj.weight", dt, {s.kv_heads * head_dim, s.hidden}});
-    specs.push_back({p + "self_attn.v_proj.weight", dt, {s.kv_heads * head_dim, s.hidden}});
-    specs.push_back({p + "self_attn.o_proj.weight", dt, {s.hidden, s.heads * head_dim}});
-    specs.push_back({p + "post_attention_layernorm.weight", dt, {s.hidden}});
-    specs.push_back({p + "mlp.gate_proj.weight", dt, {s.ffn, s.hidden}});
-    specs.push_back({p + "mlp.up_proj.weight", dt, {s.ffn, s.hidden}});
-    specs.push_back({p + "mlp.down_proj.weight", dt, {s.hidden, s.ffn}});
+  // The head: --head, --gated, else the shape's usual one.
+  urm::ValueHeadKind head = s.backbone == urm::Backbone::Qwen3 ? urm::ValueHeadKind::Scalar : urm::ValueHeadKind::UrmPrior;
+  if (opt.count("head")) {
+    const auto it = std::find_if(urm::kHeads.begin(), urm::kHeads.end(), [&](const auto& h) { return h.name == opt["head"]; });
+    if (it == urm::kHeads.end()) throw urm::Error("--head: unknown head '" + opt["head"] + "' (" + head_names() + ")");
+    head = it->kind;
   }
-  specs.push_back({"model.norm.weight", dt, {s.hidden}});
-  specs.push_back({"score.weight", dt, {10, s.hidden}});
   if (gated) {
-    // URM-3.1 gate: Linear(hidden, 1024) SELU Linear(1024, 512) SELU Linear(512, 5), as in the gated fixture's layout.
-    const std::int64_t g0 = 1024, g1 = 512;
-    specs.push_back({"weights.fc.0.weight", dt, {g0, s.hidden}});
-    specs.push_back({"weights.fc.0.bias", dt, {g0}});
-    specs.push_back({"weights.fc.2.weight", dt, {g1, g0}});
-    specs.push_back({"weights.fc.2.bias", dt, {g1}});
-    specs.push_back({"weights.fc.4.weight", dt, {5, g1}});
-    specs.push_back({"weights.fc.4.bias", dt, {5}});
+    if (opt.count("head") && head != urm::ValueHeadKind::UrmGated)
+      throw urm::Error("--gated is --head urm-gated, not --head " + opt["head"]);
+    head = urm::ValueHeadKind::UrmGated;
+  }
+  const urm::Architecture* arch = urm::architecture_for(s.backbone, head);
+  if (!arch)
+    throw urm::Error("no supported architecture has a " + std::string(urm::to_string(s.backbone)) +
+                     " backbone with the " + std::string(urm::to_string(head)) + " head");
+
+  // The config, as the family's config.json spells it.
+  const bool qwen3 = s.backbone == urm::Backbone::Qwen3;
+  const nlohmann::json bos = qwen3 ? 151643 : 128000, eos = qwen3 ? 151645 : 128001;
+  const nlohmann::json pad = qwen3 ? nlohmann::json(151643) : nlohmann::json(nullptr);
+  const std::int64_t largest_id = qwen3 ? 151645 : 128001;
+  if (s.vocab <= largest_id)
+    throw urm::Error("--vocab " + std::to_string(s.vocab) + " is too small for the config's token ids (bos_token_id " +
+                     bos.dump() + ", eos_token_id " + eos.dump() + "): give --vocab " + std::to_string(largest_id + 1) +
+                     " or more");
+  nlohmann::ordered_json config = {
+      {"architectures", {std::string(arch->name)}},
+      {"model_type", std::string(urm::to_string(s.backbone))},
+      {"attention_bias", false},
+      {"mlp_bias", false},
+      {"hidden_act", "silu"},
+      {"hidden_size", s.hidden},
+      {"intermediate_size", s.ffn},
+      {"num_hidden_layers", s.layers},
+      {"num_attention_heads", s.heads},
+      {"num_key_value_heads", s.kv_heads},
+      {"head_dim", s.head_dim},
+      {"max_position_embeddings", qwen3 ? 40960 : 8192},
+      {"rms_norm_eps", qwen3 ? 1e-6 : 1e-5},
+      {"rope_theta", qwen3 ? 1000000.0 : 500000.0},
+      {"rope_scaling", nullptr},
+      {"tie_word_embeddings", qwen3},
+      {"torch_dtype", dtype_arg},
+      {"vocab_size", s.vocab},
+      {"bos_token_id", bos},
+      {"eos_token_id", eos},
+      {"pad_token_id", pad},
+  };
+  if (qwen3) config["use_sliding_window"] = false;
+  if (head == urm::ValueHeadKind::UrmPrior || head == urm::ValueHeadKind::UrmGated) config["num_labels"] = 10;
+  if (head == urm::ValueHeadKind::Scalar || head == urm::ValueHeadKind::InformMlp) config["num_labels"] = 1;
+  if (head == urm::ValueHeadKind::ArmoRM) {
+    config["num_objectives"] = urm::kArmoRmObjectives.size();
+    config["gating_hidden_dim"] = 1024;
+    config["gating_n_hidden"] = 3;
+    config["gating_temperature"] = 10;
+  }
+  const urm::LlamaConfig cfg = urm::LlamaConfig::from_json(config, "the config.json to write");
+  urm::ModelFamily family{*arch, head, {}};
+  // URM-3.1 gate: Linear(hidden, 1024) SELU Linear(1024, 512) SELU Linear(512, 5), as in the gated fixture's layout.
+  if (head == urm::ValueHeadKind::UrmGated) family.gate_widths = {1024, 512, urm::kUrmAttributes};
+  const urm::ModelTensors tensors = urm::model_tensors(cfg, family);
+  std::vector<urm::TensorSpec> specs;
+  std::vector<bool> norm;
+  for (const urm::ModelTensor& t : tensors) {
+    specs.push_back({t.name, dt, t.shape});
+    norm.push_back(is_norm(t.role));
   }
 
   // Greedy sharding by size, as transformers' save_pretrained does.
@@ -176,21 +262,22 @@ int main(int argc, char** argv) try {
     std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", sh + 1, shards.size());
     const std::string file = shards.size() == 1 ? std::string("model.safetensors") : std::string(name);
     std::vector<urm::TensorSpec> shard_specs;
+    std::vector<bool> shard_norm;
     for (auto i : shards[sh]) {
       shard_specs.push_back(specs[i]);
+      shard_norm.push_back(norm[i]);
       weight_map[specs[i].name] = file;
       total_size += specs[i].nbytes();
     }
     urm::write_safetensors((out / file).string(), shard_specs, [&](std::size_t ti, std::size_t byte0, std::span<std::byte> chunk) {
       const auto& t = shard_specs[ti];
       const std::size_t esz = urm::dtype_size(t.dtype);
-      const bool is_norm = t.shape.size() == 1 && t.name.find("norm") != std::string::npos;
       // Element e of the tensor gets the value of stream (seed, tensor name hash) at e.
       std::uint64_t state = seed * 0x100000001b3ull ^ std::hash<std::string>{}(t.name) ^ (byte0 / esz);
       for (std::size_t e = 0; e < chunk.size() / esz; ++e) {
         const double u = static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53;  // [0, 1)
         const float r = static_cast<float>(2.0 * u - 1.0) * bound;
-        put(chunk.data() + e * esz, t.dtype, is_norm ? 1.0f + r : r);
+        put(chunk.data() + e * esz, t.dtype, shard_norm[ti] ? 1.0f + r : r);
       }
     });
     std::cerr << "wrote " << (out / file).string() << "\n";
@@ -199,33 +286,9 @@ int main(int argc, char** argv) try {
     nlohmann::ordered_json index = {{"metadata", {{"total_size", total_size}}}, {"weight_map", weight_map}};
     std::ofstream(out / "model.safetensors.index.json") << index.dump(2) << "\n";
   }
-
-  nlohmann::ordered_json config = {
-      {"architectures", {"LlamaForSequenceClassificationWithNormal_Weights"}},
-      {"model_type", "llama"},
-      {"attention_bias", false},
-      {"mlp_bias", false},
-      {"hidden_act", "silu"},
-      {"hidden_size", s.hidden},
-      {"intermediate_size", s.ffn},
-      {"num_hidden_layers", s.layers},
-      {"num_attention_heads", s.heads},
-      {"num_key_value_heads", s.kv_heads},
-      {"head_dim", head_dim},
-      {"max_position_embeddings", 8192},
-      {"rms_norm_eps", 1e-5},
-      {"rope_theta", 500000.0},
-      {"rope_scaling", nullptr},
-      {"tie_word_embeddings", false},
-      {"torch_dtype", dtype_arg},
-      {"vocab_size", s.vocab},
-      {"num_labels", 10},
-      {"bos_token_id", 128000},
-      {"eos_token_id", 128001},
-      {"pad_token_id", nullptr},
-  };
   std::ofstream(out / "config.json") << config.dump(2) << "\n";
-  std::cerr << "wrote " << (out / "config.json").string() << " (" << total_size / 1e9 << " GB of weights)\n";
+  std::cerr << "wrote " << (out / "config.json").string() << " (" << total_size / 1e9 << " GB of weights, "
+            << urm::describe(family) << ")\n";
   return 0;
 } catch (const std::exception& e) {
   std::cerr << "error: " << e.what() << "\n";

@@ -38,13 +38,14 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: urm-score [--model DIR] [--tokenizer-dir DIR] [--threads N] [--input FILE|-] [--output FILE|-]\n"
-    "                 [--emit-ids] [--max-tokens N] [--truncate-left] [--single-bos] [--mode exact|fast]\n"
+    "                 [--emit-ids] [--max-tokens N] [--truncate-left] [--bos card|single] [--mode exact|fast]\n"
     "                 [--date YYYY-MM-DD] [--stats]\n"
     "\n"
     "Reads JSON Lines, one input per line: {\"messages\": [{\"role\": ..., \"content\": ...}, ...]} (with\n"
     "optional \"tools\", \"documents\", \"chat_template_kwargs\" and any message fields) or {\"input_ids\": [...]}.\n"
     "Writes one JSON object per input line, in order: the reward, its variance,\n"
-    "the per-attribute mean and log-std, the attribute weights and the number of tokens, or\n"
+    "the per-attribute mean and log-std (no log-std for heads without uncertainty), the attribute\n"
+    "weights and the number of tokens, or\n"
     "{\"error\": ...} for a line that failed (exit status 1 at the end if any did).\n"
     "\n"
     "  --model DIR          Hugging Face checkpoint folder (default: the bundled demo model, whose\n"
@@ -56,7 +57,10 @@ constexpr const char* kUsage =
     "  --emit-ids           add the scored \"input_ids\" to each result\n"
     "  --max-tokens N       longest input accepted (default: max_position_embeddings)\n"
     "  --truncate-left      keep the last max-tokens tokens of a longer input instead of failing\n"
-    "  --single-bos         one <|begin_of_text|> (default: the model card's pipeline, which has two)\n"
+    "  --bos card|single    the token pipeline: card (default) = the model card's for the model's family\n"
+    "                       (URM: two <|begin_of_text|>; Skywork-Reward-V2: the template's removed, one added;\n"
+    "                       ArmoRM, INF-ORM: apply_chat_template's ids), single = apply_chat_template's ids\n"
+    "  --single-bos         the same as --bos single\n"
     "  --mode exact|fast    float32 arithmetic (default) or reduced-precision kernels\n"
     "  --date YYYY-MM-DD    the date a chat template's strftime_now() prints (default: today, so a\n"
     "                       template that prints the date gives scores that depend on the day)\n"
@@ -116,6 +120,11 @@ Args parse_args(int argc, char** argv) {
       a.options.truncation = urm::Truncation::Left;
     } else if (f == "--single-bos") {
       a.options.bos_policy = urm::BosPolicy::Single;
+    } else if (f == "--bos") {
+      const std::string b = value();
+      if (b == "card") a.options.bos_policy.reset();
+      else if (b == "single") a.options.bos_policy = urm::BosPolicy::Single;
+      else usage_error("--bos expects card or single, got \"" + b + "\"");
     } else if (f == "--mode") {
       const std::string m = value();
       try {

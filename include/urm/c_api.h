@@ -55,7 +55,8 @@ typedef struct urm_load_options {
   const char* tokenizer_dir; /* tokenizer.json + tokenizer_config.json; NULL = the model folder */
   size_t max_tokens;         /* longest input; 0 = the model's max_position_embeddings */
   int truncate_left;         /* nonzero: keep the last max_tokens tokens of longer inputs (else error) */
-  int single_bos;            /* nonzero: one <|begin_of_text|> (default: the model card's two) */
+  int single_bos;            /* nonzero: apply_chat_template's ids, one BOS (default: the model family's
+                                card pipeline: two <|begin_of_text|> for URM, one for the others) */
   const char* mode;          /* compute mode: "exact" (NULL: the default) or "fast" */
   const char* date;          /* "YYYY-MM-DD": the date a chat template's strftime_now() prints;
                                 NULL = today (a template that prints it makes scores depend on the date) */
@@ -86,9 +87,15 @@ URM_C_EXPORT void urm_score_free(urm_score* score);
 /* reward = sum_i w_i mean_i; variance = sum_i w_i^2 exp(2 log_std_i). Either
  * out-pointer may be NULL. */
 URM_C_EXPORT int urm_score_reward(const urm_score* score, float* reward, float* variance);
+/* 1 if the model predicts a distribution (URM heads: log-stds, a variance),
+ * 0 if it predicts point values (scalar, INF-ORM, ArmoRM heads): then every
+ * log-std is -INFINITY (a standard deviation of 0), the variance is 0 and
+ * samples equal the reward and the means. */
+URM_C_EXPORT int urm_score_has_uncertainty(const urm_score* score, int* has_uncertainty);
 /* The number of tokens the model read. */
 URM_C_EXPORT int urm_score_n_tokens(const urm_score* score, size_t* n_tokens);
-/* The number K of attributes (5 for URM-LLaMa-3-8B; 0 for a scalar head). */
+/* The number K of attributes (5 for URM-LLaMa-3-8B, 19 objectives for ArmoRM;
+ * 0 for a scalar head). */
 URM_C_EXPORT int urm_score_n_attributes(const urm_score* score, size_t* n_attributes);
 /* Attribute i's name (valid while the score lives), mean, log-std and combination
  * weight. Any out-pointer may be NULL. */

@@ -66,8 +66,14 @@ static void test_score_ids(const urm_model* m) {
   CHECK(urm_score_reward(s, &reward, &variance) == URM_OK);
   CHECK_NEAR(reward, kReward, 1e-4);
   size_t n_tokens = 0, k = 0;
+  int uncertain = 0;
   CHECK(urm_score_n_tokens(s, &n_tokens) == URM_OK && n_tokens == 24);
   CHECK(urm_score_n_attributes(s, &k) == URM_OK && k == 5);
+  CHECK(urm_score_has_uncertainty(s, &uncertain) == URM_OK && uncertain == 1);
+  CHECK(urm_score_has_uncertainty(s, NULL) == URM_ERROR);
+  CHECK_ERROR("urm_score_has_uncertainty: has_uncertainty is NULL");
+  CHECK(urm_score_has_uncertainty(NULL, &uncertain) == URM_ERROR);
+  CHECK_ERROR("urm_score_has_uncertainty: score is NULL");
 
   float means[5], log_stds[5];
   CHECK(urm_score_attributes(s, means, log_stds, 5) == URM_OK);
@@ -119,6 +125,41 @@ static void test_score_ids(const urm_model* m) {
   CHECK(urm_score_sample_rewards(s, 1, NULL, 0) == URM_OK);
   CHECK_ERROR("");
   urm_score_free(s);
+}
+
+/* ArmoRM (zoo fixture): 19 objectives, point values: no uncertainty, log-std -INFINITY. */
+static void test_point_scores(void) {
+  urm_model* m = urm_model_load(URM_TEST_DATA_DIR "/zoo/models/armorm-llama3", NULL);
+  CHECK(m != NULL);
+  if (!m) return;
+  /* zoo golden case 2: the gating pattern at 0 */
+  static const int32_t ids[7] = {128009, 128006, 78191, 128007, 271, 39570, 106867};
+  urm_score* s = urm_score_ids(m, ids, 7);
+  CHECK(s != NULL);
+  int uncertain = 1;
+  size_t k = 0;
+  float reward = 0, variance = 1, sum = 0;
+  CHECK(urm_score_has_uncertainty(s, &uncertain) == URM_OK && uncertain == 0);
+  CHECK(urm_score_n_attributes(s, &k) == URM_OK && k == 19);
+  CHECK(urm_score_reward(s, &reward, &variance) == URM_OK && variance == 0.0f);
+  CHECK_NEAR(reward, -0.15697816014289856, 1e-4);
+  for (size_t i = 0; i < k; ++i) {
+    const char* name = NULL;
+    float mean = 0, log_std = 0, weight = 0;
+    CHECK(urm_score_attribute(s, i, &name, &mean, &log_std, &weight) == URM_OK);
+    CHECK(isinf(log_std) && log_std < 0);
+    if (i == 0) CHECK(strcmp(name, "helpsteer-helpfulness") == 0);
+    sum += weight * mean;
+  }
+  CHECK_NEAR(sum, reward, 1e-5);
+  float samples[3];
+  CHECK(urm_score_sample_rewards(s, 9, samples, 3) == URM_OK);
+  CHECK(samples[0] == reward && samples[2] == reward);
+  urm_score_free(s);
+  static const int32_t no_header[3] = {1, 2, 3};
+  CHECK(urm_score_ids(m, no_header, 3) == NULL);
+  CHECK(strstr(urm_last_error(), "ArmoRM: the input does not contain the token pattern") == urm_last_error());
+  urm_model_free(m);
 }
 
 static void test_score_conversation(const urm_model* m) {
@@ -251,6 +292,7 @@ int main(void) {
   test_score_json(m);
   test_null_and_bad_arguments(m);
   test_thread_local_error();
+  test_point_scores();
 
   /* Load options reach the model: max_tokens 10 rejects the 24-token input. */
   options.max_tokens = 10;

@@ -176,8 +176,8 @@ TEST_CASE("unsupported or malformed configs are rejected with exact messages") {
   const std::vector<Case> cases = {
       {"not an object", json::array({1}), "expected a JSON object"},
       {"another model_type", with("model_type", "mistral"),
-       "model_type: \"mistral\" is not supported (expected \"llama\")"},
-      {"no model_type", without("model_type"), "model_type: missing (expected \"llama\")"},
+       "model_type: \"mistral\" is not supported (expected \"llama\" or \"qwen3\")"},
+      {"no model_type", without("model_type"), "model_type: missing (expected \"llama\" or \"qwen3\")"},
       {"attention_bias", with("attention_bias", true), "attention_bias: true is not supported (expected false)"},
       {"mlp_bias", with("mlp_bias", true), "mlp_bias: true is not supported (expected false)"},
       {"attention_bias not a bool", with("attention_bias", "no"), "attention_bias: expected true or false, got \"no\""},
@@ -236,6 +236,25 @@ TEST_CASE("unsupported or malformed configs are rejected with exact messages") {
          return j;
        }(),
        "rope_scaling.rope_theta: 10000.000000 differs from the top-level rope_theta (500000.000000)"},
+      {"architectures not a list", with("architectures", "LlamaForSequenceClassification"),
+       "architectures: expected an array of class names, got \"LlamaForSequenceClassification\""},
+      {"architectures with a number", with("architectures", {"LlamaForSequenceClassification", 3}),
+       "architectures[1]: expected a class name, got 3"},
+      {"a sliding-window layer (5.x layer_types)", with("layer_types", {"full_attention", "sliding_attention"}),
+       "layer_types[1]: \"sliding_attention\" is not supported (expected \"full_attention\")"},
+      {"layer_types not a list", with("layer_types", "full_attention"),
+       "layer_types: expected an array of layer types, got \"full_attention\""},
+      {"sliding window in the later layers (Qwen3 4.x)",
+       [&] {
+         auto j = with("use_sliding_window", true);
+         j["sliding_window"] = 4096;
+         j["max_window_layers"] = 1;
+         return j;
+       }(),
+       "use_sliding_window: true is not supported (layers from max_window_layers on would use sliding-window "
+       "attention)"},
+      {"ArmoRM gating temperature", with("gating_temperature", 0), "gating_temperature: expected a positive number, got 0"},
+      {"ArmoRM objectives", with("num_objectives", 0), "num_objectives: expected an integer in [1, 2147483647], got 0"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.what);
@@ -289,5 +308,57 @@ TEST_CASE("LlamaConfig::load names the file for missing and invalid files") {
   const std::string other = dir.file("other.json");
   urm::test::write_file(other, R"({"model_type": "gpt2"})");
   CHECK_THROWS_WITH_AS(urm::LlamaConfig::load(other),
-                       (other + ": model_type: \"gpt2\" is not supported (expected \"llama\")").c_str(), urm::Error);
+                       (other + ": model_type: \"gpt2\" is not supported (expected \"llama\" or \"qwen3\")").c_str(), urm::Error);
+}
+
+TEST_CASE("Qwen3 configs: Qwen3Config's defaults, both config styles, sliding window only where unused") {
+  auto j = minimal();
+  j["model_type"] = "qwen3";
+  auto c = parse(j);
+  CHECK(c.model_type == "qwen3");
+  CHECK(c.head_dim == 128);  // Qwen3Config's default, not hidden_size / heads
+  CHECK(c.max_position_embeddings == 32768);
+  CHECK(c.rms_norm_eps == 1e-6);
+  // A sliding window that no layer reaches (max_window_layers >= layers), or
+  // that is switched off, is no sliding window.
+  j["use_sliding_window"] = true;
+  j["sliding_window"] = 4096;
+  j["max_window_layers"] = 2;
+  CHECK_NOTHROW(parse(j));
+  j["max_window_layers"] = 1;
+  j["sliding_window"] = nullptr;
+  CHECK_NOTHROW(parse(j));
+  j["layer_types"] = {"full_attention", "full_attention"};
+  CHECK_NOTHROW(parse(j));
+
+  // The zoo fixture in the 4.x style and rewritten in the 5.x style read the same.
+  const std::string path = std::string(URM_TEST_DATA_DIR) + "/zoo/models/qwen3-rm/config.json";
+  const auto v4 = urm::LlamaConfig::load(path);
+  auto j5 = json::parse(urm::test::read_file(path));
+  j5.erase("rope_theta");
+  j5.erase("rope_scaling");
+  j5.erase("torch_dtype");
+  j5["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 1000000}};
+  j5["dtype"] = "bfloat16";
+  j5["layer_types"] = {"full_attention", "full_attention"};
+  const auto v5 = parse(j5);
+  CHECK(v4.architectures == std::vector<std::string>{"Qwen3ForSequenceClassification"});
+  CHECK(v5.rope.theta == v4.rope.theta);
+  CHECK(v5.rope.type == "default");
+  CHECK(v5.torch_dtype == "bfloat16");
+  CHECK(v5.head_dim == 16);
+  CHECK(v5.pad_token_id == 151643);
+  CHECK(v5.tie_word_embeddings);
+}
+
+TEST_CASE("ArmoRM's gating settings: the remote code's defaults, or the config's") {
+  auto c = parse(minimal());
+  CHECK(c.gating.num_objectives == 19);
+  CHECK(c.gating.hidden_dim == 1024);
+  CHECK(c.gating.n_hidden == 3);
+  CHECK(c.gating.temperature == 10.0);
+  c = urm::LlamaConfig::load(std::string(URM_TEST_DATA_DIR) + "/zoo/models/armorm-llama3/config.json");
+  CHECK(c.gating.hidden_dim == 48);
+  CHECK(c.gating.n_hidden == 3);
+  CHECK(c.architectures == std::vector<std::string>{"LlamaForRewardModelWithGating"});
 }

@@ -178,7 +178,7 @@ TEST_CASE("LlamaModel: weights of the wrong shape are rejected") {
   w.layers[1].wk = store.random("model.layers.1.self_attn.k_proj.weight", {24, 24}, 0.1f);
   CHECK_THROWS_WITH_AS(
       LlamaModel(s, w),
-      "LlamaModel: tensor model.layers.1.self_attn.k_proj.weight has shape [24, 24], expected [12, 24]", Error);
+      "LlamaModel: tensor \"model.layers.1.self_attn.k_proj.weight\" has shape [24, 24], expected [12, 24]", Error);
   LlamaShape bad = s;
   bad.n_kv_heads = 3;
   CHECK_THROWS_WITH_AS(LlamaModel(bad, test::random_weights(store, s)),
@@ -186,5 +186,76 @@ TEST_CASE("LlamaModel: weights of the wrong shape are rejected") {
   bad = s;
   bad.n_layers = 2;
   CHECK_THROWS_WITH_AS(LlamaModel(bad, test::random_weights(store, s)), "LlamaModel: 3 layers of weights, expected 2",
+                       Error);
+}
+
+TEST_CASE("LlamaModel: any ascending rows give those rows of All, the last layer computing only them") {
+  test::TensorStore store;
+  LlamaShape s = test::small_shape();
+  LlamaModel model(s, test::random_weights(store, s));
+  ThreadPool pool(2);
+  const auto ids = some_ids(23);
+  const std::vector<std::vector<std::size_t>> selections = {{0}, {22}, {2, 5, 9}, {3, 4}, {0, 22}, {7}, {1, 2, 3, 21, 22}};
+  for (bool fast : {false, true}) {
+    CAPTURE(fast);
+    if (fast) model.pack_projections(pool);
+    const auto all = run(model, ids, LlamaOutput::All, pool);
+    for (const auto& rows : selections) {
+      CAPTURE(rows.size());
+      CAPTURE(rows.front());
+      LlamaState st;
+      const auto h = model.forward(ids, st, rows, pool);
+      REQUIRE(h.size() == rows.size() * s.dim);
+      for (std::size_t i = 0; i < rows.size(); ++i)
+        CHECK(max_abs_diff(h.subspan(i * s.dim, s.dim), std::span(all).subspan(rows[i] * s.dim, s.dim)) <= 1e-6f);
+      CHECK(st.n_past() == ids.size());
+    }
+    // After a cached prefix the rows index the continuation.
+    LlamaState st;
+    const std::span<const std::int32_t> in(ids);
+    model.forward(in.first(10), st, LlamaOutput::None, pool);
+    const std::vector<std::size_t> rows = {1, 4, 12};
+    const auto h = model.forward(in.subspan(10), st, rows, pool);
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      CHECK(max_abs_diff(h.subspan(i * s.dim, s.dim), std::span(all).subspan((10 + rows[i]) * s.dim, s.dim)) <= 1e-6f);
+  }
+  LlamaState st;
+  const std::vector<std::size_t> unsorted = {4, 2}, beyond = {23};
+  CHECK_THROWS_WITH_AS(model.forward(ids, st, unsorted, pool),
+                       "LlamaModel::forward: rows must ascend within the 23 tokens given, row 1 is 2", Error);
+  CHECK_THROWS_WITH_AS(model.forward(ids, st, beyond, pool),
+                       "LlamaModel::forward: rows must ascend within the 23 tokens given, row 0 is 23", Error);
+}
+
+TEST_CASE("LlamaModel: Qwen3's q_norm and k_norm normalise each query and key head before RoPE") {
+  test::TensorStore store;
+  LlamaShape s = test::small_shape();
+  s.qk_norm = true;
+  const LlamaWeights w = test::random_weights(store, s);
+  REQUIRE(w.layers[0].q_norm.shape == std::vector<std::int64_t>{6});
+  const LlamaModel model(s, w);
+  ThreadPool pool(1);
+  const auto ids = some_ids(9);
+  const auto all = run(model, ids, LlamaOutput::All, pool);
+  // Without the norms the result differs: they are applied.
+  LlamaShape plain = s;
+  plain.qk_norm = false;
+  LlamaWeights w_plain = w;
+  for (auto& l : w_plain.layers) l.q_norm = l.k_norm = TensorView{};
+  CHECK(max_abs_diff(all, run(LlamaModel(plain, w_plain), ids, LlamaOutput::All, pool)) > 1e-3f);
+  // Scaling a query head's input leaves the normed query unchanged: q_norm(c·q) = q_norm(q) for c > 0.
+  // So scaling every row of q_proj by 3 changes nothing (up to rounding).
+  test::TensorStore scaled_store;
+  LlamaWeights w3 = w;
+  for (std::size_t l = 0; l < s.n_layers; ++l) {
+    std::vector<float> q(static_cast<std::size_t>(w.layers[l].wq.numel()));
+    for (std::size_t i = 0; i < q.size(); ++i) q[i] = 3.0f * w.layers[l].wq.get_f32(i);
+    w3.layers[l].wq = scaled_store.from(w.layers[l].wq.name, w.layers[l].wq.shape, q);
+  }
+  CHECK(max_abs_diff(all, run(LlamaModel(s, w3), ids, LlamaOutput::All, pool)) <= 1e-4f);
+  // A missing norm weight is named.
+  LlamaWeights missing = w;
+  missing.layers[1].k_norm = TensorView{};
+  CHECK_THROWS_WITH_AS(LlamaModel(s, missing), "LlamaModel: no weight given for model.layers.1.self_attn.k_norm.weight",
                        Error);
 }

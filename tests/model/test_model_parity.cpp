@@ -14,9 +14,9 @@
 
 #include "urm/core/thread_pool.hpp"
 #include "urm/io/checkpoint.hpp"
-#include "urm/io/llama_checkpoint.hpp"
 #include "urm/io/llama_config.hpp"
 #include "urm/model/llama_model.hpp"
+#include "urm/model/model_family.hpp"
 #include "urm/model/value_head.hpp"
 
 using namespace urm;
@@ -50,9 +50,9 @@ void check_model(const std::string& name) {
   const std::string dir = std::string(URM_TEST_DATA_DIR) + "/models/" + name;
   const Checkpoint ckpt = Checkpoint::open(dir);
   const LlamaConfig cfg = LlamaConfig::load(dir + "/config.json");
-  validate_llama_checkpoint(ckpt, cfg);
-  const LlamaModel model = LlamaModel::from_checkpoint(ckpt, cfg);
-  const UncertainValueHead head = UncertainValueHead::from_checkpoint(ckpt, cfg);
+  const ModelFamily family = validate_checkpoint(ckpt, cfg);
+  const LlamaModel model = LlamaModel::from_validated_checkpoint(ckpt, cfg);
+  const UncertainValueHead head = UncertainValueHead::from_checkpoint(ckpt, cfg, family);
   const std::size_t L = model.shape().n_layers;
   ThreadPool pool(2);
   LlamaState st;

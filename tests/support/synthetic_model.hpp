@@ -10,6 +10,7 @@
 #include "urm/core/tensor_view.hpp"
 #include "urm/kernels/rope.hpp"
 #include "urm/model/llama_model.hpp"
+#include "urm/model/model_family.hpp"
 
 namespace urm::test {
 
@@ -61,28 +62,24 @@ inline LlamaShape small_shape() {
   return s;
 }
 
+// Random weights for every tensor the shape's description names
+// (model_family.hpp), in its order: embeddings N(0, 1), norms 1 + N(0, 0.1),
+// q/k/v N(0, 0.3), o and the MLP N(0, 0.2).
 inline LlamaWeights random_weights(TensorStore& store, const LlamaShape& s) {
-  using I = std::int64_t;
-  const I D = static_cast<I>(s.dim), Q = static_cast<I>(s.q_dim()), KV = static_cast<I>(s.kv_dim()),
-          F = static_cast<I>(s.ffn_dim);
-  LlamaWeights w;
-  w.embed = store.random("model.embed_tokens.weight", {static_cast<I>(s.vocab), D}, 1.0f);
-  for (std::size_t l = 0; l < s.n_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    LlamaLayerWeights lw;
-    lw.attn_norm = store.ones_plus_noise(p + "input_layernorm.weight", D);
-    lw.wq = store.random(p + "self_attn.q_proj.weight", {Q, D}, 0.3f);
-    lw.wk = store.random(p + "self_attn.k_proj.weight", {KV, D}, 0.3f);
-    lw.wv = store.random(p + "self_attn.v_proj.weight", {KV, D}, 0.3f);
-    lw.wo = store.random(p + "self_attn.o_proj.weight", {D, Q}, 0.2f);
-    lw.ffn_norm = store.ones_plus_noise(p + "post_attention_layernorm.weight", D);
-    lw.w_gate = store.random(p + "mlp.gate_proj.weight", {F, D}, 0.2f);
-    lw.w_up = store.random(p + "mlp.up_proj.weight", {F, D}, 0.2f);
-    lw.w_down = store.random(p + "mlp.down_proj.weight", {D, F}, 0.2f);
-    w.layers.push_back(std::move(lw));
-  }
-  w.final_norm = store.ones_plus_noise("model.norm.weight", D);
-  return w;
+  return LlamaWeights::from_tensors(backbone_tensors(s.dims()), s.n_layers, [&](const ModelTensor& t) {
+    switch (t.role) {
+      case TensorRole::Embed: return store.random(t.name, t.shape, 1.0f);
+      case TensorRole::AttnNorm:
+      case TensorRole::FfnNorm:
+      case TensorRole::FinalNorm:
+      case TensorRole::QNorm:
+      case TensorRole::KNorm: return store.ones_plus_noise(t.name, t.shape[0]);
+      case TensorRole::Wq:
+      case TensorRole::Wk:
+      case TensorRole::Wv: return store.random(t.name, t.shape, 0.3f);
+      default: return store.random(t.name, t.shape, 0.2f);
+    }
+  });
 }
 
 }  // namespace urm::test

@@ -40,6 +40,36 @@ TEST_CASE("conversation encoder: card pipeline and single-BOS ids identical to t
   }
 }
 
+TEST_CASE("conversation encoder: UTF-8 is checked once, by the template's render, not again by the tokenizer") {
+  const auto encoder = ConversationEncoder::load(urm::test::llama3_tokenizer_dir("llama3-rm"));
+  for (const auto& c : urm::test::chat_golden_cases("llama3-rm")) {
+    const std::string text = encoder.render(c.messages);
+    CHECK(urm::detail::find_invalid_utf8(text) == std::string_view::npos);
+    CHECK(encoder.encode(c.messages) == encoder.tokenizer().encode(text, true));  // the checked entry agrees
+  }
+  const Conversation bad{{"user", "ok"}, {"assistant", "caf\xC3"}};
+  CHECK_THROWS_WITH_AS(encoder.encode(bad), "messages[1].content: not valid UTF-8 (byte 3)", urm::Error);
+  CHECK_THROWS_WITH_AS(encoder.tokenizer().encode("caf\xC3", true), "Tokenizer::encode: invalid UTF-8 at byte offset 3",
+                       urm::Error);
+}
+
+TEST_CASE("conversation encoder: StripTemplateBos (Skywork-Reward-V2's card) removes the template's BOS string") {
+  for (const std::string variant : {"llama3-base", "llama3-rm"}) {
+    CAPTURE(variant);
+    const std::string dir = urm::test::llama3_tokenizer_dir(variant);
+    const auto strip = ConversationEncoder::load(dir, {.bos_policy = BosPolicy::StripTemplateBos});
+    CHECK(strip.bos_policy() == BosPolicy::StripTemplateBos);
+    for (const auto& c : urm::test::chat_golden_cases(variant)) {
+      // Rendered text without its leading "<|begin_of_text|>", encoded with the post-processor's tokens.
+      REQUIRE(c.text.starts_with("<|begin_of_text|>"));
+      const auto want = strip.tokenizer().encode(c.text.substr(std::string("<|begin_of_text|>").size()), true);
+      CHECK(strip.encode(c.messages) == want);
+      // llama3-rm's post-processor prepends the one BOS: apply_chat_template's ids.
+      if (variant == "llama3-rm") CHECK(strip.encode(c.messages) == c.ids_apply_chat_template);
+    }
+  }
+}
+
 TEST_CASE("conversation encoder: the reward-model tokenizer gives two <|begin_of_text|> by default") {
   const Conversation c{{"user", "when were the first Olympic Games held?"}, {"assistant", "April 1896"}};
   const auto card = ConversationEncoder::load(urm::test::llama3_tokenizer_dir("llama3-rm"));

@@ -98,7 +98,8 @@ TEST_CASE("urm-inspect rejects broken checkpoints with `error: <message>` and ex
     const auto r = inspect(quoted(dir.path()));
     CHECK(r.status == 1);
     CHECK(r.err == "error: " + dir.path().string() +
-                       ": missing tensor \"model.layers.3.input_layernorm.weight\" (expected shape [256])\n");
+                       ": config.json has num_hidden_layers = 4, but the checkpoint has 3 (model.layers.0 to "
+                       "model.layers.2)\n");
   }
   SUBCASE("unsupported config") {
     fs::create_symlink(gqa / "model.safetensors", dir.path() / "model.safetensors");
@@ -126,4 +127,40 @@ TEST_CASE("urm-inspect --cpu reports the machine without a checkpoint") {
   CHECK(r.status == 0);
   CHECK(r.out.rfind("cpu:\n", 0) == 0);
   CHECK(row(r.out, "hardware").size() == 3);
+}
+
+TEST_CASE("urm-inspect shows the family of each zoo checkpoint") {
+  const fs::path zoo = fs::path(URM_TEST_DATA_DIR) / "zoo" / "models";
+  struct Want {
+    const char* dir;
+    std::vector<std::string> architecture, head, reads;
+  };
+  const std::vector<Want> wants = {
+      {"qwen3-rm", {"architecture:", "Qwen3ForSequenceClassification"}, {"value", "head:", "scalar"},
+       {"reads:", "last", "non-pad", "token"}},
+      {"armorm-llama3", {"architecture:", "LlamaForRewardModelWithGating"}, {"value", "head:", "armorm"},
+       {"reads:", "token", "before", "the", "first", "pad"}},
+      {"skywork-llama31-scalar", {"architecture:", "LlamaForSequenceClassification"}, {"value", "head:", "scalar"},
+       {"reads:", "last", "non-pad", "token"}},
+      {"inform-mlp-llama31", {"architecture:", "INFORMForSequenceClassification"}, {"value", "head:", "inform-mlp"},
+       {"reads:", "token", "before", "the", "first", "pad"}},
+  };
+  for (const auto& w : wants) {
+    CAPTURE(w.dir);
+    const auto r = inspect(quoted(zoo / w.dir));
+    CHECK(r.status == 0);
+    CHECK(row(r.out, "architecture:") == w.architecture);
+    CHECK(row(r.out, "value") == w.head);
+    CHECK(row(r.out, "reads:") == w.reads);
+  }
+  const auto q = inspect(quoted(zoo / "qwen3-rm"));
+  CHECK(row(q.out, "model_type") == std::vector<std::string>{"model_type", "qwen3"});
+  CHECK(row(q.out, "backbone:") == std::vector<std::string>{"backbone:", "qwen3"});
+  CHECK(row(q.out, "model.layers.0.self_attn.q_norm.weight") ==
+        std::vector<std::string>{"model.layers.0.self_attn.q_norm.weight", "BF16", "[16]", "model.safetensors"});
+  const auto a = inspect(quoted(zoo / "armorm-llama3"));
+  CHECK(row(a.out, "objectives:") == std::vector<std::string>{"objectives:", "19"});
+  CHECK(row(a.out, "uncertainty:") == std::vector<std::string>{"uncertainty:", "no"});
+  CHECK(row(a.out, "pipeline:") == std::vector<std::string>{"pipeline:", "apply_chat_template", "ids", "(one", "BOS,",
+                                                            "the", "template's)"});
 }

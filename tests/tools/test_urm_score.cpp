@@ -256,3 +256,49 @@ TEST_CASE("urm-score: --date fixes the date a chat template prints; message fiel
   CHECK(bad.status == 2);
   CHECK(bad.err.rfind("urm-score: --date expects a date YYYY-MM-DD, got \"2024-13-01\"\n", 0) == 0);
 }
+
+TEST_CASE("urm-score: other families' Scores, and --bos card|single") {
+  const std::string zoo = std::string(URM_TEST_DATA_DIR) + "/zoo/models/";
+  const nlohmann::json golden = [&] {
+    std::ifstream f(zoo + "model_golden.json");
+    return nlohmann::json::parse(f);
+  }();
+  const auto zoo_line = [&](const std::string& family, std::size_t i) {
+    return nlohmann::json{{"input_ids", golden["models"][family]["cases"][i]["input_ids"]}}.dump() + "\n";
+  };
+  // ArmoRM: 19 objectives with their means and coefficients, no log_std (no uncertainty).
+  ScoreRun r = urm_score("--model " + zoo + "armorm-llama3", zoo_line("armorm-llama3", 2) + zoo_line("armorm-llama3", 0));
+  CHECK(r.status == 1);
+  REQUIRE(r.out.size() == 2);
+  const auto j = nlohmann::json::parse(r.out[0]);
+  const auto& want = golden["models"]["armorm-llama3"]["cases"][2];
+  CHECK(std::abs(j["reward"].get<double>() - want["score"].get<double>()) <= 1e-4);
+  CHECK(j["reward_variance"] == 0.0);
+  REQUIRE(j["attributes"].size() == 19);
+  CHECK(j["attributes"][10] == nlohmann::json{{"name", "beavertails-is_safe"},
+                                              {"mean", j["attributes"][10]["mean"]}});
+  CHECK(std::abs(j["attributes"][10]["mean"].get<double>() - want["multi_obj_rewards"][10].get<double>()) <= 1e-4);
+  CHECK(std::abs(j["weights"][3].get<double>() - want["multi_obj_coeffs"][3].get<double>()) <= 1e-4);
+  CHECK(r.out[1].rfind("{\"error\":\"line 2: ArmoRM: the input does not contain the token pattern", 0) == 0);
+
+  // A scalar head: the reward alone.
+  r = urm_score("--model " + zoo + "qwen3-rm", zoo_line("qwen3-rm", 4));
+  CHECK(r.status == 0);
+  REQUIRE(r.out.size() == 1);
+  const auto q = nlohmann::json::parse(r.out[0]);
+  CHECK(std::abs(q["reward"].get<double>() - golden["models"]["qwen3-rm"]["cases"][4]["score"].get<double>()) <= 1e-4);
+  CHECK(q["attributes"].empty());
+
+  // --bos card is the default, single is --single-bos; anything else is a usage error.
+  const std::string tok = urm::test::llama3_tokenizer_dir("llama3-rm");
+  r = urm_score("--model " + kTiny + " --tokenizer-dir " + tok + " --bos single --emit-ids", messages_line(6));
+  CHECK(r.status == 0);
+  REQUIRE(r.out.size() == 1);
+  CHECK(nlohmann::json::parse(r.out[0])["input_ids"] == golden_case(7)["input_ids"]);
+  r = urm_score("--model " + kTiny + " --tokenizer-dir " + tok + " --bos card --emit-ids", messages_line(6));
+  REQUIRE(r.out.size() == 1);
+  CHECK(nlohmann::json::parse(r.out[0])["input_ids"] == golden_case(6)["input_ids"]);
+  r = urm_score("--model " + kTiny + " --bos double", ids_line(0));
+  CHECK(r.status == 2);
+  CHECK(r.err.rfind("urm-score: --bos expects card or single, got \"double\"\n", 0) == 0);
+}

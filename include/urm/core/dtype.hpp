@@ -8,7 +8,9 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace urm {
@@ -45,6 +47,42 @@ constexpr std::optional<DType> parse_dtype(std::string_view s) {
   if (s == "I8") return DType::I8;
   if (s == "U8") return DType::U8;
   return std::nullopt;
+}
+
+// A set of element types: the types a tensor may be stored as.
+class DTypeSet {
+ public:
+  constexpr DTypeSet(std::initializer_list<DType> types) {
+    for (const DType t : types) bits_ = static_cast<std::uint8_t>(bits_ | bit(t));
+  }
+  constexpr bool contains(DType t) const { return (bits_ & bit(t)) != 0; }
+
+  // "F32, F16 or BF16": the members in the order of DType.
+  std::string describe() const {
+    std::string out;
+    int left = std::popcount(bits_);
+    for (const DType t : {DType::F32, DType::F16, DType::BF16, DType::I8, DType::U8}) {
+      if (!contains(t)) continue;
+      out += dtype_name(t);
+      --left;
+      if (left > 1) out += ", ";
+      if (left == 1) out += " or ";
+    }
+    return out;
+  }
+
+ private:
+  static constexpr std::uint8_t bit(DType t) { return static_cast<std::uint8_t>(1u << static_cast<unsigned>(t)); }
+  std::uint8_t bits_ = 0;
+};
+
+// What the kernels read: floating-point weights, widened to float32 in registers.
+inline constexpr DTypeSet kFloatDTypes = {DType::F32, DType::F16, DType::BF16};
+
+// "<subject> has dtype I8, expected F32, F16 or BF16" — the one wording of a
+// tensor stored in a type the code cannot read.
+inline std::string dtype_mismatch(const std::string& subject, DType got, DTypeSet allowed) {
+  return subject + " has dtype " + std::string(dtype_name(got)) + ", expected " + allowed.describe();
 }
 
 // bfloat16 -> float32 is exact: the bf16 bits are the high half of the f32.

@@ -64,4 +64,21 @@ inline std::string shape_string(const std::vector<std::int64_t>& shape) {
   return s + "]";
 }
 
+// Throws urm::Error(dtype_mismatch(subject, …)) unless t is stored as one of `allowed`.
+inline void require_dtype(const TensorView& t, DTypeSet allowed, const std::string& subject) {
+  if (!allowed.contains(t.dtype)) throw Error(dtype_mismatch(subject, t.dtype, allowed));
+}
+
+// The checks a model makes of one of its weights, before any kernel reads it:
+// the shape it expects and the dtypes it reads. Messages: `<where>tensor
+// "<name>" has shape [a, b], expected [c, d]` and `<where>tensor "<name>" has
+// dtype I8, expected F32, F16 or BF16`.
+inline void check_tensor(const TensorView& t, const std::vector<std::int64_t>& shape, DTypeSet allowed,
+                         const std::string& where) {
+  if (t.shape != shape)
+    throw Error(where + "tensor \"" + t.name + "\" has shape " + shape_string(t.shape) + ", expected " +
+                shape_string(shape));
+  require_dtype(t, allowed, where + "tensor \"" + t.name + "\"");
+}
+
 }  // namespace urm

@@ -1,14 +1,24 @@
-// LlamaConfig — the architecture settings of a Hugging Face Llama config.json.
+// LlamaConfig — the architecture settings of a Hugging Face config.json of a
+// Llama-style decoder: model_type "llama" or "qwen3" (Qwen3 is the Llama
+// decoder plus an RMSNorm of each query and key head, see model_family.hpp).
 //
 // Both generations of transformers are read:
 //   4.x: "rope_theta" at the top level and "rope_scaling" = null or
-//        {"rope_type" (or the older "type"): ..., factor, ...};
-//   5.x: "rope_parameters" = {"rope_type", "rope_theta", factor, ...}.
-// Only what urm.cpp implements is accepted: model_type "llama", no attention
-// or MLP biases, SiLU, and RoPE of type "default" or "llama3". Anything else
-// is an error naming the JSON key, never a silent approximation.
+//        {"rope_type" (or the older "type"): ..., factor, ...}; "torch_dtype";
+//   5.x: "rope_parameters" = {"rope_type", "rope_theta", factor, ...}; "dtype".
+// Only what urm.cpp implements is accepted: no attention or MLP biases, SiLU,
+// RoPE of type "default" or "llama3", full attention in every layer (no
+// sliding window). Anything else is an error naming the JSON key, never a
+// silent approximation. Defaults are those of the model type's config class
+// (LlamaConfig / Qwen3Config of transformers) for keys a config leaves out.
+//
+// The value head's settings read here are ArmoRM's (num_objectives and
+// gating_*, with the defaults of its remote code); which head a checkpoint
+// has is decided from `architectures` and its tensors (model_family.hpp).
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -32,7 +42,20 @@ struct RopeConfig {
   std::int64_t original_max_position_embeddings = 8192;
 };
 
+// The model types urm.cpp runs, as config.json names them.
+inline constexpr std::array<std::string_view, 2> kModelTypes = {"llama", "qwen3"};
+
+// ArmoRM's gating network (LlamaForRewardModelWithGating): n_hidden Linear +
+// ReLU layers of hidden_dim, then a Linear to num_objectives, softmax at
+// temperature. The defaults are the remote code's config_dict.get() defaults.
+struct GatingConfig {
+  std::int64_t num_objectives = 19, hidden_dim = 1024, n_hidden = 3;
+  double temperature = 10;
+};
+
 struct LlamaConfig {
+  std::string model_type;                  // one of kModelTypes
+  std::vector<std::string> architectures;  // as written (may be empty)
   std::int64_t hidden_size = 0, num_hidden_layers = 0, num_attention_heads = 0, num_key_value_heads = 0, head_dim = 0,
                intermediate_size = 0, vocab_size = 0, max_position_embeddings = 0, num_labels = 0;
   double rms_norm_eps = 1e-6;
@@ -41,6 +64,7 @@ struct LlamaConfig {
   bool tie_word_embeddings = false;
   std::optional<std::int64_t> pad_token_id, bos_token_id;
   std::vector<std::int64_t> eos_token_ids;
+  GatingConfig gating;
 
   static LlamaConfig from_json(const nlohmann::json& j, const std::string& source);
   static LlamaConfig load(const std::string& config_json_path) {
@@ -165,15 +189,34 @@ inline LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::st
   const detail::ConfigReader r(j, source, "");
   constexpr std::int64_t kMax = detail::kConfigMaxInt;
 
+  std::string model_types;  // "\"llama\" or \"qwen3\""
+  for (std::size_t i = 0; i < kModelTypes.size(); ++i) {  // (appended piece by piece: GCC 12 warns on "…" + string&&)
+    model_types += i == 0 ? "" : i + 1 == kModelTypes.size() ? " or " : ", ";
+    model_types += '"';
+    model_types += kModelTypes[i];
+    model_types += '"';
+  }
   const auto model_type = r.opt_string("model_type");
-  if (!model_type) r.fail("model_type", "missing (expected \"llama\")");
-  if (*model_type != "llama") r.fail("model_type", "\"" + *model_type + "\" is not supported (expected \"llama\")");
+  if (!model_type) r.fail("model_type", "missing (expected " + model_types + ")");
+  if (std::find(kModelTypes.begin(), kModelTypes.end(), *model_type) == kModelTypes.end())
+    r.fail("model_type", "\"" + *model_type + "\" is not supported (expected " + model_types + ")");
+  const bool qwen3 = *model_type == "qwen3";
   if (r.opt_bool("attention_bias").value_or(false)) r.fail("attention_bias", "true is not supported (expected false)");
   if (r.opt_bool("mlp_bias").value_or(false)) r.fail("mlp_bias", "true is not supported (expected false)");
   if (const auto act = r.opt_string("hidden_act"); act && *act != "silu")
     r.fail("hidden_act", "\"" + *act + "\" is not supported (expected \"silu\")");
 
   LlamaConfig c;
+  c.model_type = *model_type;
+  using detail::describe_json;
+  if (const auto* archs = r.get("architectures")) {
+    if (!archs->is_array()) r.fail("architectures", "expected an array of class names, got " + describe_json(*archs));
+    for (std::size_t i = 0; i < archs->size(); ++i) {
+      const nlohmann::json& a = (*archs)[i];
+      if (!a.is_string()) r.fail("architectures[" + std::to_string(i) + "]", "expected a class name, got " + describe_json(a));
+      c.architectures.push_back(a.get<std::string>());
+    }
+  }
   c.hidden_size = r.req_int("hidden_size", 1, kMax);
   c.num_hidden_layers = r.req_int("num_hidden_layers", 1, kMax);
   c.num_attention_heads = r.req_int("num_attention_heads", 1, kMax);
@@ -181,9 +224,12 @@ inline LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::st
   if (c.num_attention_heads % c.num_key_value_heads != 0)
     r.fail("num_key_value_heads", std::to_string(c.num_key_value_heads) + " does not divide num_attention_heads (" +
                                       std::to_string(c.num_attention_heads) + ")");
-  // head_dim: explicit in newer configs, else hidden_size / num_attention_heads.
+  // head_dim: explicit in newer configs, else Qwen3Config's 128, or for Llama
+  // hidden_size / num_attention_heads.
   if (const auto hd = r.opt_int("head_dim", 1, kMax)) {
     c.head_dim = *hd;
+  } else if (qwen3) {
+    c.head_dim = 128;
   } else {
     if (c.hidden_size % c.num_attention_heads != 0)
       r.fail("head_dim", "absent, and hidden_size (" + std::to_string(c.hidden_size) +
@@ -194,9 +240,24 @@ inline LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::st
   if (c.head_dim % 2 != 0) r.fail("head_dim", std::to_string(c.head_dim) + " is odd (RoPE rotates pairs)");
   c.intermediate_size = r.req_int("intermediate_size", 1, kMax);
   c.vocab_size = r.req_int("vocab_size", 1, kMax);
-  c.max_position_embeddings = r.opt_int("max_position_embeddings", 1, kMax).value_or(2048);  // HF's default
+  c.max_position_embeddings = r.opt_int("max_position_embeddings", 1, kMax).value_or(qwen3 ? 32768 : 2048);  // HF's
   c.rms_norm_eps = r.opt_positive("rms_norm_eps").value_or(1e-6);                            // HF's default
   c.tie_word_embeddings = r.opt_bool("tie_word_embeddings").value_or(false);
+  // Sliding-window attention (Qwen3's use_sliding_window, 5.x layer_types) is
+  // not implemented: a config that would use it in any layer is refused.
+  if (const auto* types = r.get("layer_types")) {
+    if (!types->is_array()) r.fail("layer_types", "expected an array of layer types, got " + describe_json(*types));
+    for (std::size_t i = 0; i < types->size(); ++i) {
+      const nlohmann::json& t = (*types)[i];
+      if (!t.is_string() || t.get<std::string>() != "full_attention")
+        r.fail("layer_types[" + std::to_string(i) + "]",
+               describe_json(t) + " is not supported (expected \"full_attention\")");
+    }
+  }
+  if (r.opt_bool("use_sliding_window").value_or(false) && r.get("sliding_window") != nullptr &&
+      r.opt_int("max_window_layers", 0, kMax).value_or(28) < c.num_hidden_layers)
+    r.fail("use_sliding_window", "true is not supported (layers from max_window_layers on would use sliding-window "
+                                 "attention)");
   // 5.x writes "dtype", 4.x "torch_dtype".
   c.torch_dtype = r.opt_string("torch_dtype").value_or(r.opt_string("dtype").value_or("float32"));
 
@@ -221,6 +282,12 @@ inline LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::st
       c.eos_token_ids.push_back(r.int_value("eos_token_id", *eos, 0, max_id));
     }
   }
+
+  // ArmoRM's gating network (read whatever the architecture; used by its head only).
+  c.gating.num_objectives = r.opt_int("num_objectives", 1, kMax).value_or(c.gating.num_objectives);
+  c.gating.hidden_dim = r.opt_int("gating_hidden_dim", 1, kMax).value_or(c.gating.hidden_dim);
+  c.gating.n_hidden = r.opt_int("gating_n_hidden", 0, kMax).value_or(c.gating.n_hidden);
+  c.gating.temperature = r.opt_positive("gating_temperature").value_or(c.gating.temperature);
 
   // RoPE. 5.x: everything in rope_parameters. 4.x: rope_theta at the top
   // level, rope_scaling for the rest (some writers repeat rope_theta in it).

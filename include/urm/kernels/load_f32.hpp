@@ -101,8 +101,7 @@ inline void convert_f32(const std::byte* base, std::size_t i, std::size_t n, flo
 // Throws unless t is a stored type these kernels widen: "<what><name> has
 // dtype I8, expected F32, F16 or BF16".
 inline void require_float_dtype(const TensorView& t, const std::string& what) {
-  if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16)
-    throw Error(what + t.name + " has dtype " + std::string(dtype_name(t.dtype)) + ", expected F32, F16 or BF16");
+  require_dtype(t, kFloatDTypes, what + t.name);
 }
 
 // Calls f(std::integral_constant<DType, D>{}) for the runtime dtype t, so a

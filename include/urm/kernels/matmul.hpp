@@ -410,9 +410,7 @@ namespace urm::kernels {
 // `w` (any alignment). The lower-level form of matmul(…, TensorView, …).
 inline void matmul(const float* x, std::size_t m, std::size_t k, const std::byte* w, DType dtype, std::size_t n,
                    float* y, ThreadPool& pool) {
-  if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16)
-    throw Error("matmul: weight dtype " + std::string(dtype_name(dtype)) +
-                " is not supported, expected F32, F16 or BF16");
+  if (!kFloatDTypes.contains(dtype)) throw Error(dtype_mismatch("matmul: weight", dtype, kFloatDTypes));
   if (m == 0 || n == 0) return;
   if (k == 0) {
     std::fill(y, y + m * n, 0.0f);

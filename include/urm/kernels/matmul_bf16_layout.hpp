@@ -225,9 +225,7 @@ inline PackedBf16Weights pack_bf16(const TensorView& w, ThreadPool& pool) {
   if (w.rank() != 2 || w.dim(0) <= 0 || w.dim(1) <= 0)
     throw Error("pack_bf16: weight " + w.name + " has shape " + shape_string(w.shape) +
                 ", expected [n, k] with n, k > 0");
-  if (w.dtype != DType::F32 && w.dtype != DType::F16 && w.dtype != DType::BF16)
-    throw Error("pack_bf16: weight " + w.name + " has dtype " + std::string(dtype_name(w.dtype)) +
-                ", expected F32, F16 or BF16");
+  require_dtype(w, kFloatDTypes, "pack_bf16: weight " + w.name);
   const std::size_t n = static_cast<std::size_t>(w.dim(0)), k = static_cast<std::size_t>(w.dim(1));
   if (k > SIZE_MAX / 4 / n)
     throw Error("pack_bf16: weight " + w.name + " has shape " + shape_string(w.shape) + ", too large to address");

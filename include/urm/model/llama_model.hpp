@@ -1,5 +1,6 @@
 // LlamaModel — the Llama decoder stack (prefill only: a reward model reads a
-// whole sequence once and never decodes).
+// whole sequence once and never decodes), and Qwen3's, which is the same plus
+// an RMSNorm over each query and key head (q_norm, k_norm) before RoPE.
 //
 // Weights are TensorViews into the memory-mapped checkpoint, used in place
 // in their stored dtype (F32/F16/BF16); all arithmetic is float32 (exact mode).
@@ -40,6 +41,7 @@
 #include "urm/kernels/rmsnorm.hpp"
 #include "urm/kernels/rope.hpp"
 #include "urm/model/bf16_input.hpp"
+#include "urm/model/model_family.hpp"
 #include "urm/model/packed_llama_layer.hpp"
 
 namespace urm {
@@ -55,10 +57,17 @@ struct LlamaShape {
   std::size_t vocab = 0;
   std::size_t max_positions = 0;  // max_position_embeddings
   float norm_eps = 1e-5f;
+  bool qk_norm = false;              // Qwen3: RMSNorm of every query and key head
   std::vector<float> rope_inv_freq;  // [head_dim / 2]
 
   std::size_t q_dim() const { return n_heads * head_dim; }
   std::size_t kv_dim() const { return n_kv_heads * head_dim; }
+
+  // The sizes that decide the tensors (model_family.hpp).
+  BackboneDims dims() const {
+    const auto i = [](std::size_t v) { return static_cast<std::int64_t>(v); };
+    return {i(vocab), i(dim), i(n_layers), i(n_heads), i(n_kv_heads), i(head_dim), i(ffn_dim), qk_norm};
+  }
 
   static LlamaShape from_config(const LlamaConfig& c) {
     LlamaShape s;
@@ -71,6 +80,7 @@ struct LlamaShape {
     s.vocab = static_cast<std::size_t>(c.vocab_size);
     s.max_positions = static_cast<std::size_t>(c.max_position_embeddings);
     s.norm_eps = static_cast<float>(c.rms_norm_eps);
+    s.qk_norm = backbone_dims(c).qk_norm;
     // transformers computes the frequencies in float32 from the float theta.
     if (c.rope.type == "llama3") {
       const kernels::Llama3RopeScaling scaling{
@@ -84,6 +94,7 @@ struct LlamaShape {
   }
 };
 
+// The weights of one layer (their names and shapes: model_family.hpp).
 struct LlamaLayerWeights {
   TensorView attn_norm;  // input_layernorm          [dim]
   TensorView wq;         // self_attn.q_proj         [n_heads·head_dim, dim]
@@ -94,6 +105,8 @@ struct LlamaLayerWeights {
   TensorView w_gate;     // mlp.gate_proj            [ffn, dim]
   TensorView w_up;       // mlp.up_proj              [ffn, dim]
   TensorView w_down;     // mlp.down_proj            [dim, ffn]
+  TensorView q_norm;     // self_attn.q_norm         [head_dim] (Qwen3; else empty)
+  TensorView k_norm;     // self_attn.k_norm         [head_dim] (Qwen3; else empty)
 };
 
 struct LlamaWeights {
@@ -105,20 +118,46 @@ struct LlamaWeights {
   bool file_mapped = false;
   TensorView final_norm;  // model.norm [dim]
 
+  // Where the weight of a backbone role goes (nullptr for head roles).
+  TensorView* slot(TensorRole role, std::size_t layer) {
+    if (role == TensorRole::Embed) return &embed;
+    if (role == TensorRole::FinalNorm) return &final_norm;
+    if (layer >= layers.size()) return nullptr;
+    LlamaLayerWeights& w = layers[layer];
+    switch (role) {
+      case TensorRole::AttnNorm: return &w.attn_norm;
+      case TensorRole::Wq: return &w.wq;
+      case TensorRole::Wk: return &w.wk;
+      case TensorRole::Wv: return &w.wv;
+      case TensorRole::Wo: return &w.wo;
+      case TensorRole::QNorm: return &w.q_norm;
+      case TensorRole::KNorm: return &w.k_norm;
+      case TensorRole::FfnNorm: return &w.ffn_norm;
+      case TensorRole::WGate: return &w.w_gate;
+      case TensorRole::WUp: return &w.w_up;
+      case TensorRole::WDown: return &w.w_down;
+      default: return nullptr;
+    }
+  }
+  const TensorView* slot(TensorRole role, std::size_t layer) const {
+    return const_cast<LlamaWeights*>(this)->slot(role, layer);
+  }
+
+  // The backbone tensors of a description, each view made by `view(tensor)`.
+  template <class View>
+  static LlamaWeights from_tensors(const ModelTensors& tensors, std::size_t n_layers, View&& view) {
+    LlamaWeights w;
+    w.layers.resize(n_layers);
+    for (const ModelTensor& t : tensors)
+      if (TensorView* s = w.slot(t.role, t.index)) *s = view(t);
+    return w;
+  }
+
   // Views of the checkpoint's tensors (the bytes stay in the map; the
   // checkpoint must outlive the weights).
-  static LlamaWeights from_checkpoint(const Checkpoint& ckpt, std::size_t n_layers) {
-    LlamaWeights w;
-    w.embed = ckpt.tensor("model.embed_tokens.weight");
-    for (std::size_t l = 0; l < n_layers; ++l) {
-      const std::string p = "model.layers." + std::to_string(l) + ".";
-      w.layers.push_back({ckpt.tensor(p + "input_layernorm.weight"), ckpt.tensor(p + "self_attn.q_proj.weight"),
-                          ckpt.tensor(p + "self_attn.k_proj.weight"), ckpt.tensor(p + "self_attn.v_proj.weight"),
-                          ckpt.tensor(p + "self_attn.o_proj.weight"),
-                          ckpt.tensor(p + "post_attention_layernorm.weight"), ckpt.tensor(p + "mlp.gate_proj.weight"),
-                          ckpt.tensor(p + "mlp.up_proj.weight"), ckpt.tensor(p + "mlp.down_proj.weight")});
-    }
-    w.final_norm = ckpt.tensor("model.norm.weight");
+  static LlamaWeights from_checkpoint(const Checkpoint& ckpt, const BackboneDims& dims) {
+    LlamaWeights w = from_tensors(backbone_tensors(dims), static_cast<std::size_t>(dims.layers),
+                                  [&](const ModelTensor& t) { return ckpt.tensor(t.name); });
     w.file_mapped = true;
     return w;
   }
@@ -181,18 +220,26 @@ class LlamaState {
 // Which final-norm hidden states forward() returns.
 enum class LlamaOutput {
   None,  // nothing (only fill the K/V cache: running a shared prefix)
-  Last,  // the last position only (all a reward head needs)
+  Last,  // the last position only (what most reward heads read)
   All,   // every position
 };
+// (Any other set of positions: forward() with a list of rows.)
 
 class LlamaModel {
  public:
+  // Weights of the shape's tensors (model_family.hpp); each is checked.
   LlamaModel(LlamaShape shape, LlamaWeights weights) : s_(std::move(shape)), w_(std::move(weights)) { check(); }
 
+  // The decoder of a checkpoint, validated first (validate_checkpoint).
   static LlamaModel from_checkpoint(const Checkpoint& ckpt, const LlamaConfig& cfg) {
+    validate_checkpoint(ckpt, cfg);
+    return from_validated_checkpoint(ckpt, cfg);
+  }
+  // The decoder of a checkpoint validate_checkpoint has accepted with this config.
+  static LlamaModel from_validated_checkpoint(const Checkpoint& ckpt, const LlamaConfig& cfg) {
     LlamaShape shape = LlamaShape::from_config(cfg);
-    LlamaWeights weights = LlamaWeights::from_checkpoint(ckpt, shape.n_layers);
-    return LlamaModel(std::move(shape), std::move(weights));
+    LlamaWeights weights = LlamaWeights::from_checkpoint(ckpt, shape.dims());
+    return LlamaModel(std::move(shape), std::move(weights), Validated{});
   }
 
   const LlamaShape& shape() const { return s_; }
@@ -222,9 +269,28 @@ class LlamaModel {
   // final norm (n_layers + 2 rows of dim floats).
   std::span<const float> forward(std::span<const std::int32_t> ids, LlamaState& st, LlamaOutput output,
                                  ThreadPool& pool, std::vector<std::vector<float>>* trace = nullptr) const {
+    std::vector<std::size_t> rows;  // the rows returned
+    if (output == LlamaOutput::Last && !ids.empty()) rows = {ids.size() - 1};
+    if (output == LlamaOutput::All)
+      for (std::size_t t = 0; t < ids.size(); ++t) rows.push_back(t);
+    return forward(ids, st, rows, pool, trace);
+  }
+
+  // The same, returning the final-norm hidden states of `rows` (indices into
+  // ids, ascending, each < ids.size(); none: only fill the K/V cache), as
+  // [rows.size(), dim] in that order. Heads that read a position other than
+  // the last (pooling rules, ArmoRM's gating position) ask for theirs. The
+  // last layer computes only these rows past K/V; with rows other than the
+  // last, the last two rows of the trace are those of the last row asked for.
+  std::span<const float> forward(std::span<const std::int32_t> ids, LlamaState& st, std::span<const std::size_t> rows,
+                                 ThreadPool& pool, std::vector<std::vector<float>>* trace = nullptr) const {
     const std::size_t n = ids.size();
     const std::size_t past = st.n_past();
     if (n == 0) throw Error("LlamaModel::forward: no tokens");
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      if (rows[i] >= n || (i > 0 && rows[i] <= rows[i - 1]))
+        throw Error("LlamaModel::forward: rows must ascend within the " + std::to_string(n) + " tokens given, row " +
+                    std::to_string(i) + " is " + std::to_string(rows[i]));
     if (past + n > s_.max_positions)
       throw Error("LlamaModel::forward: " + std::to_string(past + n) +
                   " positions, more than max_position_embeddings (" + std::to_string(s_.max_positions) + ")");
@@ -232,8 +298,8 @@ class LlamaModel {
     const std::size_t T = past + n;  // positions in the cache after this call
     st.reserve(s_, n, T);
     if (trace) trace->clear();
-    auto record = [&](const float* rows, std::size_t last) {
-      if (trace) trace->emplace_back(rows + last * D, rows + (last + 1) * D);
+    auto record = [&](const float* data, std::size_t last) {
+      if (trace) trace->emplace_back(data + last * D, data + (last + 1) * D);
     };
 
     // x = embed_tokens[ids]                                     x: [n, D]
@@ -242,7 +308,7 @@ class LlamaModel {
     // so at most 16 MiB of it is resident at any time.
     for (std::size_t t0 = 0; t0 < n; t0 += 256) {
       const std::size_t nt = std::min<std::size_t>(256, n - t0);
-      kernels::embedding(w_.embed, ids.data() + t0, nt, st.x.data() + t0 * D, t0);
+      kernels::embedding(w_.embed, ids.data() + t0, nt, st.x.data() + t0 * D, past + t0);
       if (w_.file_mapped)
         release_resident_rows(w_.embed.data, w_.embed.nbytes / s_.vocab, s_.vocab, ids.data() + t0, nt);
     }
@@ -253,10 +319,13 @@ class LlamaModel {
       float* kc = st.k[l].data();  // [T, KV]
       float* vc = st.v[l].data();  // [T, KV]
       // In the last layer only the rows that are returned need computing past
-      // K/V: r0 … n − 1 (for None, no row at all).
+      // K/V: they are gathered into rows r0 … n − 1 (for None, no row at all).
       const bool last_layer = l + 1 == L;
-      const std::size_t r0 = !last_layer || output == LlamaOutput::All ? 0 : n - 1;
-      const std::size_t m = n - r0;  // rows carried through this layer
+      const std::size_t m = last_layer ? rows.size() : n;  // rows carried through this layer
+      const std::size_t r0 = n - m;
+      // Their positions are contiguous (pos0 …) unless rows has gaps.
+      const bool contiguous = !last_layer || m == 0 || rows.back() - rows.front() + 1 == m;
+      const std::size_t pos0 = past + (last_layer && m > 0 ? rows.front() : 0);
 
       // --- attention block ---
       // xb = rmsnorm(x) · attn_norm                             xb: [n, D]
@@ -273,18 +342,40 @@ class LlamaModel {
         kernels::matmul(st.xb.data(), n, D, w.wk, kc + past * KV, pool);
         kernels::matmul(st.xb.data(), n, D, w.wv, vc + past * KV, pool);
       }
+      // Qwen3: k = rmsnorm(k) · k_norm per head, before RoPE.
+      if (s_.qk_norm)
+        kernels::rmsnorm(kc + past * KV, w.k_norm, s_.norm_eps, kc + past * KV, n * s_.n_kv_heads, s_.head_dim);
       kernels::rope(kc + past * KV, n, s_.n_kv_heads, s_.head_dim, past, s_.rope_inv_freq.data());
-      if (last_layer && output == LlamaOutput::None) break;  // prefix: its K/V are all that is kept
+      if (last_layer && m == 0) break;  // prefix: its K/V are all that is kept
+      // Gather the rows returned into r0 … n − 1 (in order: rows[i] ≤ r0 + i, so
+      // going down never overwrites a row still to be moved).
+      if (r0 != 0 && !(contiguous && rows.front() == r0))
+        for (std::size_t i = m; i-- > 0;) {
+          if (rows[i] == r0 + i) continue;
+          std::copy_n(st.x.data() + rows[i] * D, D, st.x.data() + (r0 + i) * D);
+          std::copy_n(st.xb.data() + rows[i] * D, D, st.xb.data() + (r0 + i) * D);
+        }
       //   q = xb Wqᵀ (rows r0 …)                               q: [m, Q]
       if (!p) kernels::matmul(st.xb.data() + r0 * D, m, D, w.wq, st.q.data(), pool);
       else {
         if (r0 != 0) st.bf16.set(st.xb.data() + r0 * D, m, D, rounding_, pool);
         st.bf16.multiply(p->wq, st.q.data(), pool);
       }
-      kernels::rope(st.q.data(), m, s_.n_heads, s_.head_dim, past + r0, s_.rope_inv_freq.data());
-      // att = softmax(q kᵀ / √head_dim, causal) v  over all T keys, into q   att: [m, Q]
+      // Qwen3: q = rmsnorm(q) · q_norm per head, before RoPE.
+      if (s_.qk_norm) kernels::rmsnorm(st.q.data(), w.q_norm, s_.norm_eps, st.q.data(), m * s_.n_heads, s_.head_dim);
+      // att = softmax(q kᵀ / √head_dim, causal) v  over the keys up to each row, into q   att: [m, Q]
       float* att = st.q.data();
-      kernels::causal_attention(st.q.data(), kc, vc, att, m, T, s_.n_heads, s_.n_kv_heads, s_.head_dim, pool);
+      if (contiguous) {
+        kernels::rope(st.q.data(), m, s_.n_heads, s_.head_dim, pos0, s_.rope_inv_freq.data());
+        kernels::causal_attention(st.q.data(), kc, vc, att, m, pos0 + m, s_.n_heads, s_.n_kv_heads, s_.head_dim, pool);
+      } else {
+        for (std::size_t i = 0; i < m; ++i) {
+          float* qi = st.q.data() + i * Q;
+          kernels::rope(qi, 1, s_.n_heads, s_.head_dim, past + rows[i], s_.rope_inv_freq.data());
+          kernels::causal_attention(qi, kc, vc, qi, 1, past + rows[i] + 1, s_.n_heads, s_.n_kv_heads, s_.head_dim,
+                                    pool);
+        }
+      }
       // x += att Woᵀ                                            x: [m, D] (rows r0 …)
       float* x = st.x.data() + r0 * D;
       if (p) {
@@ -324,22 +415,19 @@ class LlamaModel {
       record(st.x.data(), n - 1);
     }
     st.n_past_ = T;
-    if (output == LlamaOutput::None) return {};
+    if (rows.empty()) return {};
 
-    // h = rmsnorm(x) · final_norm (rows returned only)           h: [1 or n, D]
-    const std::size_t r0 = output == LlamaOutput::All ? 0 : n - 1;
-    const std::size_t m = n - r0;
+    // h = rmsnorm(x) · final_norm (rows returned only, gathered at r0 …)   h: [m, D]
+    const std::size_t m = rows.size();
+    const std::size_t r0 = n - m;
     kernels::rmsnorm(st.x.data() + r0 * D, w_.final_norm, s_.norm_eps, st.xb.data(), m, D);
     record(st.xb.data(), m - 1);
     return {st.xb.data(), m * D};
   }
 
  private:
-  static void expect_shape(const TensorView& t, std::vector<std::int64_t> shape) {
-    if (t.shape != shape)
-      throw Error("LlamaModel: tensor " + t.name + " has shape " + shape_string(t.shape) + ", expected " +
-                  shape_string(shape));
-  }
+  struct Validated {};  // the tensors were checked against the description already
+  LlamaModel(LlamaShape shape, LlamaWeights weights, Validated) : s_(std::move(shape)), w_(std::move(weights)) {}
 
   void check() const {
     if (s_.dim == 0 || s_.n_layers == 0 || s_.n_heads == 0 || s_.n_kv_heads == 0 || s_.head_dim == 0 ||
@@ -355,21 +443,10 @@ class LlamaModel {
     if (w_.layers.size() != s_.n_layers)
       throw Error("LlamaModel: " + std::to_string(w_.layers.size()) + " layers of weights, expected " +
                   std::to_string(s_.n_layers));
-    using I = std::int64_t;
-    const I D = static_cast<I>(s_.dim), Q = static_cast<I>(s_.q_dim()), KV = static_cast<I>(s_.kv_dim()),
-            F = static_cast<I>(s_.ffn_dim);
-    expect_shape(w_.embed, {static_cast<I>(s_.vocab), D});
-    expect_shape(w_.final_norm, {D});
-    for (const auto& w : w_.layers) {
-      expect_shape(w.attn_norm, {D});
-      expect_shape(w.wq, {Q, D});
-      expect_shape(w.wk, {KV, D});
-      expect_shape(w.wv, {KV, D});
-      expect_shape(w.wo, {D, Q});
-      expect_shape(w.ffn_norm, {D});
-      expect_shape(w.w_gate, {F, D});
-      expect_shape(w.w_up, {F, D});
-      expect_shape(w.w_down, {D, F});
+    for (const ModelTensor& t : backbone_tensors(s_.dims())) {
+      const TensorView& w = *w_.slot(t.role, t.index);
+      if (w.data == nullptr) throw Error("LlamaModel: no weight given for " + t.name);
+      check_tensor(w, t.shape, t.dtypes, "LlamaModel: ");
     }
   }
 

@@ -3,8 +3,10 @@
 //   auto rm = urm::RewardModel::load("/models/URM-LLaMa-3-8B");
 //   urm::Score s = rm.score({{"user", "…"}, {"assistant", "…"}});
 //
-// Scoring = final-norm hidden state of the LAST token (a conversation is
-// scored unpadded, so this is HF's "last non-pad token") → value head.
+// Scoring = the final-norm hidden state at the position(s) the family's head
+// reads (the last token for URM; the pooling rule of the model's code for
+// the others, model_family.hpp) → value head. The family's model-card
+// pipeline turns a conversation into ids (Options::bos_policy overrides it).
 //
 // Thread safety: every scoring method is const and may be called from several
 // threads at once. Each call borrows a LlamaState (activations + K/V) from a
@@ -34,11 +36,11 @@
 #include "urm/core/error.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/io/checkpoint.hpp"
-#include "urm/io/llama_checkpoint.hpp"
 #include "urm/io/llama_config.hpp"
 #include "urm/model/llama_model.hpp"
+#include "urm/model/model_family.hpp"
+#include "urm/model/reward_head.hpp"
 #include "urm/model/score.hpp"
-#include "urm/model/value_head.hpp"
 #include "urm/text/conversation.hpp"
 #include "urm/text/conversation_encoder.hpp"
 
@@ -88,9 +90,11 @@ struct RewardModelOptions {
                                // (without tokenizer.json there, only score_ids works)
   std::size_t max_tokens = 0;  // 0 = max_position_embeddings (a larger value is an error)
   Truncation truncation = Truncation::Error;
-  BosPolicy bos_policy = BosPolicy::CardPipeline;  // the model card's ids (two <|begin_of_text|> with URM's tokenizer)
+  // How a conversation becomes ids; unset: the family's model-card pipeline
+  // (HeadTraits::bos: two <|begin_of_text|> for URM, one for the others).
+  std::optional<BosPolicy> bos_policy;
   std::string date;  // "YYYY-MM-DD" for a chat template's strftime_now(); empty = today (scores then depend on the date)
-  std::vector<float> prior_weights;                // override the fixed attribute weights (URM heads without a gate)
+  std::vector<float> prior_weights;  // override the fixed attribute weights (URM heads without a gate)
 };
 
 class RewardModel {
@@ -132,10 +136,13 @@ class RewardModel {
   // score_ids to float rounding, ~1e-6: only the split of the work changes).
   std::vector<Score> score_ids_batch(std::span<const std::vector<std::int32_t>> batch) const {
     std::vector<std::span<const std::int32_t>> kept;
+    std::vector<HeadPositions> read;
     kept.reserve(batch.size());
+    read.reserve(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
       try {
         kept.push_back(checked(*d_, batch[i]));
+        read.push_back(d_->head.positions(kept.back()));
       } catch (const Error& e) {
         throw Error("input " + std::to_string(i) + ": " + e.what());
       }
@@ -144,25 +151,37 @@ class RewardModel {
     out.reserve(batch.size());
     if (kept.empty()) return out;
 
-    // p = longest common prefix, leaving at least one token of every input to
-    // run after it (the score is read at the last token).
+    // p = longest common prefix, leaving every position a head reads to run
+    // after it (its final hidden state is computed then).
     std::size_t p = kept[0].size() - 1;
-    for (const auto& k : kept) {
-      p = std::min(p, k.size() - 1);
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+      const auto& k = kept[i];
+      p = std::min(p, read[i].rows().front());
       p = static_cast<std::size_t>(
           std::mismatch(k.begin(), k.begin() + static_cast<std::ptrdiff_t>(p), kept[0].begin()).first - k.begin());
     }
     Lease st(*d_);
     st->clear();
-    if (kept.size() > 1 && p > 0)
-      d_->model.forward(kept[0].first(p), *st, LlamaOutput::None, *d_->pool);
-    else
-      p = 0;
-    for (const auto& k : kept) out.push_back(score_tail(*d_, k, *st, p));
+    try {
+      if (kept.size() > 1 && p > 0)
+        d_->model.forward(kept[0].first(p), *st, LlamaOutput::None, *d_->pool);
+      else
+        p = 0;
+    } catch (const Error& e) {
+      throw Error("input 0: " + std::string(e.what()));
+    }
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+      try {
+        out.push_back(score_tail(*d_, kept[i], read[i], *st, p));
+      } catch (const Error& e) {
+        throw Error("input " + std::to_string(i) + ": " + e.what());
+      }
+    }
     return out;
   }
 
-  const UncertainValueHead& head() const { return d_->head; }
+  const RewardHead& head() const { return d_->head; }
+  const ModelFamily& family() const { return d_->head.family(); }
   const LlamaModel& model() const { return d_->model; }
   const LlamaConfig& config() const { return d_->config; }
   const Checkpoint& checkpoint() const { return d_->ckpt; }
@@ -178,8 +197,9 @@ class RewardModel {
         : ckpt(std::move(c)),
           config(std::move(cfg)),
           options(o),
-          model(validated_model(ckpt, config)),
-          head(UncertainValueHead::from_checkpoint(ckpt, config, o.prior_weights)),
+          family(validate_checkpoint(ckpt, config)),  // names, shapes and dtypes, with the file at fault
+          model(LlamaModel::from_validated_checkpoint(ckpt, config)),
+          head(RewardHead::from_checkpoint(ckpt, config, family, o.prior_weights)),
           pool(std::make_unique<ThreadPool>(o.threads)) {
       const std::size_t limit = model.shape().max_positions;
       if (o.max_tokens > limit)
@@ -193,22 +213,18 @@ class RewardModel {
       std::error_code ec;
       if (!o.tokenizer_dir.empty() || fs::exists(fs::path(ckpt.dir()) / "tokenizer.json", ec)) {
         ConversationEncoder::Options eo;
-        eo.bos_policy = o.bos_policy;
+        eo.bos_policy = o.bos_policy.value_or(family.traits().bos);
         eo.date = o.date;
         encoder.emplace(ConversationEncoder::load(o.tokenizer_dir.empty() ? ckpt.dir() : o.tokenizer_dir, eo));
       }
     }
 
-    static LlamaModel validated_model(const Checkpoint& ckpt, const LlamaConfig& config) {
-      validate_llama_checkpoint(ckpt, config);  // names, shapes and dtypes, with the file at fault
-      return LlamaModel::from_checkpoint(ckpt, config);
-    }
-
     Checkpoint ckpt;  // owns the mapped bytes every weight view points into
     LlamaConfig config;
     Options options;
+    ModelFamily family;
     LlamaModel model;
-    UncertainValueHead head;
+    RewardHead head;
     std::unique_ptr<ThreadPool> pool;
     std::size_t max_tokens = 0;
     std::optional<ConversationEncoder> encoder;  // absent: the folder has no tokenizer
@@ -263,20 +279,17 @@ class RewardModel {
 
   static Score score_ids(Data& d, std::span<const std::int32_t> ids) {
     const std::span<const std::int32_t> kept = checked(d, ids);
+    const HeadPositions read = d.head.positions(kept);
     Lease st(d);
     st->clear();
-    return score_tail(d, kept, *st, 0);
+    return score_tail(d, kept, read, *st, 0);
   }
 
-  // The tokens to run: ids checked for range, empty and length, truncated on
-  // the left if the options say so.
+  // The tokens to run: ids checked for empty and length, truncated on the left
+  // if the options say so. (The range of each id is checked once, where the
+  // model looks it up: LlamaModel::forward.)
   static std::span<const std::int32_t> checked(const Data& d, std::span<const std::int32_t> ids) {
     if (ids.empty()) throw Error("empty input: there is no token to score");
-    const std::size_t vocab = d.model.shape().vocab;
-    for (std::size_t t = 0; t < ids.size(); ++t)
-      if (ids[t] < 0 || static_cast<std::size_t>(ids[t]) >= vocab)
-        throw Error("token id " + std::to_string(ids[t]) + " at position " + std::to_string(t) +
-                    " is out of range [0, " + std::to_string(vocab) + ")");
     const std::size_t max = d.max_tokens;
     if (ids.size() <= max) return ids;
     if (d.options.truncation == Truncation::Left) return ids.last(max);
@@ -284,11 +297,15 @@ class RewardModel {
                 " (choose Truncation::Left to keep the last " + std::to_string(max) + " tokens)");
   }
 
-  // Runs ids[n_past …] after the n_past positions already in st, scores the last token.
-  static Score score_tail(const Data& d, std::span<const std::int32_t> ids, LlamaState& st, std::size_t n_past) {
+  // Runs ids[n_past …] after the n_past positions already in st (which
+  // precede every position the head reads) and scores them.
+  static Score score_tail(const Data& d, std::span<const std::int32_t> ids, const HeadPositions& read, LlamaState& st,
+                          std::size_t n_past) {
     st.rewind(n_past);
-    const auto h = d.model.forward(ids.subspan(n_past), st, LlamaOutput::Last, *d.pool);
-    Score s = d.head.evaluate(h, *d.pool);
+    std::vector<std::size_t> rows = read.rows();
+    for (std::size_t& r : rows) r -= n_past;
+    const auto h = d.model.forward(ids.subspan(n_past), st, rows, *d.pool);
+    Score s = d.head.evaluate(read, h, *d.pool);
     s.n_tokens = ids.size();
     return s;
   }

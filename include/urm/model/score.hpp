@@ -11,6 +11,13 @@
 // A plain scalar reward model has no attributes: `reward` is its one logit,
 // `attributes` and `weights` are empty and `reward_variance` is 0.
 //
+// Heads that predict no uncertainty say so: has_uncertainty is false. Their
+// attributes (ArmoRM's 19 objectives) are point values: `mean` is the
+// objective's reward and `log_std` is −∞ (a standard deviation of 0, so
+// samples are the means and reward_variance is 0); `weights` are still the
+// coefficients with reward = Σ_i w_i · mean_i. JSON output (serve/score_json.hpp)
+// leaves their log_std out.
+//
 // Sampling is the reparameterisation the URM paper trains with:
 //   sample_i = mean_i + eps_i · σ_i,   eps_i ~ N(0, 1).
 // With caller-supplied eps it is deterministic everywhere. The seeded variants
@@ -36,7 +43,7 @@ namespace urm {
 struct AttributeScore {
   std::string name;  // e.g. "helpfulness"
   float mean = 0.0f;
-  float log_std = 0.0f;
+  float log_std = 0.0f;  // −∞ for a point value (Score::has_uncertainty false)
 
   float std_dev() const { return std::exp(log_std); }
   float variance() const { return std::exp(2.0f * log_std); }
@@ -48,6 +55,9 @@ struct Score {
   std::vector<float> weights;              // K combination weights w_i
   float reward_variance = 0.0f;
   std::size_t n_tokens = 0;  // tokens the model read
+  // The head predicts a distribution (URM): log_std and reward_variance are
+  // its. False for point predictions (scalar, INF-ORM and ArmoRM heads).
+  bool has_uncertainty = false;
 
   float reward_std() const { return std::sqrt(reward_variance); }
 
@@ -66,9 +76,12 @@ struct Score {
   }
 
   // The combined reward of one attribute sample: Σ_i w_i (mean_i + eps_i σ_i).
-  // Scalar heads have no distribution: their sample is the reward itself.
+  // Heads without uncertainty have no distribution: their sample is the reward itself.
   float sample_reward(std::span<const float> eps) const {
-    if (attributes.empty()) return reward;
+    if (!has_uncertainty) {
+      check_eps(eps);
+      return reward;
+    }
     const std::vector<float> s = sample_attributes(eps);
     float r = 0.0f;
     for (std::size_t i = 0; i < s.size(); ++i) r += weights[i] * s[i];

@@ -9,11 +9,13 @@
 //          w = fc4(selu(fc2(selu(fc0(h)))))  (Linear layers with bias, no softmax)
 //   reward = Σ_i w_i mean_i,  reward_variance = Σ_i w_i² exp(2 log_std_i)
 //
-// A scalar head (score.weight [1, hidden], e.g. FsfairX-LLaMA3-RM) gives
-// reward = score.weight · h and no attributes.
+// A scalar head (score.weight [1, hidden], e.g. FsfairX-LLaMA3-RM,
+// Skywork-Reward-V2) gives reward = score.weight · h and no attributes (h is
+// then the pooled position's state, see model_family.hpp).
 //
 // The Score it returns carries the distribution: per-attribute mean, log_std,
 // variance, reparameterised samples and reward samples (see score.hpp).
+// The constants (attribute names, prior weights) are in model_family.hpp.
 #pragma once
 
 #include <array>
@@ -29,26 +31,14 @@
 #include "urm/core/tensor_view.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/io/checkpoint.hpp"
-#include "urm/io/llama_checkpoint.hpp"
 #include "urm/io/llama_config.hpp"
 #include "urm/kernels/activation.hpp"
 #include "urm/kernels/matmul.hpp"
+#include "urm/model/linear_layer.hpp"
+#include "urm/model/model_family.hpp"
 #include "urm/model/score.hpp"
 
 namespace urm {
-
-// The HelpSteer2 attributes, in the order of URM's score.weight rows.
-inline constexpr std::array<std::string_view, 5> kHelpSteer2Attributes = {"helpfulness", "correctness", "coherence",
-                                                                          "complexity", "verbosity"};
-// URM-LLaMa-3-8B's fixed combination weights for those attributes.
-inline constexpr std::array<float, 5> kUrmPriorWeights = {0.3f, 0.74f, 0.46f, 0.47f, -0.33f};
-
-// One Linear layer y = W x + b of the URM-3.1 gate (weights used in place,
-// bias converted once: it is a few floats).
-struct LinearLayer {
-  TensorView weight;        // [out, in]
-  std::vector<float> bias;  // [out]
-};
 
 class UncertainValueHead {
  public:
@@ -101,21 +91,20 @@ class UncertainValueHead {
     prior_ = std::move(prior_weights);
   }
 
-  // The head a checkpoint has (see detect_value_head): score.weight, and the
-  // gate weights.fc.{0,2,4} if present. prior_weights overrides the fixed
-  // weights of a URM head without a gate.
-  static UncertainValueHead from_checkpoint(const Checkpoint& ckpt, const LlamaConfig& cfg,
+  // The head of a checkpoint validate_checkpoint accepted as a urm-prior,
+  // urm-gated or scalar family: score.weight, and the gate weights.fc.* of
+  // urm-gated. prior_weights overrides the fixed weights of a URM head
+  // without a gate.
+  static UncertainValueHead from_checkpoint(const Checkpoint& ckpt, const LlamaConfig& cfg, const ModelFamily& family,
                                             std::vector<float> prior_weights = {}) {
+    const ModelTensors tensors = head_tensors(family, cfg);
     std::vector<LinearLayer> gate;
-    if (detect_value_head(ckpt, cfg) == ValueHeadKind::UrmGated) {
-      for (const char* fc : {"weights.fc.0", "weights.fc.2", "weights.fc.4"}) {
-        const TensorView& b = ckpt.tensor(std::string(fc) + ".bias");
-        std::vector<float> bias(static_cast<std::size_t>(b.numel()));
-        for (std::size_t i = 0; i < bias.size(); ++i) bias[i] = b.get_f32(i);
-        gate.push_back({ckpt.tensor(std::string(fc) + ".weight"), std::move(bias)});
-      }
+    for (std::size_t i = 0; const ModelTensor* w = find_tensor(tensors, TensorRole::GateWeight, i); ++i) {
+      const ModelTensor* b = find_tensor(tensors, TensorRole::GateBias, i);
+      gate.push_back(LinearLayer::of(ckpt.tensor(w->name), &ckpt.tensor(b->name)));
     }
-    return UncertainValueHead(ckpt.tensor("score.weight"), std::move(gate), std::move(prior_weights));
+    return UncertainValueHead(ckpt.tensor(find_tensor(tensors, TensorRole::HeadWeight)->name), std::move(gate),
+                              std::move(prior_weights));
   }
 
   std::size_t hidden_size() const { return hidden_; }
@@ -139,6 +128,7 @@ class UncertainValueHead {
       s.reward = head[0];
       return s;
     }
+    s.has_uncertainty = true;
     const std::size_t k = n_attributes();
     s.weights = is_gated() ? gate_weights(h, pool) : prior_;
     s.attributes.resize(k);
@@ -172,11 +162,8 @@ class UncertainValueHead {
   std::vector<float> gate_weights(std::span<const float> h, ThreadPool& pool) const {
     std::vector<float> x(h.begin(), h.end());
     for (std::size_t l = 0; l < gate_.size(); ++l) {
-      std::vector<float> y(gate_[l].bias.size());
-      kernels::matmul(x.data(), 1, x.size(), gate_[l].weight, y.data(), pool);
-      kernels::add_inplace(y.data(), gate_[l].bias.data(), y.size());
-      if (l + 1 < gate_.size()) kernels::selu_inplace(y.data(), y.size());
-      x = std::move(y);
+      x = gate_[l](x, pool);
+      if (l + 1 < gate_.size()) kernels::selu_inplace(x.data(), x.size());
     }
     return x;
   }

@@ -6,6 +6,7 @@
 //               "chat_template_kwargs": {…}} (text/conversation_json.hpp)  or  {"input_ids": [...]}
 // Output line: {"reward": r, "reward_variance": v,
 //               "attributes": [{"name", "mean", "log_std"}, …], "weights": [...], "n_tokens": n}
+//              (heads without uncertainty, Score::has_uncertainty false: no "log_std")
 //          or  {"error": "line N: …"} for a line that could not be scored.
 #pragma once
 
@@ -70,7 +71,11 @@ inline std::vector<std::int32_t> score_input_ids(const RewardModel& rm, const Sc
 // are widened to double, as Python's float(tensor.item()) prints them.
 inline nlohmann::ordered_json score_to_json(const Score& s) {
   nlohmann::ordered_json attrs = nlohmann::ordered_json::array();
-  for (const auto& a : s.attributes) attrs.push_back({{"name", a.name}, {"mean", a.mean}, {"log_std", a.log_std}});
+  for (const auto& a : s.attributes) {
+    nlohmann::ordered_json attr = {{"name", a.name}, {"mean", a.mean}};
+    if (s.has_uncertainty) attr["log_std"] = a.log_std;
+    attrs.push_back(std::move(attr));
+  }
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   out["reward"] = s.reward;
   out["reward_variance"] = s.reward_variance;

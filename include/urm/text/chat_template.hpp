@@ -96,6 +96,10 @@ class ChatTemplate {
     return ChatTemplate(t.source, std::move(name));
   }
 
+  // Every string given is checked to be valid UTF-8 (an error names the
+  // message or token), and the template is (Template::parse); the renderer
+  // joins whole code points only, so the text returned is valid UTF-8 too:
+  // the tokenizer does not check it again (ConversationEncoder::encode).
   std::string render(const Conversation& conversation, bool add_generation_prompt, const SpecialTokens& special_tokens,
                      const RenderOptions& options = {}) const {
     using namespace detail::jinja;

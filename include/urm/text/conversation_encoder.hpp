@@ -14,6 +14,9 @@
 // (BosPolicy::CardPipeline). BosPolicy::Single gives what
 // `apply_chat_template(messages, tokenize=True)` gives: the rendered text
 // encoded without the post-processor's tokens (one BOS, from the template).
+// BosPolicy::StripTemplateBos removes the template's leading bos_token string
+// first (Skywork-Reward-V2's card). See bos_policy.hpp; a reward model picks
+// its family's policy (model_family.hpp).
 #pragma once
 
 #include <cstdint>
@@ -25,17 +28,13 @@
 #include <vector>
 
 #include "urm/core/error.hpp"
+#include "urm/text/bos_policy.hpp"
 #include "urm/text/chat_template.hpp"
 #include "urm/text/conversation.hpp"
 #include "urm/text/tokenizer.hpp"
 #include "urm/text/tokenizer_config.hpp"
 
 namespace urm {
-
-enum class BosPolicy : std::uint8_t {
-  CardPipeline,  // encode(render(c), add_special_tokens=true): the model card's ids
-  Single,        // encode(render(c), add_special_tokens=false): apply_chat_template's ids
-};
 
 // ConversationEncoder::Options (outside the class for GCC bug 88165, as TokenizerOptions).
 // (No tokenizer options: split_special_tokens would also turn the special
@@ -112,10 +111,15 @@ class ConversationEncoder {
   // otherwise be scored as the post-processor's lone BOS. max_tokens > 0: an
   // urm::Error as soon as the ids are known to be more (see Tokenizer::encode).
   std::vector<std::int32_t> encode(const Conversation& conversation, std::size_t max_tokens = 0) const {
-    const std::string text = render(conversation);
+    std::string text = render(conversation);
     if (text.empty())
       throw Error(chat_template_.name() + ": rendered this conversation as empty text; there is nothing to score");
-    return tokenizer_.encode(text, bos_policy_ == BosPolicy::CardPipeline, max_tokens);
+    if (bos_policy_ == BosPolicy::StripTemplateBos && special_tokens_.bos_token &&
+        text.starts_with(*special_tokens_.bos_token))
+      text.erase(0, special_tokens_.bos_token->size());
+    // render() checked every string it was given and joins only whole code
+    // points: the text is valid UTF-8, checked once (there) on this path.
+    return tokenizer_.encode(ValidUtf8{text}, bos_policy_ != BosPolicy::Single, max_tokens);
   }
 
   const Tokenizer& tokenizer() const { return tokenizer_; }

@@ -73,6 +73,13 @@ namespace urm {
 
 // Tokenizer::Options. (Declared outside the class: GCC rejects `Options = {}`
 // as a default argument inside the class that defines Options, GCC bug 88165.)
+// Text its producer guarantees to be valid UTF-8 (a chat template's
+// rendering, see ChatTemplate::render), which encode() then does not check a
+// second time.
+struct ValidUtf8 {
+  std::string_view text;
+};
+
 struct TokenizerOptions {
   // true: the text of special tokens inside the input is tokenized as plain
   // text (a user cannot inject <|eot_id|> into a prompt); false, the default,
@@ -101,17 +108,23 @@ class Tokenizer {
   // max_tokens > 0: an urm::Error once the ids would be more than max_tokens
   // (the post-processor's special tokens included).
   std::vector<std::int32_t> encode(std::string_view text, bool add_special_tokens, std::size_t max_tokens = 0) const {
+    check_utf8(text);
+    return encode(ValidUtf8{text}, add_special_tokens, max_tokens);
+  }
+  std::vector<std::int32_t> encode(ValidUtf8 text, bool add_special_tokens, std::size_t max_tokens = 0) const {
     const std::size_t specials = add_special_tokens ? post_processor_.added_tokens(false) : 0;
     if (max_tokens != 0 && specials > max_tokens)
       throw Error("Tokenizer::encode: the post-processor alone adds " + std::to_string(specials) +
                   " tokens, more than max_tokens = " + std::to_string(max_tokens));
-    return post_processor_.apply(encode_text(text, max_tokens == 0 ? 0 : max_tokens - specials, max_tokens), nullptr,
-                                 add_special_tokens);
+    return post_processor_.apply(encode_text(text.text, max_tokens == 0 ? 0 : max_tokens - specials, max_tokens),
+                                 nullptr, add_special_tokens);
   }
 
   // Two sequences (e.g. a question and an answer), joined by the post-
   // processor's "pair" template.
   std::vector<std::int32_t> encode_pair(std::string_view a, std::string_view b, bool add_special_tokens) const {
+    check_utf8(a);
+    check_utf8(b);
     std::vector<std::int32_t> ia = encode_text(a, 0, 0);
     const std::vector<std::int32_t> ib = encode_text(b, 0, 0);
     return post_processor_.apply(std::move(ia), &ib, add_special_tokens);
@@ -164,15 +177,18 @@ class Tokenizer {
     return verbatim_vocab_.find(spelling);
   }
 
-  // The ids of `text` without the post-processor. max_tokens > 0 (what the
-  // caller asked for, named in the message): throw once there would be more
-  // than `limit` ids (max_tokens less the post-processor's tokens).
+  static void check_utf8(std::string_view text) {
+    if (const std::size_t bad = detail::find_invalid_utf8(text); bad != std::string_view::npos)
+      throw Error("Tokenizer::encode: invalid UTF-8 at byte offset " + std::to_string(bad));
+  }
+
+  // The ids of `text` (valid UTF-8) without the post-processor. max_tokens
+  // > 0 (what the caller asked for, named in the message): throw once there
+  // would be more than `limit` ids (max_tokens less the post-processor's tokens).
   std::vector<std::int32_t> encode_text(std::string_view text, std::size_t limit, std::size_t max_tokens) const {
     if (options_.max_input_bytes != 0 && text.size() > options_.max_input_bytes)
       throw Error("Tokenizer::encode: the text is " + std::to_string(text.size()) + " bytes long, more than the " +
                   std::to_string(options_.max_input_bytes) + " bytes of Tokenizer::Options::max_input_bytes");
-    if (const std::size_t bad = detail::find_invalid_utf8(text); bad != std::string_view::npos)
-      throw Error("Tokenizer::encode: invalid UTF-8 at byte offset " + std::to_string(bad));
     if (bpe_.byte_pair_merges.empty()) throw Error("Tokenizer::encode: this Tokenizer was moved from");
     // Pieces: plain text to pre-tokenize (in `text`, or in `normalized` when
     // there is a normalizer) and added tokens.
