@@ -45,4 +45,18 @@ inline ProgramRun run_program(const std::string& program, const std::string& arg
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_file(tmp.file("out")), read_file(tmp.file("err"))};
 }
 
+// The path of one of the repository's programs.
+inline std::string program_path(const std::string& program) { return std::string(URM_BIN_DIR) + "/" + program; }
+
+// `sh -c command`, its stdout and stderr captured: for what a plain run
+// cannot set up (pipes, FIFOs, closed descriptors, limits). The command's
+// own redirections of descriptors 1 and 2 win over the capture.
+inline ProgramRun run_shell(const std::string& command) {
+  const TempDir tmp("shell");
+  write_file(tmp.file("cmd.sh"), command + "\n");
+  const std::string cmd = "sh " + tmp.file("cmd.sh") + " >" + tmp.file("out") + " 2>" + tmp.file("err") + " </dev/null";
+  const int raw = std::system(cmd.c_str());
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_file(tmp.file("out")), read_file(tmp.file("err"))};
+}
+
 }  // namespace urm::test

@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "urm/core/error.hpp"
+#include "urm/core/json.hpp"
 #include "urm/core/tensor_view.hpp"
-#include "urm/io/json.hpp"
 #include "urm/io/safetensors.hpp"
 
 namespace urm {
@@ -96,12 +96,14 @@ class Checkpoint {
       throw Error(index_path + ": weight_map: expected an object mapping tensor names to shard files");
     std::map<std::string, std::size_t, std::less<>> shard_ids;
     for (const auto& [name, file] : wm->items()) {
-      const std::string at = index_path + ": weight_map[\"" + name + "\"]: ";
+      const std::string at = index_path + ": weight_map[" + detail::quote_string(name) + "]: ";
       if (!file.is_string()) throw Error(at + "expected a shard file name");
       const auto& shard = file.get_ref<const std::string&>();
-      // A shard is a file inside the folder, never a path leading out of it.
-      if (shard.empty() || shard.find('/') != std::string::npos || shard == "." || shard == "..")
-        throw Error(at + "\"" + shard + "\" is not a file name in the checkpoint folder");
+      // A shard is a file inside the folder, never a path leading out of it
+      // (nor one the C call would cut at a NUL: "\u0000" is valid JSON).
+      if (shard.empty() || shard.find_first_of(std::string_view("/\0", 2)) != std::string::npos || shard == "." ||
+          shard == "..")
+        throw Error(at + detail::quote_string(shard) + " is not a file name in the checkpoint folder");
       auto [sid, inserted] = shard_ids.emplace(shard, shards_.size());
       if (inserted) {
         const std::string shard_path = (std::filesystem::path(dir_) / shard).string();

@@ -1,0 +1,78 @@
+// score_line: one input line becomes its result or its error line, whatever
+// goes wrong, std::bad_alloc included, and the next line is scored as usual.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <string>
+
+#include "support/model_fixtures.hpp"
+#include "urm/serve/score_json.hpp"
+
+// This test program's operator new fails any single allocation larger than
+// g_allocation_cap bytes, as the system does when memory runs out (the
+// default: no cap). Replacing the global operator new is how a test makes
+// std::bad_alloc happen where it would in a real process out of memory.
+namespace {
+std::atomic<std::size_t> g_allocation_cap{static_cast<std::size_t>(-1)};
+}  // namespace
+
+void* operator new(std::size_t n) {
+  if (n > g_allocation_cap.load(std::memory_order_relaxed)) throw std::bad_alloc();
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+// (GCC takes the free() below for one of memory from the built-in operator
+// new, which this replacement is not.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
+
+namespace {
+
+const urm::RewardModel& tiny() {
+  static const urm::RewardModel rm = [] {
+    urm::RewardModel::Options options;
+    options.threads = 2;
+    return urm::RewardModel::load(urm::test::model_dir("tiny-urm-llama3"), options);
+  }();
+  return rm;
+}
+
+std::string ids_line(const nlohmann::json& c) { return nlohmann::json{{"input_ids", c["input_ids"]}}.dump(); }
+
+}  // namespace
+
+TEST_CASE("score_line: a result line, or the line's error") {
+  const auto& c = urm::test::cases("tiny-urm-llama3")[0];
+  urm::LineResult r = urm::score_line(tiny(), ids_line(c), 1, /*emit_ids=*/true);
+  REQUIRE(r.ok);
+  CHECK(r.n_tokens == c["n_tokens"]);
+  CHECK(r.json["reward"].get<double>() == doctest::Approx(c["score"].get<double>()).epsilon(1e-4));
+  CHECK(r.json["input_ids"] == c["input_ids"]);
+
+  r = urm::score_line(tiny(), R"({"input_ids": [1, 128257]})", 7, false);
+  CHECK_FALSE(r.ok);
+  CHECK(r.n_tokens == 0);
+  CHECK(urm::json_line(r.json) == R"j({"error":"line 7: token id 128257 at position 1 is out of range [0, 128257)"})j");
+}
+
+TEST_CASE("score_line: running out of memory is that line's error, and the next line is scored") {
+  // 300,000 ids: the id vector outgrows 1 MiB while the line is read.
+  std::string line = "{\"input_ids\": [";
+  for (int i = 0; i < 300'000; ++i) line += i ? ",1" : "1";
+  line += "]}";
+  g_allocation_cap = std::size_t{1} << 20;
+  const urm::LineResult r = urm::score_line(tiny(), line, 2, false);
+  g_allocation_cap = static_cast<std::size_t>(-1);
+  CHECK_FALSE(r.ok);
+  CHECK(urm::json_line(r.json) == R"({"error":"line 2: out of memory"})");
+
+  const auto& c = urm::test::cases("tiny-urm-llama3")[1];
+  const urm::LineResult next = urm::score_line(tiny(), ids_line(c), 3, false);
+  REQUIRE(next.ok);
+  CHECK(next.json["reward"].get<double>() == doctest::Approx(c["score"].get<double>()).epsilon(1e-4));
+}
