@@ -55,7 +55,7 @@ TEST_CASE("urm-tokenize: bad arguments and a bad tokenizer file") {
   CHECK(r.status == 2);
   CHECK(r.err.find("unknown or incomplete argument \"--tokenizer\"") != std::string::npos);
   r = run("--tokenizer /nonexistent/tokenizer.json", "\"Hi\"\n");
-  CHECK(r.status == 1);
+  CHECK(r.status == 2);
   CHECK(r.out.empty());
   CHECK(r.err == "urm-tokenize: /nonexistent/tokenizer.json: cannot open: No such file or directory\n");
 }
