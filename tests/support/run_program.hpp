@@ -50,11 +50,14 @@ inline std::string program_path(const std::string& program) { return std::string
 
 // `sh -c command`, its stdout and stderr captured: for what a plain run
 // cannot set up (pipes, FIFOs, closed descriptors, limits). The command's
-// own redirections of descriptors 1 and 2 win over the capture.
-inline ProgramRun run_shell(const std::string& command) {
+// own redirections of descriptors 1 and 2 win over the capture. A command
+// still running after `timeout_seconds` is killed (status 124): a program
+// that hangs fails its test instead of stopping the suite.
+inline ProgramRun run_shell(const std::string& command, int timeout_seconds = 300) {
   const TempDir tmp("shell");
   write_file(tmp.file("cmd.sh"), command + "\n");
-  const std::string cmd = "sh " + tmp.file("cmd.sh") + " >" + tmp.file("out") + " 2>" + tmp.file("err") + " </dev/null";
+  const std::string cmd = "timeout " + std::to_string(timeout_seconds) + " sh " + tmp.file("cmd.sh") + " >" +
+                          tmp.file("out") + " 2>" + tmp.file("err") + " </dev/null";
   const int raw = std::system(cmd.c_str());
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_file(tmp.file("out")), read_file(tmp.file("err"))};
 }

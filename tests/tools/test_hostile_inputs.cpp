@@ -77,7 +77,7 @@ TEST_CASE("row 2: --input a pipe or a FIFO: every line is read (counting for the
   CHECK(r.out_lines().size() == 2);
   const std::string fifo = dir.file("fifo");
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  r = run_shell("cat " + dir.file("in") + " > " + fifo + " & " + score("--input " + fifo));
+  r = run_shell("cat " + dir.file("in") + " > " + fifo + " & " + score("--input " + fifo), 60);
   CHECK(r.status == 0);
   CHECK(r.out_lines().size() == 2);
 }
@@ -261,15 +261,80 @@ TEST_CASE("row 8: a FIFO or /dev/zero as a tokenizer file is an error at once, n
     const fs::path tok = tokenizer_folder(sub);
     fs::remove(tok / name);
     REQUIRE(::mkfifo((tok / name).c_str(), 0600) == 0);
-    ProgramRun r = run_shell(score("--tokenizer-dir " + tok.string() + " --input " + dir.file("in")));
-    CHECK(r.status == 2);
+    ProgramRun r = run_shell(score("--tokenizer-dir " + tok.string() + " --input " + dir.file("in")), 60);
+    CHECK(r.status == 2);  // not 124: it did not wait for a writer
     CHECK(r.err == "urm-score: " + (tok / name).string() + ": not a regular file (a FIFO or pipe)\n");
     fs::remove(tok / name);
     fs::create_symlink("/dev/zero", tok / name);
-    r = run_shell(score("--tokenizer-dir " + tok.string() + " --input " + dir.file("in")));
+    // (ulimit: before, tokenizer_config.json was read from /dev/zero until memory ran out.)
+    r = run_shell("ulimit -v 4000000; " + score("--tokenizer-dir " + tok.string() + " --input " + dir.file("in")), 60);
     CHECK(r.status == 2);
     CHECK(r.err == "urm-score: " + (tok / name).string() + ": not a regular file (a character device)\n");
   }
+}
+
+TEST_CASE("row 8: a FIFO as a shard or config.json: urm-inspect does not wait for a writer") {
+  const TempDir dir("hostile-fifo-model");
+  for (const char* f : {"config.json", "model-00001-of-00002.safetensors", "model.safetensors.index.json"})
+    fs::create_symlink(fs::path(kTiny) / f, dir.path() / f);
+  REQUIRE(::mkfifo(dir.file("model-00002-of-00002.safetensors").c_str(), 0600) == 0);
+  ProgramRun r = run_shell(program_path("urm-inspect") + " " + dir.path().string(), 60);
+  CHECK(r.status == 1);
+  CHECK(r.err == "error: " + dir.file("model-00002-of-00002.safetensors") + ": not a regular file (a FIFO or pipe)\n");
+  fs::remove(dir.path() / "config.json");
+  REQUIRE(::mkfifo(dir.file("config.json").c_str(), 0600) == 0);
+  r = run_shell(program_path("urm-inspect") + " " + dir.path().string(), 60);
+  CHECK(r.status == 1);
+  CHECK(r.err == "error: " + dir.file("config.json") + ": not a regular file (a FIFO or pipe)\n");
+}
+
+TEST_CASE("rows 14 and 15: NUL bytes in a model folder's files are errors, not the end of the file") {
+  const TempDir dir("hostile-nul-model");
+  const auto copy_of_tiny = [&](const std::string& sub) {
+    const fs::path d = dir.path() / sub;
+    fs::create_directories(d);
+    for (const auto& e : fs::directory_iterator(kTiny)) fs::copy_file(e.path(), d / e.path().filename());
+    return d;
+  };
+  const auto inspect = [](const fs::path& d) { return run_shell(program_path("urm-inspect") + " " + d.string(), 60); };
+  // config.json with a NUL and junk after it.
+  fs::path d = copy_of_tiny("config");
+  const std::string config = urm::test::read_file((d / "config.json").string());
+  write_file((d / "config.json").string(), config + std::string("\0junk", 5));
+  ProgramRun r = inspect(d);
+  CHECK(r.status == 1);
+  CHECK(r.err == "error: " + (d / "config.json").string() + ": not valid JSON: a NUL byte at byte " +
+                     std::to_string(config.size()) + "\n");
+  // A safetensors header padded with NUL bytes instead of spaces.
+  d = copy_of_tiny("header");
+  const std::string shard = (d / "model-00002-of-00002.safetensors").string();
+  std::string bytes = urm::test::read_file(shard);
+  const std::size_t n = static_cast<unsigned char>(bytes[0]) | static_cast<std::size_t>(static_cast<unsigned char>(bytes[1])) << 8;
+  REQUIRE(bytes[8 + n - 1] == ' ');  // the writer pads the header with spaces
+  bytes[8 + n - 1] = '\0';
+  write_file(shard, bytes);
+  r = inspect(d);
+  CHECK(r.status == 1);
+  CHECK(r.err == "error: " + shard + ": header is not valid JSON: a NUL byte at byte " + std::to_string(n - 1) + "\n");
+  // A shard named "<shard>\u0000junk" in the index: cut at the NUL it would open the real shard.
+  d = copy_of_tiny("index");
+  nlohmann::json index = nlohmann::json::parse(urm::test::read_file((d / "model.safetensors.index.json").string()));
+  index["weight_map"]["score.weight"] = "model-00002-of-00002.safetensors" + std::string(1, '\0') + "junk";
+  write_file((d / "model.safetensors.index.json").string(), index.dump());
+  r = inspect(d);
+  CHECK(r.status == 1);
+  CHECK(r.err == "error: " + (d / "model.safetensors.index.json").string() +
+                     ": weight_map[\"score.weight\"]: \"model-00002-of-00002.safetensors\\u0000junk\" is not a file "
+                     "name in the checkpoint folder\n");
+  // tokenizer.json with a NUL: urm-tokenize refuses it.
+  const fs::path tok = tokenizer_folder(dir);
+  const std::string tok_json = urm::test::read_file((tok / "tokenizer.json").string());
+  fs::remove(tok / "tokenizer.json");
+  write_file((tok / "tokenizer.json").string(), tok_json + std::string("\0", 1));
+  r = run_shell(program_path("urm-tokenize") + " --tokenizer " + (tok / "tokenizer.json").string(), 60);
+  CHECK(r.status == 2);
+  CHECK(r.err == "urm-tokenize: " + (tok / "tokenizer.json").string() + ": invalid JSON: a NUL byte at byte " +
+                     std::to_string(tok_json.size()) + "\n");
 }
 
 TEST_CASE("row 20 and closed descriptors: a closed standard input or output is fatal; a closed stderr is harmless") {
