@@ -96,6 +96,13 @@ TEST_CASE("row 8: a FIFO or a device as a shard, config.json or index is an erro
     CHECK_THROWS_WITH_AS(urm::Checkpoint::open(dir.path().string()),
                          (dir.file("model.safetensors") + ": not a regular file (a FIFO or pipe)").c_str(), urm::Error);
   }
+  SUBCASE("a dangling link as the weights file is named, not taken for no weights") {
+    const TempDir dir("files-dangling");
+    fs::create_symlink(dir.path() / "nowhere", dir.path() / "model.safetensors");
+    CHECK_THROWS_WITH_AS(urm::Checkpoint::open(dir.path().string()),
+                         (dir.file("model.safetensors") + ": cannot open: No such file or directory").c_str(),
+                         urm::Error);
+  }
   SUBCASE("/dev/zero as a shard") {
     const TempDir dir("files-zero-shard");
     sharded_with_index(dir, urm::test::read_file((kTiny / urm::Checkpoint::kIndexFile).string()));

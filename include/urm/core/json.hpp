@@ -83,8 +83,11 @@ inline std::string json_error_message(const nlohmann::json::exception& e) {
       break;
     }
   if (begin == std::string_view::npos) return cut_text(what, 256);
+  // The quote ends where nlohmann's own short suffix "'; expected <token kind>"
+  // begins (the token itself may contain that text), or at the last quote.
   std::size_t end = what.rfind("'; expected ");
-  if (end == std::string_view::npos || end < begin) end = what.size() - (what.ends_with('\'') ? 1 : 0);
+  if (end == std::string_view::npos || end < begin || what.size() - end > 64)
+    end = what.size() - (what.ends_with('\'') ? 1 : 0);
   if (end < begin) end = begin;
   return std::string(what.substr(0, begin)) + cut_text(what.substr(begin, end - begin), kQuotedStringMaxBytes) +
          std::string(what.substr(end));

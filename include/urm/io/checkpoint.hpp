@@ -40,12 +40,14 @@ class Checkpoint {
     // transformers looks for the single file first, then the index.
     const fs::path single = fs::path(dir) / kSingleFile;
     const std::string index_path = (fs::path(dir) / kIndexFile).string();
-    if (fs::exists(single, ec)) {
+    // (symlink_status: a dangling link is opened, and named in the error,
+    // rather than taken for an absent file.)
+    if (fs::exists(fs::symlink_status(single, ec))) {
       c.shards_.push_back(SafetensorsFile::open(single.string()));
       c.shard_names_.push_back(kSingleFile);
       const auto& ts = c.shards_[0].tensors();
       for (std::size_t i = 0; i < ts.size(); ++i) c.index_.emplace(ts[i].name, Location{0, i});
-    } else if (fs::exists(index_path, ec)) {
+    } else if (fs::exists(fs::symlink_status(index_path, ec))) {
       c.open_sharded(index_path);
     } else {
       throw Error(dir + ": no " + kSingleFile + " or " + kIndexFile + " in the folder");

@@ -205,7 +205,7 @@ class RewardModel {
       // used if it has a tokenizer (test fixtures and id-only uses have none).
       namespace fs = std::filesystem;
       std::error_code ec;
-      if (!o.tokenizer_dir.empty() || fs::exists(fs::path(ckpt.dir()) / "tokenizer.json", ec)) {
+      if (!o.tokenizer_dir.empty() || fs::exists(fs::symlink_status(fs::path(ckpt.dir()) / "tokenizer.json", ec))) {
         ConversationEncoder::Options eo;
         eo.bos_policy = o.bos_policy;
         encoder.emplace(ConversationEncoder::load(o.tokenizer_dir.empty() ? ckpt.dir() : o.tokenizer_dir, eo));
