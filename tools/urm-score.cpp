@@ -259,6 +259,8 @@ int run(Args& args, const urm::StandardStreams& standard, std::optional<std::siz
     if (got == urm::LineReader::Result::TooLong) {
       r.json = urm::line_error(line_no, "longer than the cap of " + std::to_string(args.max_line_bytes) +
                                             " bytes (--max-line-bytes)");
+    } else if (got == urm::LineReader::Result::OutOfMemory) {
+      r.json = urm::line_error(line_no, "out of memory reading the line (lower --max-line-bytes to refuse such lines)");
     } else {
       if (urm::blank_line(line)) continue;
       const auto start = Clock::now();

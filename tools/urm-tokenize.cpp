@@ -88,6 +88,8 @@ int main(int argc, char** argv) {
       try {
         if (got == urm::LineReader::Result::TooLong)
           throw urm::Error("longer than the cap of " + std::to_string(max_line_bytes) + " bytes (--max-line-bytes)");
+        if (got == urm::LineReader::Result::OutOfMemory)
+          throw urm::Error("out of memory reading the line (lower --max-line-bytes to refuse such lines)");
         // (nlohmann's parser would take a NUL for the end of the line.)
         const std::string nul = urm::detail::find_nul_byte(line);
         const nlohmann::json in =

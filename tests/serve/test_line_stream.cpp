@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/allocation_cap.hpp"
 #include "support/io_files.hpp"
 #include "urm/core/regular_file.hpp"
 #include "urm/serve/line_stream.hpp"
@@ -28,7 +29,7 @@ std::vector<std::string> read_all(int fd, std::size_t cap) {
   for (std::string line;;) {
     const Result r = reader.next(line);
     if (r == Result::End) break;
-    lines.push_back(r == Result::TooLong ? "<too long>" : line);
+    lines.push_back(r == Result::TooLong ? "<too long>" : r == Result::OutOfMemory ? "<no memory>" : line);
   }
   return lines;
 }
@@ -59,6 +60,23 @@ TEST_CASE("LineReader reports a line over the cap and goes on with the next") {
   CHECK(read_text("123456", 5) == V{"<too long>"});
   CHECK(read_text(std::string(300'000, 'x') + "\nok\n" + std::string(300'000, 'y'), 1000) ==
         V{"<too long>", "ok", "<too long>"});
+}
+
+TEST_CASE("LineReader: a line under the cap that memory cannot hold is skipped, the next is read") {
+  // (Row 10: before, getline failed on it and the loop took that for the end of the input.)
+  const urm::test::TempDir dir("line-reader-memory");
+  urm::test::write_file(dir.file("in"), "a\n" + std::string(3'000'000, 'x') + "\nb\n");
+  const urm::FileDescriptor fd(::open(dir.file("in").c_str(), O_RDONLY));
+  std::vector<std::string> lines;
+  {
+    const urm::test::AllocationCap cap(std::size_t{1} << 20);
+    urm::LineReader reader(fd.get(), "test input", 10'000'000);
+    std::string line;
+    line.reserve(100);
+    for (Result r; (r = reader.next(line)) != Result::End;)
+      lines.push_back(r == Result::OutOfMemory ? "<no memory>" : r == Result::Line ? line : "?");
+  }
+  CHECK(lines == std::vector<std::string>{"a", "<no memory>", "b"});
 }
 
 TEST_CASE("LineReader reports an over-long line as soon as the cap is passed") {

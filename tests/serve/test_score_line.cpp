@@ -2,34 +2,11 @@
 // goes wrong, std::bad_alloc included, and the next line is scored as usual.
 #include <doctest/doctest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <string>
 
+#include "support/allocation_cap.hpp"
 #include "support/model_fixtures.hpp"
 #include "urm/serve/score_json.hpp"
-
-// This test program's operator new fails any single allocation larger than
-// g_allocation_cap bytes, as the system does when memory runs out (the
-// default: no cap). Replacing the global operator new is how a test makes
-// std::bad_alloc happen where it would in a real process out of memory.
-namespace {
-std::atomic<std::size_t> g_allocation_cap{static_cast<std::size_t>(-1)};
-}  // namespace
-
-void* operator new(std::size_t n) {
-  if (n > g_allocation_cap.load(std::memory_order_relaxed)) throw std::bad_alloc();
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-// (GCC takes the free() below for one of memory from the built-in operator
-// new, which this replacement is not.)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
 
 namespace {
 
@@ -65,9 +42,10 @@ TEST_CASE("score_line: running out of memory is that line's error, and the next 
   std::string line = "{\"input_ids\": [";
   for (int i = 0; i < 300'000; ++i) line += i ? ",1" : "1";
   line += "]}";
-  g_allocation_cap = std::size_t{1} << 20;
-  const urm::LineResult r = urm::score_line(tiny(), line, 2, false);
-  g_allocation_cap = static_cast<std::size_t>(-1);
+  const urm::LineResult r = [&] {
+    const urm::test::AllocationCap cap(std::size_t{1} << 20);
+    return urm::score_line(tiny(), line, 2, false);
+  }();
   CHECK_FALSE(r.ok);
   CHECK(urm::json_line(r.json) == R"({"error":"line 2: out of memory"})");
 

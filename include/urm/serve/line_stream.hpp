@@ -2,8 +2,9 @@
 // their input and write their output, so that no line is lost in silence:
 //   - LineReader reads lines from a file descriptor with a cap on the length
 //     of one line (a longer line is reported as such, as soon as the cap is
-//     passed, and skipped to its end with no memory held for it); a read
-//     that fails is an error, never taken for the end of the input;
+//     passed, and skipped to its end with no memory held for it; so is a
+//     line that memory cannot hold); a read that fails is an error, never
+//     taken for the end of the input;
 //   - LineWriter writes each line whole with write(2) and throws on any
 //     failure (a full disk, a closed pipe, a closed descriptor);
 //   - count_lines counts the lines still to come in a regular file with
@@ -26,6 +27,7 @@
 #include <csignal>
 #include <cstddef>
 #include <cstring>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,9 +43,10 @@ inline bool blank_line(std::string_view line) { return line.find_first_not_of(" 
 class LineReader {
  public:
   enum class Result {
-    Line,     // a whole line (without its '\n')
-    TooLong,  // a line longer than the cap: the caller answers it; its rest is skipped
-    End,      // the end of the input
+    Line,         // a whole line (without its '\n')
+    TooLong,      // a line longer than the cap: the caller answers it; its rest is skipped
+    OutOfMemory,  // a line under the cap that memory could not hold: the same
+    End,          // the end of the input
   };
 
   // Reads `fd` (not owned), named `name` in messages.
@@ -72,14 +75,21 @@ class LineReader {
       const char* start = buffer_.data() + begin_;
       const char* nl = static_cast<const char*>(std::memchr(start, '\n', end_ - begin_));
       const std::size_t n = nl ? static_cast<std::size_t>(nl - start) : end_ - begin_;
-      if (line.size() + n > max_line_bytes_) {
-        line.clear();
-        begin_ += nl ? n + 1 : n;
-        skipping_ = !nl;
-        return Result::TooLong;
+      const bool too_long = line.size() + n > max_line_bytes_;
+      bool no_memory = false;
+      if (!too_long) {
+        try {
+          line.append(start, n);
+        } catch (const std::bad_alloc&) {  // a cap set above what memory holds
+          no_memory = true;
+        }
       }
-      line.append(start, n);
       begin_ += nl ? n + 1 : n;
+      if (too_long || no_memory) {
+        std::string().swap(line);  // give the memory back
+        skipping_ = !nl;
+        return too_long ? Result::TooLong : Result::OutOfMemory;
+      }
       if (nl) return Result::Line;
     }
   }
