@@ -69,14 +69,14 @@ constexpr const char* kUsage =
     "  --truncate-left      keep the last max-tokens tokens of a longer input instead of failing\n"
     "  --single-bos         one <|begin_of_text|> (default: the model card's pipeline, which has two)\n"
     "  --mode exact|fast    float32 arithmetic (default) or reduced-precision kernels\n"
-    "  --max-line-bytes N   longest input line read (default: 67108864, 64 MiB); a longer one gets an error\n"
+    "  --max-line-bytes N   longest input line read (default: 16777216, 16 MiB); a longer one gets an error\n"
     "  --stats              print throughput to standard error at the end\n";
 
 struct Args {
   std::optional<std::string> model;
   urm::RewardModel::Options options;
   std::string input = "-", output = "-";
-  std::size_t max_line_bytes = std::size_t{64} << 20;
+  std::size_t max_line_bytes = urm::kDefaultMaxLineBytes;
   bool emit_ids = false, stats = false;
 };
 

@@ -27,7 +27,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: urm-tokenize --tokenizer PATH/tokenizer.json [--add-special-tokens] [--max-line-bytes N]\n"
     "Reads one JSON string per line from stdin; writes one JSON array of token ids per line.\n"
-    "A line longer than --max-line-bytes (default 67108864, 64 MiB) gets an error.\n";
+    "A line longer than --max-line-bytes (default 16777216, 16 MiB) gets an error.\n";
 
 }  // namespace
 
@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   const urm::StandardStreams standard = urm::prepare_standard_streams();
   std::string tokenizer_path;
   bool add_special_tokens = false;
-  std::size_t max_line_bytes = std::size_t{64} << 20;
+  std::size_t max_line_bytes = urm::kDefaultMaxLineBytes;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--tokenizer" && i + 1 < argc) {

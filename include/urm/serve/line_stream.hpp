@@ -37,6 +37,12 @@
 
 namespace urm {
 
+// The default cap on one input line: 16 MiB, some 16 times the longest real
+// input (a 128k-token conversation is about 0.5 MB of text, its ids about
+// 1 MB of JSON), and small enough that the worst line to tokenize (a single
+// 16 MB word) costs seconds and about 1 GB, not minutes and all of memory.
+inline constexpr std::size_t kDefaultMaxLineBytes = std::size_t{16} << 20;
+
 // A line is blank when it has nothing but spaces, tabs and a carriage return.
 inline bool blank_line(std::string_view line) { return line.find_first_not_of(" \t\r") == std::string_view::npos; }
 
