@@ -182,7 +182,7 @@ TEST_CASE("prepare_standard_streams puts /dev/null on closed standard descriptor
     const int fd = ::open("/dev/null", O_RDONLY);
     const bool ok = !s.in_closed && s.out_closed && s.err_closed && fd > STDERR_FILENO &&
                     ::fcntl(STDOUT_FILENO, F_GETFD) != -1 && ::write(STDOUT_FILENO, "x", 1) == 1 &&
-                    std::signal(SIGPIPE, SIG_IGN) == SIG_IGN;
+                    std::signal(SIGPIPE, SIG_IGN) == SIG_IGN && std::signal(SIGXFSZ, SIG_IGN) == SIG_IGN;
     ::_exit(ok ? 0 : 1);
   }
   int status = 0;

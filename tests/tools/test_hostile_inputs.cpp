@@ -111,6 +111,14 @@ TEST_CASE("row 3: a full disk is a fatal error, not a silent loss") {
   r = run_shell(score("--input " + dir.file("in") + " > /dev/full"));
   CHECK(r.status == 2);
   CHECK(r.err == "urm-score: standard output: cannot write: No space left on device (0 lines answered before it)\n");
+  // Past the file size limit (a block or two: room for the message on
+  // standard error, not for 10 results): EFBIG, not death by SIGXFSZ.
+  std::string ten;
+  for (int i = 0; i < 10; ++i) ten += kGood1 + "\n";
+  write_file(dir.file("ten"), ten);
+  r = run_shell("ulimit -f 2; " + score("--input " + dir.file("ten") + " --output " + dir.file("out")));
+  CHECK(r.status == 2);
+  CHECK(r.err.rfind("urm-score: " + dir.file("out") + ": cannot write: File too large (", 0) == 0);
 }
 
 TEST_CASE("rows 5 and 10: a line over --max-line-bytes gets its error, the lines after it are scored") {

@@ -11,8 +11,9 @@
 //     pread(2), which moves no file offset: counting never consumes the
 //     input (a pipe, FIFO or terminal is not counted at all);
 //   - prepare_standard_streams makes the standard streams safe to use: it
-//     ignores SIGPIPE (a write to a pipe whose reader has gone then fails
-//     with EPIPE and the program reports it, instead of being killed), and
+//     ignores SIGPIPE and SIGXFSZ (a write to a pipe whose reader has gone,
+//     or past the file size limit of `ulimit -f`, then fails with EPIPE or
+//     EFBIG and the program reports it, instead of being killed), and
 //     puts /dev/null on descriptors 0-2 that are closed, so that no file the
 //     program opens later takes their number and receives what was meant for
 //     standard output or standard error.
@@ -201,12 +202,13 @@ struct StandardStreams {
   bool in_closed = false, out_closed = false, err_closed = false;
 };
 
-// Call first in main(): ignores SIGPIPE and opens /dev/null on whichever of
+// Call first in main(): ignores SIGPIPE and SIGXFSZ and opens /dev/null on whichever of
 // descriptors 0, 1, 2 is closed (see the top of this file). The program
 // decides what a closed one means: urm-score refuses to read a closed
 // standard input or write to a closed standard output.
 inline StandardStreams prepare_standard_streams() {
   std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGXFSZ, SIG_IGN);
   StandardStreams s;
   bool* closed[] = {&s.in_closed, &s.out_closed, &s.err_closed};
   for (int fd = 0; fd < 3; ++fd) {
