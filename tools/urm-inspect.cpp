@@ -121,8 +121,9 @@ int run(int argc, char** argv) {
   if (cpu) print_cpu(std::cout);
   if (dir.empty()) return 0;
 
-  const auto cfg = urm::LlamaConfig::load((std::filesystem::path(dir) / "config.json").string());
+  // The folder first: it names a folder that is not one (then config.json).
   const auto ckpt = urm::Checkpoint::open(dir);
+  const auto cfg = urm::LlamaConfig::load((std::filesystem::path(dir) / "config.json").string());
   urm::validate_llama_checkpoint(ckpt, cfg);
   std::cout << "checkpoint: " << dir << "\n";
   print_config(std::cout, cfg);

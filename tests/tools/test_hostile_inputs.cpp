@@ -289,11 +289,24 @@ TEST_CASE("row 8: a FIFO as a shard or config.json: urm-inspect does not wait fo
   ProgramRun r = run_shell(program_path("urm-inspect") + " " + dir.path().string(), 60);
   CHECK(r.status == 1);
   CHECK(r.err == "error: " + dir.file("model-00002-of-00002.safetensors") + ": not a regular file (a FIFO or pipe)\n");
+  fs::remove(dir.path() / "model-00002-of-00002.safetensors");
+  fs::create_symlink(fs::path(kTiny) / "model-00002-of-00002.safetensors", dir.path() / "model-00002-of-00002.safetensors");
   fs::remove(dir.path() / "config.json");
   REQUIRE(::mkfifo(dir.file("config.json").c_str(), 0600) == 0);
   r = run_shell(program_path("urm-inspect") + " " + dir.path().string(), 60);
   CHECK(r.status == 1);
   CHECK(r.err == "error: " + dir.file("config.json") + ": not a regular file (a FIFO or pipe)\n");
+}
+
+TEST_CASE("urm-inspect: a folder that is not one is named before its config.json") {
+  ProgramRun r = run_shell(program_path("urm-inspect") + " " + kTiny + "/config.json");
+  CHECK(r.status == 1);
+  CHECK(r.err == "error: " + kTiny + "/config.json: not a checkpoint folder (not a directory)\n");
+  const TempDir dir("hostile-loop-folder");
+  fs::create_symlink(dir.path() / "loop", dir.path() / "loop");
+  r = run_shell(program_path("urm-inspect") + " " + dir.file("loop"));
+  CHECK(r.status == 1);
+  CHECK(r.err == "error: " + dir.file("loop") + ": cannot open: Too many levels of symbolic links\n");
 }
 
 TEST_CASE("rows 14 and 15: NUL bytes in a model folder's files are errors, not the end of the file") {

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -36,7 +37,11 @@ class Checkpoint {
     Checkpoint c;
     c.dir_ = dir;
     std::error_code ec;
-    if (!fs::is_directory(dir, ec)) throw Error(dir + ": not a checkpoint folder (not a directory)");
+    if (!fs::is_directory(dir, ec)) {
+      // A loop of links or a denied search is named; a path that is not there, or not a folder, is said so.
+      const bool named = ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory;
+      throw Error(dir + (named ? ": cannot open: " + ec.message() : std::string(": not a checkpoint folder (not a directory)")));
+    }
     // transformers looks for the single file first, then the index.
     const fs::path single = fs::path(dir) / kSingleFile;
     const std::string index_path = (fs::path(dir) / kIndexFile).string();
