@@ -3,63 +3,28 @@
 // format (urm-score, examples/mpi_score), so their outputs are byte-identical.
 //
 // Input line:  {"messages": [{"role": …, "content": …, …}, …], "tools": […], "documents": […],
-//               "chat_template_kwargs": {…}} (text/conversation_json.hpp)  or  {"input_ids": [...]}
+//               "chat_template_kwargs": {…}}  or  {"input_ids": [...]}
+//              (parsed by parse_score_input, serve/score_input.hpp)
 // Output line: {"reward": r, "reward_variance": v,
 //               "attributes": [{"name", "mean", "log_std"}, …], "weights": [...], "n_tokens": n}
 //          or  {"error": "line N: …"} for a line that could not be scored.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "urm/core/error.hpp"
 #include "urm/model/reward_model.hpp"
 #include "urm/model/score.hpp"
+#include "urm/serve/score_input.hpp"
 #include "urm/text/conversation.hpp"
-#include "urm/text/conversation_json.hpp"
 
 namespace urm {
-
-// A line's input: a conversation or token ids.
-struct ScoreInput {
-  std::optional<Conversation> conversation;
-  std::vector<std::int32_t> ids;  // when there is no conversation
-};
-
-// Throws urm::Error naming the JSON path at fault.
-inline ScoreInput parse_score_input(const std::string& line) {
-  nlohmann::ordered_json j;
-  try {
-    j = nlohmann::ordered_json::parse(line);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw Error(std::string("invalid JSON: ") + e.what());
-  }
-  const bool has_messages = j.is_object() && j.contains("messages");
-  const bool has_ids = j.is_object() && j.contains("input_ids");
-  if (has_messages == has_ids) throw Error("expected a JSON object with either \"messages\" or \"input_ids\"");
-  ScoreInput in;
-  if (has_ids) {
-    const auto& ids = j["input_ids"];
-    if (!ids.is_array()) throw Error("input_ids: expected an array of token ids, got " + ids.dump());
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      const auto& v = ids[i];
-      const bool ok = v.is_number_integer() && (v.is_number_unsigned()
-                                                    ? v.get<std::uint64_t>() <= std::numeric_limits<std::int32_t>::max()
-                                                    : v.get<std::int64_t>() >= std::numeric_limits<std::int32_t>::min() &&
-                                                          v.get<std::int64_t>() <= std::numeric_limits<std::int32_t>::max());
-      if (!ok) throw Error("input_ids[" + std::to_string(i) + "]: expected a 32-bit integer, got " + v.dump());
-      in.ids.push_back(v.get<std::int32_t>());
-    }
-    return in;
-  }
-  Conversation conv = conversation_from_json(j);
-  in.conversation = std::move(conv);
-  return in;
-}
 
 // The ids the model is given for an input: the conversation tokenized, or the ids as they are.
 inline std::vector<std::int32_t> score_input_ids(const RewardModel& rm, const ScoreInput& in) {
@@ -78,6 +43,39 @@ inline nlohmann::ordered_json score_to_json(const Score& s) {
   out["weights"] = s.weights;
   out["n_tokens"] = s.n_tokens;
   return out;
+}
+
+// {"error": "line N: <message>"}.
+inline nlohmann::ordered_json line_error(std::size_t line_no, const std::string& message) {
+  return {{"error", "line " + std::to_string(line_no) + ": " + message}};
+}
+
+// What one input line becomes.
+struct LineResult {
+  nlohmann::ordered_json json;  // the result object or {"error": …}
+  std::size_t n_tokens = 0;     // tokens scored (0 for an error)
+  bool ok = false;
+};
+
+// Scores input line `line_no` (counted from 1): its result object
+// (score_to_json, plus the ids read with `emit_ids`), or line_error. Every
+// exception becomes that line's error, urm::Error as well as std::bad_alloc
+// from an input too large for memory, so one line never ends a batch.
+inline LineResult score_line(const RewardModel& rm, std::string_view line, std::size_t line_no, bool emit_ids) {
+  LineResult r;
+  try {
+    const ScoreInput input = parse_score_input(line);
+    const std::vector<std::int32_t> ids = score_input_ids(rm, input);
+    const Score s = rm.score_ids(ids);
+    r.json = score_to_json(s);
+    // The ids the model read (the end of the input if it was truncated).
+    if (emit_ids) r.json["input_ids"] = std::vector<std::int32_t>(ids.end() - static_cast<std::ptrdiff_t>(s.n_tokens), ids.end());
+    r.n_tokens = s.n_tokens;
+    r.ok = true;
+  } catch (...) {
+    r = {line_error(line_no, current_exception_message()), 0, false};
+  }
+  return r;
 }
 
 // One output line (no newline): invalid UTF-8 in strings is replaced, never an error.

@@ -18,13 +18,13 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "urm/core/error.hpp"
+#include "urm/core/json.hpp"
+#include "urm/core/regular_file.hpp"
 #include "urm/text/chat_template.hpp"
 #include "urm/text/conversation.hpp"
 #include "urm/text/tokenizer.hpp"
@@ -52,6 +52,10 @@ struct ConversationEncoderOptions {
   std::size_t max_messages = 100'000;
 };
 
+// Largest chat_template.jinja read (real ones are a few kB; tokenizer_config.json,
+// which may hold the template instead, has the same cap).
+inline constexpr std::uint64_t kChatTemplateFileMaxBytes = detail::kJsonFileMaxBytes;
+
 class ConversationEncoder {
  public:
   using Options = ConversationEncoderOptions;
@@ -77,12 +81,10 @@ class ConversationEncoder {
     TokenizerConfig config = TokenizerConfig::load((dir / "tokenizer_config.json").string());
     const std::filesystem::path jinja = dir / "chat_template.jinja";
     std::error_code ec;
-    if (std::filesystem::is_regular_file(jinja, ec)) {
-      std::ifstream in(jinja, std::ios::binary);
-      std::ostringstream text;
-      text << in.rdbuf();
-      if (!in) throw Error(jinja.string() + ": cannot read");
-      config.chat_templates = {{"default", text.str()}};
+    // Anything by that name must be a readable template: a directory or FIFO
+    // there is an error, not a reason to fall back on the config's template.
+    if (std::filesystem::exists(std::filesystem::symlink_status(jinja, ec))) {
+      config.chat_templates = {{"default", read_regular_file(jinja.string(), kChatTemplateFileMaxBytes, "a chat template")}};
       config.chat_template_is_list = false;
       config.path = jinja.string();
       if (!options.chat_template_name.empty() && options.chat_template_name != "default")
