@@ -1,13 +1,17 @@
 // urm-score — score conversations (or token ids) with a reward model, JSON
 // Lines in, JSON Lines out.
 //
-// Each input line is {"messages": [{"role": …, "content": …}, …]} or
-// {"input_ids": [...]}; each output line is, in order,
+// Each input line is {"messages": [{"role": …, "content": …}, …]},
+// {"input_ids": [...]} or {"text": "…"}; each output line is, in order,
 //   {"reward": r, "reward_variance": v, "attributes": [{"name", "mean",
 //    "log_std"}, …], "weights": [...], "n_tokens": n}   (+ "input_ids" with --emit-ids)
 // or {"error": "line N: …"} for a line that could not be scored; the others
 // continue and the exit status is 1 at the end if any line failed. Blank lines
 // are skipped.
+//
+// Lines that start like an earlier line (the responses of one prompt) reuse
+// its K/V through a prefix cache (serve/cached_scorer.hpp, --prefix-cache-mb):
+// only the rest of the line runs, and the output is bitwise the same.
 //
 // Without --model it scores with the bundled demo model (the tiny-urm-llama3
 // test fixture, made by scripts/setup in .cache/demo-model): its weights are
@@ -21,6 +25,7 @@
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -28,6 +33,7 @@
 #include <vector>
 
 #include "urm/model/reward_model.hpp"
+#include "urm/serve/cached_scorer.hpp"
 #include "urm/serve/score_json.hpp"
 
 #ifndef URM_DEMO_MODEL_DIR
@@ -39,9 +45,11 @@ namespace {
 constexpr const char* kUsage =
     "usage: urm-score [--model DIR] [--tokenizer-dir DIR] [--threads N] [--input FILE|-] [--output FILE|-]\n"
     "                 [--emit-ids] [--max-tokens N] [--truncate-left] [--single-bos] [--mode exact|fast] [--stats]\n"
+    "                 [--prefix-cache-mb N] [--samples N [--seed S]]\n"
     "\n"
-    "Reads JSON Lines, one input per line: {\"messages\": [{\"role\": ..., \"content\": ...}, ...]} or\n"
-    "{\"input_ids\": [...]}. Writes one JSON object per input line, in order: the reward, its variance,\n"
+    "Reads JSON Lines, one input per line: {\"messages\": [{\"role\": ..., \"content\": ...}, ...]},\n"
+    "{\"input_ids\": [...]} or {\"text\": \"...\"} (a string already in the chat format, tokenized with the\n"
+    "model card's pipeline). Writes one JSON object per input line, in order: the reward, its variance,\n"
     "the per-attribute mean and log-std, the attribute weights and the number of tokens, or\n"
     "{\"error\": ...} for a line that failed (exit status 1 at the end if any did).\n"
     "\n"
@@ -56,13 +64,19 @@ constexpr const char* kUsage =
     "  --truncate-left      keep the last max-tokens tokens of a longer input instead of failing\n"
     "  --single-bos         one <|begin_of_text|> (default: the model card's pipeline, which has two)\n"
     "  --mode exact|fast    float32 arithmetic (default) or reduced-precision kernels\n"
-    "  --stats              print throughput to standard error at the end\n";
+    "  --stats              print throughput to standard error at the end\n"
+    "  --prefix-cache-mb N  keep the K/V of scored lines, at most N MiB, so lines that start like an\n"
+    "                       earlier one run only the rest (default 1024; 0 = off; scores are unchanged)\n"
+    "  --samples N          add \"reward_samples\": N seeded draws from the reward's distribution\n"
+    "  --seed S             the k-th scored line (from 0) draws with seed S + k (default 0)\n";
 
 struct Args {
   std::optional<std::string> model;
   urm::RewardModel::Options options;
   std::string input = "-", output = "-";
   bool emit_ids = false, stats = false;
+  std::size_t prefix_cache_mb = 1024, samples = 0;
+  std::uint64_t seed = 0;
 };
 
 [[noreturn]] void usage_error(const std::string& msg) {
@@ -70,7 +84,8 @@ struct Args {
   std::exit(2);
 }
 
-std::size_t parse_count(const std::string& flag, const std::string& v, std::size_t min) {
+std::size_t parse_count(const std::string& flag, const std::string& v, std::size_t min,
+                        unsigned long long max = 1'000'000'000ull) {
   std::size_t pos = 0;
   unsigned long long n = 0;
   try {
@@ -78,7 +93,7 @@ std::size_t parse_count(const std::string& flag, const std::string& v, std::size
   } catch (const std::exception&) {
     pos = 0;
   }
-  if (pos != v.size() || v.empty() || v[0] == '-' || n < min || n > 1'000'000'000ull)
+  if (pos != v.size() || v.empty() || v[0] == '-' || n < min || n > max)
     usage_error(flag + " expects a whole number >= " + std::to_string(min) + ", got \"" + v + "\"");
   return static_cast<std::size_t>(n);
 }
@@ -121,6 +136,12 @@ Args parse_args(int argc, char** argv) {
       }
     } else if (f == "--stats") {
       a.stats = true;
+    } else if (f == "--prefix-cache-mb") {
+      a.prefix_cache_mb = parse_count(f, value(), 0, 1ull << 30);
+    } else if (f == "--samples") {
+      a.samples = parse_count(f, value(), 1, 100'000);
+    } else if (f == "--seed") {
+      a.seed = parse_count(f, value(), 0, ~0ull);
     } else {
       usage_error("unknown argument \"" + f + "\"");
     }
@@ -187,14 +208,16 @@ int main(int argc, char** argv) {
     out = &out_file;
   }
 
-  std::optional<urm::RewardModel> rm;
+  std::shared_ptr<const urm::RewardModel> rm;
   try {
-    rm.emplace(urm::RewardModel::load(*args.model, args.options));
+    rm = std::make_shared<const urm::RewardModel>(urm::RewardModel::load(*args.model, args.options));
   } catch (const urm::Error& e) {
     std::cerr << "urm-score: " << e.what() << "\n";
     if (demo) std::cerr << "urm-score: the demo model is made by scripts/setup (scripts/make-demo-model)\n";
     return 1;
   }
+
+  const urm::CachedScorer scorer(rm, args.prefix_cache_mb << 20);
 
   // Only for a person watching, and only when there is more than one line.
   const bool show_progress = ::isatty(STDERR_FILENO) && (!total || *total > 1);
@@ -213,9 +236,10 @@ int main(int argc, char** argv) {
       const auto start = Clock::now();
       if (!first_start) first_start = start;
       const std::vector<std::int32_t> ids = urm::score_input_ids(*rm, input);
-      const urm::Score s = rm->score_ids(ids);
+      const urm::Score s = scorer.score_ids(ids);
       last_end = Clock::now();
       result = urm::score_to_json(s);
+      if (args.samples) urm::add_reward_samples(result, s, args.samples, args.seed + scored);
       if (args.emit_ids) {
         // The ids the model read (the end of the input if it was truncated).
         result["input_ids"] = std::vector<std::int32_t>(ids.end() - static_cast<std::ptrdiff_t>(s.n_tokens), ids.end());
