@@ -121,6 +121,12 @@ def make_slow_model(folder):
     subprocess.run([os.path.join(BIN, "urm-make-random-model"), "--dtype", "float32", "--out", folder,
                     "--hidden", "256", "--layers", "6", "--heads", "4", "--kv-heads", "2", "--ffn", "768",
                     "--vocab", "1000"], check=True, capture_output=True, timeout=TIMEOUT)
+    config_file = os.path.join(folder, "config.json")
+    with open(config_file) as f:
+        config = json.load(f)
+    config.update(bos_token_id=1, eos_token_id=2)  # Llama-3's ids are beyond this vocabulary
+    with open(config_file, "w") as f:
+        json.dump(config, f)
     return folder
 
 

@@ -92,7 +92,8 @@ class ConnectionThreads : public httplib::TaskQueue {
     std::unique_lock lock(mutex_);
     room_.wait(lock, [&] { return jobs_.size() < max_waiting_; });
     jobs_.push_back(std::move(fn));
-    if (idle_ == 0 && threads_.size() < max_threads_) {
+    // More connections waiting than idle threads to take them: one more thread.
+    if (jobs_.size() > idle_ && threads_.size() < max_threads_) {
       lock.unlock();
       start_thread();
     } else {
@@ -273,6 +274,13 @@ class RewardServer {
         options_.max_connections ? options_.max_connections : options_.max_requests + 64;
     server_.new_task_queue = [max_conn] { return new http_detail::ConnectionThreads(max_conn, 64); };
     server_.set_payload_max_length(options_.max_body_bytes);
+    // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, with which a
+    // second server on the same port would start and silently take half the
+    // connections instead of failing.
+    server_.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
 
     // Before the body is read: unknown paths, wrong methods, authentication.
     server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
