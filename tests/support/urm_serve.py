@@ -91,6 +91,9 @@ class Server:
         finally:
             self.proc.stdout.close()
 
+    def __del__(self):
+        self.err_file.close()
+
     def __enter__(self):
         return self
 
