@@ -89,20 +89,24 @@ def main():
     ap.add_argument("--prompt-tokens", type=int, default=400)
     ap.add_argument("--response-tokens", type=int, default=100)
     ap.add_argument("--pairs", type=int, default=1, help="cache-on / cache-off runs, interleaved")
+    ap.add_argument("--first-pair", type=int, default=0,
+                    help="index of the first pair (even: cache on first, odd: off first; its prompts' seed)")
     a = ap.parse_args()
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, load average "
           f"{os.getloadavg()[0]:.1f}; model {a.model}, --mode {a.mode} --threads {a.threads}; {a.clients} clients x "
           f"{a.responses} requests of {a.prompt_tokens} + {a.response_tokens} tokens")
     results = {"on": [], "off": []}
-    for pair in range(a.pairs):
+    for pair in range(a.first_pair, a.first_pair + a.pairs):
         seen = {}
         for name, mb in (("off", "0"), ("on", "2048")) if pair % 2 else (("on", "2048"), ("off", "0")):
             p, host, port = start(a.bin, a.model, ["--mode", a.mode, "--threads", a.threads, "--prefix-cache-mb", mb])
-            post(host, port, {"inputs": [{"input_ids": [1000, 1001]}]})  # warm-up: pages, packing done
-            wall, tps, p50, p99, rewards = run(host, port, a, seed=1000 + pair)
-            p.terminate()
-            p.wait()
+            try:
+                post(host, port, {"inputs": [{"input_ids": [1000, 1001]}]})  # warm-up: pages, packing done
+                wall, tps, p50, p99, rewards = run(host, port, a, seed=1000 + pair)
+            finally:
+                p.terminate()
+                p.wait()
             results[name].append(tps)
             seen[name] = rewards
             print(f"pair {pair} cache {name:3}: {wall:7.1f} s  {tps:7.1f} tokens/s  latency p50 {p50:6.2f} s  "
