@@ -10,7 +10,7 @@ import threading
 import time
 import unittest
 
-from urm_serve import Server, make_slow_model, slow_ids, wait_until
+from urm_serve import SLOW_TOKENS, Server, make_slow_model, slow_ids, wait_until
 
 CLIENTS = 6
 
@@ -25,7 +25,7 @@ class Drain(unittest.TestCase):
                 k = 0
                 while not stop.is_set():
                     k += 1
-                    body = {"inputs": [{"input_ids": slow_ids(600, c * 1000 + k)}]}
+                    body = {"inputs": [{"input_ids": slow_ids(SLOW_TOKENS // 2, c * 1000 + k)}]}
                     try:
                         status, _, out = s.post("/v1/score", body, timeout=300)
                         result = ("answer", status, out["results"][0]["n_tokens"] if status == 200 else out)
@@ -47,7 +47,7 @@ class Drain(unittest.TestCase):
                 t.join()
 
             answers = [o for o in outcomes if o[0] == "answer"]
-            self.assertTrue(all(o[1] == 200 and o[2] == 600 for o in answers), answers)
+            self.assertTrue(all(o[1] == 200 and o[2] == SLOW_TOKENS // 2 for o in answers), answers)
             m = re.search(r"(\d+) requests accepted, (\d+) answered", s.stderr())
             self.assertIsNotNone(m, s.stderr())
             accepted, answered = int(m.group(1)), int(m.group(2))

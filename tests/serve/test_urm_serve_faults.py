@@ -9,7 +9,8 @@ import tempfile
 import time
 import unittest
 
-from urm_serve import (Server, chat_text, in_background, make_slow_model, slow_ids, urm_score, wait_until)
+from urm_serve import (SLOW_TOKENS, Server, chat_text, in_background, make_slow_model, slow_ids, urm_score,
+                       wait_until)
 
 
 def error(status, type_, message):
@@ -144,7 +145,7 @@ class SlowModel(unittest.TestCase):
         cls.dir.cleanup()
 
     def slow_body(self, seed, n=3):
-        return {"inputs": [{"input_ids": slow_ids(1500, seed * 10 + k)} for k in range(n)]}
+        return {"inputs": [{"input_ids": slow_ids(SLOW_TOKENS, seed * 10 + k)} for k in range(n)]}
 
     def test_full_queue_gets_503(self):
         with Server("--queue", "2", "--threads", "1", model=self.model) as s:

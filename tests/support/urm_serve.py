@@ -133,6 +133,10 @@ def make_slow_model(folder):
     return folder
 
 
+# Tokens per input of the slow model: the sanitizer build runs it several times slower.
+SLOW_TOKENS = 300 if SANITIZE else 1500
+
+
 def slow_ids(n, seed):
     return [(seed * 7919 + i * 104729) % 997 + 1 for i in range(n)]
 

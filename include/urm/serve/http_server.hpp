@@ -221,6 +221,10 @@ class RewardServer {
     if (port < 0)
       throw Error("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
                   " (the address is in use, or not one of this machine's)");
+    // httplib listens with a backlog of 5 (compiled into the library): a
+    // burst of clients then overflows the kernel's accept queue, and some
+    // connections are reset. Listening again sets a larger one (Linux).
+    if (listen_socket_ >= 0) ::listen(listen_socket_, SOMAXCONN);
     port_ = port;
     return port;
   }
@@ -277,9 +281,10 @@ class RewardServer {
     // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, with which a
     // second server on the same port would start and silently take half the
     // connections instead of failing.
-    server_.set_socket_options([](socket_t sock) {
+    server_.set_socket_options([this](socket_t sock) {
       int yes = 1;
       ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+      listen_socket_ = sock;
     });
 
     // Before the body is read: unknown paths, wrong methods, authentication.
@@ -429,6 +434,7 @@ class RewardServer {
   ServerMetrics metrics_;
   std::int64_t started_;
   int port_ = -1;
+  int listen_socket_ = -1;  // set by the socket options hook when httplib creates it
   std::atomic<std::uint64_t> accepted_{0}, answered_{0};
   httplib::Server server_;  // last: destroyed first (run() has joined its connection threads)
 };
