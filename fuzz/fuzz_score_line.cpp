@@ -21,23 +21,32 @@
 #include "urm/core/error.hpp"
 #include "urm/core/json.hpp"
 #include "urm/serve/score_input.hpp"
+#include "urm/text/conversation_json.hpp"
 
 namespace {
 
-// The tree-then-check parse, with describe_json where it used dump().
+// The tree-then-check parse, with describe_json where it used dump(), and
+// conversation_from_json for the messages.
 urm::ScoreInput reference_parse(std::string_view line) {
   using urm::Error;
   using urm::detail::describe_json;
-  nlohmann::json j;
+  nlohmann::ordered_json j;
   try {
-    j = nlohmann::json::parse(line);
+    j = nlohmann::ordered_json::parse(line);
   } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e999
     throw Error("invalid JSON: " + urm::detail::json_error_message(e));
   }
   const bool has_messages = j.is_object() && j.contains("messages");
   const bool has_ids = j.is_object() && j.contains("input_ids");
-  if (has_messages == has_ids) throw Error("expected a JSON object with either \"messages\" or \"input_ids\"");
+  const bool has_text = j.is_object() && j.contains("text");
+  if (int{has_messages} + int{has_ids} + int{has_text} != 1)
+    throw Error("expected a JSON object with one of \"messages\", \"input_ids\" or \"text\"");
   urm::ScoreInput in;
+  if (has_text) {
+    if (!j["text"].is_string()) throw Error("text: expected a string, got " + describe_json(j["text"]));
+    in.text = j["text"].get<std::string>();
+    return in;
+  }
   if (has_ids) {
     const auto& ids = j["input_ids"];
     if (!ids.is_array()) throw Error("input_ids: expected an array of token ids, got " + describe_json(ids));
@@ -52,20 +61,7 @@ urm::ScoreInput reference_parse(std::string_view line) {
     }
     return in;
   }
-  const auto& msgs = j["messages"];
-  if (!msgs.is_array()) throw Error("messages: expected an array of {\"role\", \"content\"} objects");
-  urm::Conversation conv;
-  for (std::size_t i = 0; i < msgs.size(); ++i) {
-    const std::string at = "messages[" + std::to_string(i) + "]";
-    const auto& m = msgs[i];
-    if (!m.is_object()) throw Error(at + ": expected an object with \"role\" and \"content\", got " + describe_json(m));
-    for (const char* key : {"role", "content"})
-      if (!m.contains(key) || !m[key].is_string())
-        throw Error(at + "." + key + ": expected a string" +
-                    (m.contains(key) ? ", got " + describe_json(m[key]) : std::string(", missing")));
-    conv.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
-  }
-  in.conversation = std::move(conv);
+  in.conversation = urm::conversation_from_json(j);
   return in;
 }
 
@@ -87,13 +83,13 @@ Outcome outcome(Parse parse, std::string_view line) {
 }
 
 bool same(const urm::ScoreInput& a, const urm::ScoreInput& b) {
-  if (a.conversation.has_value() != b.conversation.has_value() || a.ids != b.ids) return false;
+  if (a.conversation.has_value() != b.conversation.has_value() || a.ids != b.ids || a.text != b.text) return false;
   if (!a.conversation) return true;
-  if (a.conversation->size() != b.conversation->size()) return false;
-  for (std::size_t i = 0; i < a.conversation->size(); ++i)
-    if ((*a.conversation)[i].role != (*b.conversation)[i].role ||
-        (*a.conversation)[i].content != (*b.conversation)[i].content)
-      return false;
+  const urm::Conversation &x = *a.conversation, &y = *b.conversation;
+  if (x.size() != y.size() || x.tools != y.tools || x.documents != y.documents || x.variables != y.variables)
+    return false;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    if (x[i].role != y[i].role || x[i].content != y[i].content || x[i].fields != y[i].fields) return false;
   return true;
 }
 

@@ -1,8 +1,8 @@
 // urm-score — score conversations (or token ids) with a reward model, JSON
 // Lines in, JSON Lines out.
 //
-// Each input line is {"messages": [{"role": …, "content": …}, …]} or
-// {"input_ids": [...]}; each output line is, in order,
+// Each input line is {"messages": [{"role": …, "content": …}, …]},
+// {"input_ids": [...]} or {"text": "…"}; each output line is, in order,
 //   {"reward": r, "reward_variance": v, "attributes": [{"name", "mean",
 //    "log_std"}, …], "weights": [...], "n_tokens": n}   (+ "input_ids" with --emit-ids)
 // or {"error": "line N: …"} for a line that could not be scored; the others
@@ -15,6 +15,10 @@
 // file as both), a model that does not load, a read or write that fails (a
 // full disk, a reader that closed the pipe: SIGPIPE is ignored). See README
 // "Reliability".
+//
+// Lines that start like an earlier line (the responses of one prompt) reuse
+// its K/V through a prefix cache (serve/cached_scorer.hpp, --prefix-cache-mb):
+// only the rest of the line runs, and the output is bitwise the same.
 //
 // Without --model it scores with the bundled demo model (the tiny-urm-llama3
 // test fixture, made by scripts/setup in .cache/demo-model): its weights are
@@ -31,6 +35,8 @@
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,8 +44,10 @@
 #include "urm/core/regular_file.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/model/reward_model.hpp"
+#include "urm/serve/cached_scorer.hpp"
 #include "urm/serve/line_stream.hpp"
 #include "urm/serve/score_json.hpp"
+#include "urm/text/jinja/strftime.hpp"
 
 #ifndef URM_DEMO_MODEL_DIR
 #define URM_DEMO_MODEL_DIR ".cache/demo-model"
@@ -50,10 +58,11 @@ namespace {
 constexpr const char* kUsage =
     "usage: urm-score [--model DIR] [--tokenizer-dir DIR] [--threads N] [--input FILE|-] [--output FILE|-]\n"
     "                 [--emit-ids] [--max-tokens N] [--truncate-left] [--single-bos] [--mode exact|fast]\n"
-    "                 [--date YYYY-MM-DD] [--max-line-bytes N] [--stats]\n"
+    "                 [--date YYYY-MM-DD] [--max-line-bytes N] [--stats] [--prefix-cache-mb N] [--samples N [--seed S]]\n"
     "\n"
     "Reads JSON Lines, one input per line: {\"messages\": [{\"role\": ..., \"content\": ...}, ...]} (with\n"
-    "optional \"tools\", \"documents\", \"chat_template_kwargs\" and any message fields) or {\"input_ids\": [...]}.\n"
+    "optional \"tools\", \"documents\", \"chat_template_kwargs\" and any message fields), {\"input_ids\": [...]}\n"
+    "or {\"text\": \"...\"} (a string already in the chat format, tokenized with the model card's pipeline).\n"
     "Writes one JSON object per input line, in order: the reward, its variance,\n"
     "the per-attribute mean and log-std, the attribute weights and the number of tokens, or\n"
     "{\"error\": ...} for a line that failed. Exit status 0 if every line was scored, 1 if any failed,\n"
@@ -73,7 +82,11 @@ constexpr const char* kUsage =
     "  --date YYYY-MM-DD    the date a chat template's strftime_now() prints (default: today, so a\n"
     "                       template that prints the date gives scores that depend on the day)\n"
     "  --max-line-bytes N   longest input line read (default: 16777216, 16 MiB); a longer one gets an error\n"
-    "  --stats              print throughput to standard error at the end\n";
+    "  --stats              print throughput to standard error at the end\n"
+    "  --prefix-cache-mb N  keep the K/V of scored lines, at most N MiB, so lines that start like an\n"
+    "                       earlier one run only the rest (default 1024; 0 = off; scores are unchanged)\n"
+    "  --samples N          add \"reward_samples\": N seeded draws from the reward's distribution\n"
+    "  --seed S             the k-th scored line (from 0) draws with seed S + k (default 0)\n";
 
 struct Args {
   std::optional<std::string> model;
@@ -81,6 +94,8 @@ struct Args {
   std::string input = "-", output = "-";
   std::size_t max_line_bytes = urm::kDefaultMaxLineBytes;
   bool emit_ids = false, stats = false;
+  std::size_t prefix_cache_mb = 1024, samples = 0;
+  std::uint64_t seed = 0;
 };
 
 [[noreturn]] void usage_error(const std::string& msg) {
@@ -147,6 +162,12 @@ Args parse_args(int argc, char** argv) {
         usage_error("--date expects a date YYYY-MM-DD, got \"" + a.options.date + "\"");
     } else if (f == "--stats") {
       a.stats = true;
+    } else if (f == "--prefix-cache-mb") {
+      a.prefix_cache_mb = parse_count(f, value(), 0, 1ull << 30);
+    } else if (f == "--samples") {
+      a.samples = parse_count(f, value(), 1, 100'000);
+    } else if (f == "--seed") {
+      a.seed = parse_count(f, value(), 0, ~0ull);
     } else {
       usage_error("unknown argument \"" + f + "\"");
     }
@@ -235,14 +256,16 @@ int run(Args& args, const urm::StandardStreams& standard, std::optional<std::siz
   Stream in = open_input(args.input, standard);
   Stream out = open_output(args.output, standard, in);
 
-  std::optional<urm::RewardModel> rm;
+  std::shared_ptr<const urm::RewardModel> rm;
   try {
-    rm.emplace(urm::RewardModel::load(*args.model, args.options));
+    rm = std::make_shared<const urm::RewardModel>(urm::RewardModel::load(*args.model, args.options));
   } catch (const std::exception& e) {
     std::string message = urm::current_exception_message();
     if (demo) message += "\nurm-score: the demo model is made by scripts/setup (scripts/make-demo-model)";
     throw urm::Error(message);
   }
+
+  const urm::CachedScorer scorer(rm, args.prefix_cache_mb << 20);
 
   // Only for a person watching, and only when there is more than one line.
   // The lines are counted only then, and only in a regular file (pread: the
@@ -271,7 +294,8 @@ int run(Args& args, const urm::StandardStreams& standard, std::optional<std::siz
     } else {
       if (urm::blank_line(line)) continue;
       const auto start = Clock::now();
-      r = urm::score_line(*rm, line, line_no, args.emit_ids);
+      r = urm::score_line(*rm, scorer, line, line_no,
+                          urm::LineOptions{.emit_ids = args.emit_ids, .samples = args.samples, .seed = args.seed + scored});
       if (r.ok) {
         if (!first_start) first_start = start;
         last_end = Clock::now();

@@ -95,10 +95,10 @@ TEST_CASE("urm-score: bad lines get an error object, the others continue, exit s
   check_score_line(r.out[3], golden_case(2));
   CHECK(r.out[4] == R"j({"error":"line 5: empty input: there is no token to score"})j");
   CHECK(r.out[5] == R"j({"error":"line 6: input_ids[0]: expected a 32-bit integer, got 1.5"})j");
-  CHECK(r.out[6] == R"j({"error":"line 7: expected a JSON object with either \"messages\" or \"input_ids\""})j");
+  CHECK(r.out[6] == R"j({"error":"line 7: expected a JSON object with one of \"messages\", \"input_ids\" or \"text\""})j");
   CHECK(r.out[7] == R"j({"error":"line 8: messages[0].content: missing (a string, null or a list of parts)"})j");
   CHECK(r.out[8] == R"j({"error":"line 9: messages: expected an array of {\"role\", \"content\"} objects"})j");
-  CHECK(r.out[9] == R"j({"error":"line 10: expected a JSON object with either \"messages\" or \"input_ids\""})j");
+  CHECK(r.out[9] == R"j({"error":"line 10: expected a JSON object with one of \"messages\", \"input_ids\" or \"text\""})j");
   CHECK(r.out[10] == R"j({"error":"line 11: input_ids[0]: expected a 32-bit integer, got 4294967296"})j");
   CHECK(r.err == "urm-score: 9 of 11 lines failed\n");
 }

@@ -177,6 +177,23 @@ class RewardModel {
     return out;
   }
 
+  // --- For callers that keep K/V between calls (serve/prefix_cache.hpp) ---
+
+  // The ids score_ids runs for `ids`: checked for range, emptiness and length,
+  // and truncated on the left if the options say so (a view into ids).
+  std::span<const std::int32_t> scored_ids(std::span<const std::int32_t> ids) const { return checked(*d_, ids); }
+
+  // Scores `ids` (as scored_ids returns them) on a state that already holds
+  // the K/V of its first st.n_past() positions — restored by the caller with
+  // LlamaState::append_kv — running only ids[st.n_past() …]. With n_past() = 0
+  // this is score_ids. Afterwards st holds the K/V of all of ids.
+  Score score_continuation(std::span<const std::int32_t> ids, LlamaState& st) const {
+    if (st.n_past() >= ids.size())
+      throw Error("RewardModel::score_continuation: the state holds " + std::to_string(st.n_past()) +
+                  " positions, the input has " + std::to_string(ids.size()) + " (at least one must be left to run)");
+    return score_tail(*d_, ids, st, st.n_past());
+  }
+
   const UncertainValueHead& head() const { return d_->head; }
   const LlamaModel& model() const { return d_->model; }
   const LlamaConfig& config() const { return d_->config; }

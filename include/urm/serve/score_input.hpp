@@ -3,6 +3,7 @@
 //
 //   {"messages": [{"role": "user", "content": "…"}, …]}   a conversation
 //   {"input_ids": [128000, 9906, …]}                       token ids, as given
+//   {"text": "<|begin_of_text|>…"}                         a text already in the chat format
 //
 // A conversation may carry what chat templates read (text/conversation_json.hpp):
 // per message any fields beyond role and content (tool_calls,
@@ -34,10 +35,11 @@
 
 namespace urm {
 
-// A line's input: a conversation or token ids.
+// A line's input: a conversation, a text or token ids (exactly one).
 struct ScoreInput {
   std::optional<Conversation> conversation;
-  std::vector<std::int32_t> ids;  // when there is no conversation
+  std::vector<std::int32_t> ids;  // when there is no conversation and no text
+  std::optional<std::string> text;
 };
 
 namespace detail {
@@ -79,9 +81,12 @@ class ScoreLineHandler {
   bool key(json::string_t& k) {
     if (skipping()) return true;
     if (depth_ == 1) {
-      section_ = k == "input_ids" ? Section::Ids : k == "messages" ? Section::Messages : Section::Other;
+      section_ = k == "input_ids" ? Section::Ids
+                 : k == "messages" ? Section::Messages
+                 : k == "text"     ? Section::Text
+                                   : Section::Other;
       if (k == "tools" || k == "documents" || k == "chat_template_kwargs") template_inputs_ = true;
-      bool& seen = section_ == Section::Ids ? has_ids_ : has_messages_;
+      bool& seen = section_ == Section::Ids ? has_ids_ : section_ == Section::Messages ? has_messages_ : has_text_;
       if (section_ != Section::Other && std::exchange(seen, true) && !duplicate_)
         duplicate_ = "duplicate key " + quote_string(k);
     } else if (depth_ == 3) {
@@ -106,11 +111,14 @@ class ScoreLineHandler {
   // The result, or urm::Error, once the parse has ended.
   ScoreInput finish() {
     if (syntax_error_) throw Error("invalid JSON: " + *syntax_error_);
-    if (!top_is_object_ || has_ids_ == has_messages_)
-      throw Error("expected a JSON object with either \"messages\" or \"input_ids\"");
+    if (!top_is_object_ || int{has_ids_} + int{has_messages_} + int{has_text_} != 1)
+      throw Error("expected a JSON object with one of \"messages\", \"input_ids\" or \"text\"");
     if (duplicate_) throw Error(*duplicate_);
     ScoreInput in;
-    if (has_ids_) {
+    if (has_text_) {
+      if (text_error_) throw Error(*text_error_);
+      in.text = std::move(text_);
+    } else if (has_ids_) {
       if (ids_error_) throw Error(*ids_error_);
       in.ids = std::move(ids_);
     } else {
@@ -121,7 +129,7 @@ class ScoreLineHandler {
   }
 
  private:
-  enum class Section : std::uint8_t { Ids, Messages, Other };  // of the top-level key being read
+  enum class Section : std::uint8_t { Ids, Messages, Text, Other };  // of the top-level key being read
   enum class Field : std::uint8_t { Role, Content, Other };     // of the message key being read
 
   // A message's "role" or "content" as read so far.
@@ -161,6 +169,12 @@ class ScoreLineHandler {
     } else if (depth_ == 1) {
       if (section_ == Section::Ids) ids_fail(kExpectIds + describe());
       if (section_ == Section::Messages) messages_fail(kExpectMessages);
+      if (section_ == Section::Text) {
+        if (text)
+          text_ = std::move(*text);
+        else if (!text_error_)
+          text_error_ = "text: expected a string, got " + describe();
+      }
     } else if (depth_ == 2 && in_ids_) {
       if (id && *id >= std::numeric_limits<std::int32_t>::min() && *id <= std::numeric_limits<std::int32_t>::max()) {
         if (!ids_error_) ids_.push_back(static_cast<std::int32_t>(*id));
@@ -202,6 +216,7 @@ class ScoreLineHandler {
         } else {
           if (section_ == Section::Ids) ids_fail(kExpectIds + std::string(kind));
           if (section_ == Section::Messages) messages_fail(kExpectMessages);
+          if (section_ == Section::Text && !text_error_) text_error_ = "text: expected a string, got " + std::string(kind);
           skip_this_container();
         }
       } else if (depth_ == 2 && in_ids_) {
@@ -267,20 +282,21 @@ class ScoreLineHandler {
   bool template_inputs_ = false;
   Section section_ = Section::Other;
   Field field_ = Field::Other;
-  bool has_ids_ = false, has_messages_ = false;
+  bool has_ids_ = false, has_messages_ = false, has_text_ = false;
   bool in_ids_ = false, in_messages_ = false;  // inside the input_ids / messages array (depth 2)
   std::size_t n_ids_ = 0, n_messages_ = 0;     // elements seen
   std::vector<std::int32_t> ids_;
   Conversation conversation_;
   MessageField message_[2];  // role, content of the message being read
   std::optional<std::string> message_duplicate_, duplicate_;
-  std::optional<std::string> syntax_error_, ids_error_, messages_error_;
+  std::string text_;
+  std::optional<std::string> syntax_error_, ids_error_, messages_error_, text_error_;
 };
 
 }  // namespace detail
 
-// One input line, {"messages": [{"role": …, "content": …}, …]} or
-// {"input_ids": [...]}; other keys, here and in the messages, are ignored.
+// One input line, {"messages": [{"role": …, "content": …}, …], …},
+// {"input_ids": [...]} or {"text": "…"}; other keys are ignored.
 // Throws urm::Error naming the JSON path at fault, e.g.
 // "input_ids[3]: expected a 32-bit integer, got 1.5". Values are quoted as
 // describe_json does (strings cut, containers by kind), so no message grows
