@@ -40,6 +40,41 @@ TEST_CASE("parse_score_input reads ids and conversations, ignoring other keys") 
   CHECK((*in.conversation)[1].content.empty());
   CHECK(parse_score_input(R"({"messages": []})").conversation->empty());
   CHECK(parse_score_input(" \t{\"input_ids\": []}\r").ids.empty());
+  // A message field other than role and content is kept, for the template.
+  CHECK((*in.conversation)[0].fields == nlohmann::ordered_json{{"name", 5}});
+}
+
+TEST_CASE("parse_score_input: a text, and what chat templates read besides role and content") {
+  auto in = parse_score_input(R"({"text": "<|begin_of_text|>hi", "x": 1})");
+  CHECK(in.text == "<|begin_of_text|>hi");
+  CHECK_FALSE(in.conversation);
+  CHECK(in.ids.empty());
+
+  in = parse_score_input(
+      R"({"messages": [{"role": "user", "content": "weather?"},)"
+      R"( {"role": "assistant", "content": null, "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": {"a": 1}}}]},)"
+      R"( {"role": "tool", "content": [{"type": "text", "text": "sunny"}], "name": "f"}],)"
+      R"( "tools": [{"type": "function", "function": {"name": "f"}}], "documents": null,)"
+      R"( "chat_template_kwargs": {"enable_thinking": false}})");
+  REQUIRE(in.conversation);
+  const urm::Conversation& c = *in.conversation;
+  REQUIRE(c.size() == 3);
+  CHECK(c[0].fields.empty());
+  CHECK(c[1].content.empty());
+  CHECK(c[1].fields.at("content").is_null());
+  CHECK(c[1].fields.at("tool_calls")[0]["function"]["arguments"]["a"] == 1);
+  CHECK(c[2].fields.at("content")[0]["text"] == "sunny");
+  CHECK(c[2].fields.at("name") == "f");
+  CHECK(c.tools[0]["function"]["name"] == "f");
+  CHECK(c.documents.is_null());
+  CHECK(c.variables.at("enable_thinking") == false);
+
+  CHECK(error_of(R"({"messages": [], "tools": 5})") == "tools: expected an array of tool definitions or null, got number");
+  CHECK(error_of(R"({"messages": [], "chat_template_kwargs": {"messages": 1}})") ==
+        "chat_template_kwargs.messages: set by the request itself, not a template variable");
+  // Nesting past the limit in a field the template reads: an error, not a crash.
+  CHECK(error_of(R"({"messages": [], "tools": )" + std::string(200, '[') + std::string(200, ']') + "}") ==
+        "invalid JSON: containers nest deeper than 128 levels");
 }
 
 TEST_CASE("parse_score_input: exact errors, the first one of the line in reading order") {
@@ -49,12 +84,12 @@ TEST_CASE("parse_score_input: exact errors, the first one of the line in reading
             0) == 0);
   CHECK(error_of(R"({"input_ids": [1e999]})") ==
         "invalid JSON: [json.exception.out_of_range.406] number overflow parsing '1e999'");
-  CHECK(error_of(R"([1, 2])") == "expected a JSON object with either \"messages\" or \"input_ids\"");
-  CHECK(error_of(R"("hi")") == "expected a JSON object with either \"messages\" or \"input_ids\"");
+  CHECK(error_of(R"([1, 2])") == "expected a JSON object with one of \"messages\", \"input_ids\" or \"text\"");
+  CHECK(error_of(R"("hi")") == "expected a JSON object with one of \"messages\", \"input_ids\" or \"text\"");
   CHECK(error_of(R"({"messages": [], "input_ids": [1]})") ==
-        "expected a JSON object with either \"messages\" or \"input_ids\"");
+        "expected a JSON object with one of \"messages\", \"input_ids\" or \"text\"");
   CHECK(error_of(R"({"input_ids": [1.5], "messages": 5})") ==
-        "expected a JSON object with either \"messages\" or \"input_ids\"");
+        "expected a JSON object with one of \"messages\", \"input_ids\" or \"text\"");
   CHECK(error_of(R"({"input_ids": [1], "input_ids": [2]})") == "duplicate key \"input_ids\"");
   CHECK(error_of(R"({"input_ids": null})") == "input_ids: expected an array of token ids, got null");
   CHECK(error_of(R"({"input_ids": {"a": 1}})") == "input_ids: expected an array of token ids, got an object");
@@ -69,11 +104,19 @@ TEST_CASE("parse_score_input: exact errors, the first one of the line in reading
         "messages[1]: expected an object with \"role\" and \"content\", got 7");
   CHECK(error_of(R"({"messages": [[{"role": "user"}]]})") ==
         "messages[0]: expected an object with \"role\" and \"content\", got an array");
-  CHECK(error_of(R"({"messages": [{"role": "user"}]})") == "messages[0].content: expected a string, missing");
+  CHECK(error_of(R"({"messages": [{"role": "user"}]})") ==
+        "messages[0].content: missing (a string, null or a list of parts)");
   // "role" is checked before "content", whatever their order in the line.
   CHECK(error_of(R"({"messages": [{"content": 1, "role": null}]})") == "messages[0].role: expected a string, got null");
   CHECK(error_of(R"({"messages": [{"role": "user", "content": {"text": "a"}}]})") ==
-        "messages[0].content: expected a string, got an object");
+        "messages[0].content: expected a string, null or a list of parts, got an object");
+  CHECK(error_of(R"({"messages": [{"role": "user", "content": 5}]})") ==
+        "messages[0].content: expected a string, null or a list of parts, got 5");
+  CHECK(error_of(R"({"text": 5})") == "text: expected a string, got 5");
+  CHECK(error_of(R"({"text": ["a"]})") == "text: expected a string, got an array");
+  CHECK(error_of(R"({"text": "a", "input_ids": [1]})") ==
+        "expected a JSON object with one of \"messages\", \"input_ids\" or \"text\"");
+  CHECK(error_of(R"({"text": "a", "text": "b"})") == "duplicate key \"text\"");
   CHECK(error_of(R"({"messages": [{"role": "a", "role": "b", "content": "c"}]})") ==
         "messages[0]: duplicate key \"role\"");
   // The first bad message wins, and a later syntax error wins over all.
@@ -103,7 +146,7 @@ TEST_CASE("parse_score_input: any nesting depth, without recursion") {
   CHECK(error_of(R"({"input_ids": [1, )" + nested + "]}") == "input_ids[1]: expected a 32-bit integer, got an array");
   CHECK(error_of(R"({"messages": [{"role": )" + nested + R"(, "content": "a"}]})") ==
         "messages[0].role: expected a string, got an array");
-  CHECK(error_of(nested) == "expected a JSON object with either \"messages\" or \"input_ids\"");
+  CHECK(error_of(nested) == "expected a JSON object with one of \"messages\", \"input_ids\" or \"text\"");
   const auto in = parse_score_input(R"({"x": )" + nested + R"(, "input_ids": [5]})");
   CHECK(in.ids == std::vector<std::int32_t>{5});
   CHECK(error_of(std::string(depth, '[')).rfind("invalid JSON: ", 0) == 0);  // never closed
