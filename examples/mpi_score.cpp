@@ -9,7 +9,7 @@
 // rank 0 gathers the results and writes them in input order. Every rank loads
 // the model once: the weights are memory-mapped, so ranks on one node share
 // one copy through the page cache. Exit status 1 if any line failed (its
-// output line is {"error": "line N: …"}), as urm-score.
+// output line is {"error": "line N: …"}), 2 on a fatal error, as urm-score.
 //
 // On a cluster (see README "Scale-out with MPI"): one rank per socket,
 // --threads = cores per socket, e.g. for nodes with 2 sockets × 32 cores
@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "urm/core/thread_pool.hpp"
 #include "urm/model/reward_model.hpp"
 #include "urm/serve/score_json.hpp"
 
@@ -55,8 +56,9 @@ std::optional<Args> parse_args(int argc, char** argv, std::string& error) {
     } else if (f == "--threads") {
       char* end = nullptr;
       const unsigned long n = std::strtoul(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || v[0] == '-' || n < 1 || n > 4096) {
-        error = "--threads expects a whole number from 1 to 4096, got \"" + v + "\"";
+      if (v.empty() || *end != '\0' || v[0] == '-' || n < 1 || n > urm::ThreadPool::kMaxThreads) {
+        error = "--threads expects a whole number from 1 to " + std::to_string(urm::ThreadPool::kMaxThreads) +
+                ", got \"" + v + "\"";
         return std::nullopt;
       }
       a.options.threads = n;
@@ -151,15 +153,15 @@ int main(int argc, char** argv) {
   std::string load_error;
   try {
     rm.emplace(urm::RewardModel::load(args->model, args->options));
-  } catch (const urm::Error& e) {
-    load_error = e.what();
+  } catch (...) {
+    load_error = urm::current_exception_message();
   }
   int loaded = load_error.empty() ? 1 : 0, all_loaded = 0;
   MPI_Allreduce(&loaded, &all_loaded, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   if (!all_loaded) {
     if (!loaded) std::cerr << "mpi_score: rank " << rank << ": " << load_error << "\n";
     MPI_Finalize();
-    return 1;
+    return 2;
   }
 
   // This rank's share: non-blank line k goes to rank k mod R. One result line each.
@@ -172,14 +174,9 @@ int main(int argc, char** argv) {
     ++line_no;
     if (blank(line)) continue;
     if (k++ % static_cast<std::size_t>(n_ranks) != static_cast<std::size_t>(rank)) continue;
-    nlohmann::ordered_json result;
-    try {
-      result = urm::score_to_json(rm->score_ids(urm::score_input_ids(*rm, urm::parse_score_input(line))));
-    } catch (const urm::Error& e) {
-      result = {{"error", "line " + std::to_string(line_no) + ": " + e.what()}};
-      ++failed;
-    }
-    mine += urm::json_line(result);
+    const urm::LineResult result = urm::score_line(*rm, line, line_no, /*emit_ids=*/false);
+    if (!result.ok) ++failed;
+    mine += urm::json_line(result.json);
     mine += '\n';
   }
   const std::size_t n_inputs = k;
@@ -212,7 +209,10 @@ int main(int argc, char** argv) {
         c = end;
       }
       out->flush();
-      if (total_failed) {
+      if (!*out) {
+        std::cerr << "mpi_score: cannot write output " << args->output << "\n";
+        status = 2;
+      } else if (total_failed) {
         std::cerr << "mpi_score: " << total_failed << " of " << n_inputs << " lines failed\n";
         status = 1;
       }

@@ -2,7 +2,8 @@
 //
 // Every entry point runs its body through `guarded`, which catches every
 // exception (urm::Error, std::bad_alloc, anything else), stores its message
-// as this thread's last error and returns the function's failure value: no
+// (urm::current_exception_message) as this thread's last error and returns
+// the function's failure value: no
 // C++ exception crosses into the C caller, whose frames have no unwind
 // information to cross.
 #include "urm/c_api.h"
@@ -43,16 +44,12 @@ Result guarded(Result failed, Body&& body) noexcept {
     Result r = body();
     last_error().clear();
     return r;
-  } catch (const std::bad_alloc&) {
-    last_error() = "out of memory";
-  } catch (const std::exception& e) {
+  } catch (...) {
     try {
-      last_error() = e.what();
+      last_error() = urm::current_exception_message();
     } catch (...) {  // no memory left even for the message
       last_error().clear();
     }
-  } catch (...) {
-    last_error() = "unknown error";
   }
   return failed;
 }
@@ -87,6 +84,9 @@ urm_model* urm_model_load(const char* dir, const urm_load_options* options) {
   return guarded<urm_model*>(nullptr, [&] {
     not_null(dir, "urm_model_load", "dir");
     urm::RewardModel::Options o;
+    // Messages name the C fields (RewardModel::load checks threads before it starts anything).
+    o.names = {"urm_load_options.threads", "urm_load_options.tokenizer_dir", "urm_load_options.max_tokens",
+               "urm_load_options.truncate_left = 1"};
     if (options) {
       o.threads = options->threads;
       if (options->tokenizer_dir) o.tokenizer_dir = options->tokenizer_dir;

@@ -3,12 +3,15 @@
 // head, the position it reads, the model card's token pipeline), and every
 // tensor with its dtype, shape and shard. The checkpoint is fully validated
 // against the config first; on any problem it prints `error: <message>` and
-// exits 1.
+// exits 1. Bad arguments, or output that cannot be written (a full disk, a
+// reader that closed the pipe: SIGPIPE is ignored), exit 2.
 //
 //   urm-inspect [--cpu] [DIR]
 //     --cpu   also print what this machine's CPU offers to the kernels.
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <iomanip>
@@ -22,10 +25,16 @@
 #include "urm/io/llama_config.hpp"
 #include "urm/kernels/matmul_bf16.hpp"
 #include "urm/model/model_family.hpp"
+#include "urm/serve/line_stream.hpp"
 
 namespace {
 
 const std::string kUsage = "usage: urm-inspect [--cpu] [DIR]";
+
+// A problem with the arguments (exit status 2).
+struct UsageError {
+  std::string message;
+};
 
 // The CPU features detected at run time and the matmul kernel each mode uses
 // (exact: float32 FMA chosen at compile time; fast: AMX / AVX512-BF16 / xsimd
@@ -130,19 +139,20 @@ int run(int argc, char** argv) {
       std::cout << kUsage << "\n";
       return 0;
     } else if (a.starts_with("-")) {
-      throw urm::Error("unknown option " + a + "\n" + kUsage);
+      throw UsageError{"unknown option " + a};
     } else if (dir.empty()) {
       dir = a;
     } else {
-      throw urm::Error("more than one checkpoint folder given\n" + kUsage);
+      throw UsageError{"more than one checkpoint folder given"};
     }
   }
-  if (dir.empty() && !cpu) throw urm::Error("no checkpoint folder given\n" + kUsage);
+  if (dir.empty() && !cpu) throw UsageError{"no checkpoint folder given"};
   if (cpu) print_cpu(std::cout);
   if (dir.empty()) return 0;
 
-  const auto cfg = urm::LlamaConfig::load((std::filesystem::path(dir) / "config.json").string());
+  // The folder first: it names a folder that is not one (then config.json).
   const auto ckpt = urm::Checkpoint::open(dir);
+  const auto cfg = urm::LlamaConfig::load((std::filesystem::path(dir) / "config.json").string());
   const urm::ModelFamily family = urm::validate_checkpoint(ckpt, cfg);
   std::cout << "checkpoint: " << dir << "\n";
   print_config(std::cout, cfg);
@@ -151,15 +161,30 @@ int run(int argc, char** argv) {
   return 0;
 }
 
+// Everything printed so far reached standard output, or exit status 2.
+int checked_output(int status) {
+  errno = 0;
+  std::cout.flush();
+  if (std::cout) return status;
+  std::cerr << "error: cannot write standard output" << (errno ? std::string(": ") + std::strerror(errno) : "") << "\n";
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const urm::Error& e) {
-    std::cerr << "error: " << e.what() << "\n";
-  } catch (const std::exception& e) {  // e.g. std::bad_alloc: still a clean exit 1
-    std::cerr << "error: " << e.what() << "\n";
+  const urm::StandardStreams standard = urm::prepare_standard_streams();
+  if (standard.out_closed) {
+    std::cerr << "error: standard output is closed\n";
+    return 2;
   }
-  return 1;
+  try {
+    return checked_output(run(argc, argv));
+  } catch (const UsageError& e) {
+    std::cerr << "error: " << e.message << "\n" << kUsage << "\n";
+    return 2;
+  } catch (...) {  // urm::Error, and e.g. std::bad_alloc: still a clean exit 1
+    std::cerr << "error: " << urm::current_exception_message() << "\n";
+  }
+  return checked_output(1);
 }

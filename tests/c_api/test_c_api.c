@@ -6,6 +6,7 @@
  *
  * Reference: tests/data/models/model_golden.json, tiny-urm-llama3 case 0 (the
  * model card's pipeline, two <|begin_of_text|>). */
+#define _GNU_SOURCE /* pthread_getattr_default_np */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -55,6 +56,48 @@ static void test_load_errors(void) {
   CHECK_ERROR("/nonexistent/urm-model: not a checkpoint folder (not a directory)");
   CHECK(urm_model_load(URM_TEST_DATA_DIR, NULL) == NULL);
   CHECK_ERROR(URM_TEST_DATA_DIR ": no model.safetensors or model.safetensors.index.json in the folder");
+}
+
+/* Thread counts are checked before anything starts, and a thread the system
+ * refuses is an error: before, the pool's constructor threw with threads
+ * running, which ended the host (or, caught, left it waiting for good). */
+static void test_thread_errors(void) {
+  urm_load_options options;
+  urm_load_options_init(&options);
+  options.threads = 100000;
+  CHECK(urm_model_load(URM_DEMO_MODEL_DIR, &options) == NULL);
+  CHECK_ERROR("urm_load_options.threads is 100000, at most 1024");
+  options.threads = (size_t)-1;
+  CHECK(urm_model_load(URM_DEMO_MODEL_DIR, &options) == NULL);
+  CHECK_ERROR("urm_load_options.threads is 18446744073709551615, at most 1024");
+
+  /* Every new thread's stack 1 TiB: the system refuses the first one. */
+  pthread_attr_t saved, huge;
+  CHECK(pthread_getattr_default_np(&saved) == 0);
+  CHECK(pthread_attr_init(&huge) == 0);
+  CHECK(pthread_attr_setstacksize(&huge, (size_t)1 << 40) == 0);
+  CHECK(pthread_setattr_default_np(&huge) == 0);
+  options.threads = 4;
+  urm_model* m = urm_model_load(URM_DEMO_MODEL_DIR, &options);
+  CHECK(pthread_setattr_default_np(&saved) == 0);
+  pthread_attr_destroy(&huge);
+  pthread_attr_destroy(&saved);
+  CHECK(m == NULL);
+  CHECK_ERROR("ThreadPool: cannot start thread 2 of 4: Resource temporarily unavailable");
+  m = urm_model_load(URM_DEMO_MODEL_DIR, &options); /* and the host goes on */
+  CHECK(m != NULL);
+  urm_model_free(m);
+
+  /* Messages name the C fields. */
+  m = urm_model_load(URM_TEST_DATA_DIR "/models/tiny-urm-llama3", NULL);
+  CHECK(m != NULL);
+  const char* roles[1] = {"user"};
+  const char* contents[1] = {"hi"};
+  CHECK(urm_score_conversation(m, roles, contents, 1) == NULL);
+  CHECK_ERROR(URM_TEST_DATA_DIR
+              "/models/tiny-urm-llama3: no tokenizer.json in the model folder (scoring a conversation needs "
+              "tokenizer.json and tokenizer_config.json: set urm_load_options.tokenizer_dir)");
+  urm_model_free(m);
 }
 
 static void test_score_ids(const urm_model* m) {
@@ -277,6 +320,7 @@ static void test_thread_local_error(void) {
 int main(void) {
   CHECK_ERROR("");
   test_load_errors();
+  test_thread_errors();
 
   urm_load_options options;
   urm_load_options_init(&options);
@@ -299,7 +343,9 @@ int main(void) {
   urm_model* short_model = urm_model_load(URM_DEMO_MODEL_DIR, &options);
   CHECK(short_model != NULL);
   CHECK(urm_score_ids(short_model, kIds, 24) == NULL);
-  CHECK_ERROR("input has 24 tokens, more than the maximum of 10 (choose Truncation::Left to keep the last 10 tokens)");
+  CHECK_ERROR(
+      "input has 24 tokens, more than the maximum of 10 (choose urm_load_options.truncate_left = 1 to keep the last 10 "
+      "tokens)");
   options.truncate_left = 1;
   urm_model* truncating = urm_model_load(URM_DEMO_MODEL_DIR, &options);
   urm_score* s = urm_score_ids(truncating, kIds, 24);
@@ -325,7 +371,7 @@ int main(void) {
   urm_load_options_init(&options);
   options.tokenizer_dir = URM_TEST_DATA_DIR;
   CHECK(urm_model_load(URM_DEMO_MODEL_DIR, &options) == NULL);
-  CHECK_ERROR(URM_TEST_DATA_DIR "/tokenizer_config.json: cannot open");
+  CHECK_ERROR(URM_TEST_DATA_DIR "/tokenizer_config.json: cannot open: No such file or directory");
 
   /* mode: fast mode scores within its documented 0.02 of exact; a wrong name is a load error. */
   urm_load_options_init(&options);

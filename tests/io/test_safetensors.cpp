@@ -270,7 +270,7 @@ TEST_CASE("SafetensorsFile::open names the file for I/O errors and corrupted con
   CHECK_THROWS_WITH_AS(urm::SafetensorsFile::open(missing),
                        (missing + ": cannot open: No such file or directory").c_str(), urm::Error);
   CHECK_THROWS_WITH_AS(urm::SafetensorsFile::open(dir.path().string()),
-                       (dir.path().string() + ": not a regular file").c_str(), urm::Error);
+                       (dir.path().string() + ": not a regular file (a directory)").c_str(), urm::Error);
   const std::string bad = dir.file("bad.safetensors");
   urm::test::write_file(bad, file_with(R"({"w":{"dtype":"F16","shape":[8],"data_offsets":[0,16]}})", 4));
   CHECK_THROWS_WITH_AS(

@@ -70,7 +70,7 @@ TEST_CASE("RewardModel: over-long inputs are an error unless left truncation is 
 
   o.max_tokens = 8193;
   const std::string msg =
-      model_dir("tiny-urm-llama3") + ": max_tokens 8193 is more than the model's max_position_embeddings (8192)";
+      model_dir("tiny-urm-llama3") + ": Options::max_tokens 8193 is more than the model's max_position_embeddings (8192)";
   CHECK_THROWS_WITH_AS(RewardModel::load(model_dir("tiny-urm-llama3"), o), msg.c_str(), Error);
 }
 

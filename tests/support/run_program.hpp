@@ -45,4 +45,21 @@ inline ProgramRun run_program(const std::string& program, const std::string& arg
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_file(tmp.file("out")), read_file(tmp.file("err"))};
 }
 
+// The path of one of the repository's programs.
+inline std::string program_path(const std::string& program) { return std::string(URM_BIN_DIR) + "/" + program; }
+
+// `sh -c command`, its stdout and stderr captured: for what a plain run
+// cannot set up (pipes, FIFOs, closed descriptors, limits). The command's
+// own redirections of descriptors 1 and 2 win over the capture. A command
+// still running after `timeout_seconds` is killed (status 124): a program
+// that hangs fails its test instead of stopping the suite.
+inline ProgramRun run_shell(const std::string& command, int timeout_seconds = 300) {
+  const TempDir tmp("shell");
+  write_file(tmp.file("cmd.sh"), command + "\n");
+  const std::string cmd = "timeout " + std::to_string(timeout_seconds) + " sh " + tmp.file("cmd.sh") + " >" +
+                          tmp.file("out") + " 2>" + tmp.file("err") + " </dev/null";
+  const int raw = std::system(cmd.c_str());
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_file(tmp.file("out")), read_file(tmp.file("err"))};
+}
+
 }  // namespace urm::test

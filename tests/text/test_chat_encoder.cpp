@@ -110,7 +110,7 @@ TEST_CASE("conversation encoder: missing files are errors naming them") {
   const std::filesystem::path dir = urm::test::test_temp_dir() / "empty";
   std::filesystem::create_directories(dir);
   CHECK_THROWS_WITH_AS(ConversationEncoder::load(dir.string()),
-                       ((dir / "tokenizer_config.json").string() + ": cannot open").c_str(), urm::Error);
+                       ((dir / "tokenizer_config.json").string() + ": cannot open: No such file or directory").c_str(), urm::Error);
 }
 
 TEST_CASE("conversation encoder: one encoder serves several threads at once") {

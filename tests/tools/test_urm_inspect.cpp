@@ -77,7 +77,7 @@ TEST_CASE("urm-inspect prints config, value head and tensor table of each fixtur
   }
 }
 
-TEST_CASE("urm-inspect rejects broken checkpoints with `error: <message>` and exit 1") {
+TEST_CASE("urm-inspect rejects broken checkpoints with `error: <message>` and exit 1 (bad arguments: 2)") {
   const urm::test::TempDir dir("inspect-broken");
   const fs::path gqa = kModels / "small-gqa-bf16";
   fs::copy_file(gqa / "config.json", dir.path() / "config.json");
@@ -112,12 +112,12 @@ TEST_CASE("urm-inspect rejects broken checkpoints with `error: <message>` and ex
   }
   SUBCASE("no folder") {
     const auto r = inspect("");
-    CHECK(r.status == 1);
+    CHECK(r.status == 2);
     CHECK(r.err == "error: no checkpoint folder given\nusage: urm-inspect [--cpu] [DIR]\n");
   }
   SUBCASE("unknown option") {
     const auto r = inspect("--frobnicate");
-    CHECK(r.status == 1);
+    CHECK(r.status == 2);
     CHECK(r.err == "error: unknown option --frobnicate\nusage: urm-inspect [--cpu] [DIR]\n");
   }
 }

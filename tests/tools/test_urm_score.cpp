@@ -95,10 +95,10 @@ TEST_CASE("urm-score: bad lines get an error object, the others continue, exit s
   check_score_line(r.out[3], golden_case(2));
   CHECK(r.out[4] == R"j({"error":"line 5: empty input: there is no token to score"})j");
   CHECK(r.out[5] == R"j({"error":"line 6: input_ids[0]: expected a 32-bit integer, got 1.5"})j");
-  CHECK(r.out[6] == R"j({"error":"line 7: expected a JSON object with either \"messages\" or \"input_ids\""})j");
+  CHECK(r.out[6] == R"j({"error":"line 7: expected a JSON object with one of \"messages\", \"input_ids\" or \"text\""})j");
   CHECK(r.out[7] == R"j({"error":"line 8: messages[0].content: missing (a string, null or a list of parts)"})j");
   CHECK(r.out[8] == R"j({"error":"line 9: messages: expected an array of {\"role\", \"content\"} objects"})j");
-  CHECK(r.out[9] == R"j({"error":"line 10: expected a JSON object with either \"messages\" or \"input_ids\""})j");
+  CHECK(r.out[9] == R"j({"error":"line 10: expected a JSON object with one of \"messages\", \"input_ids\" or \"text\""})j");
   CHECK(r.out[10] == R"j({"error":"line 11: input_ids[0]: expected a 32-bit integer, got 4294967296"})j");
   CHECK(r.err == "urm-score: 9 of 11 lines failed\n");
 }
@@ -114,7 +114,7 @@ TEST_CASE("urm-score: --emit-ids, --max-tokens and --truncate-left") {
   REQUIRE(r.out.size() == 1);
   CHECK(
       r.out[0] ==
-      R"j({"error":"line 1: input has 23 tokens, more than the maximum of 5 (choose Truncation::Left to keep the last 5 tokens)"})j");
+      R"j({"error":"line 1: input has 23 tokens, more than the maximum of 5 (choose --truncate-left to keep the last 5 tokens)"})j");
 
   r = urm_score("--model " + kTiny + " --max-tokens 5 --truncate-left --emit-ids", ids_line(1));
   CHECK(r.status == 0);
@@ -144,14 +144,14 @@ TEST_CASE("urm-score: --mode fast scores within 0.02 of the reference") {
   CHECK(r.err.empty());
 }
 
-TEST_CASE("urm-score: fatal errors") {
+TEST_CASE("urm-score: fatal errors exit 2") {
   ScoreRun r = urm_score("--model /nonexistent-urm-model", ids_line(0));
-  CHECK(r.status == 1);
+  CHECK(r.status == 2);
   CHECK(r.err == "urm-score: /nonexistent-urm-model: not a checkpoint folder (not a directory)\n");
 
   r = urm_score("--model " + kTiny + " --threads 0", ids_line(0));
   CHECK(r.status == 2);
-  CHECK(r.err.rfind("urm-score: --threads expects a whole number >= 1, got \"0\"\n", 0) == 0);
+  CHECK(r.err.rfind("urm-score: --threads expects a whole number from 1 to 1024, got \"0\"\n", 0) == 0);
 
   r = urm_score("--model " + kTiny + " --mode slow", ids_line(0));
   CHECK(r.status == 2);
@@ -208,7 +208,7 @@ TEST_CASE("urm-score: messages with --tokenizer-dir, card pipeline and --single-
   REQUIRE(r.out.size() == 2);
   CHECK(r.out[0] == "{\"error\":\"line 1: " + kTiny +
                         ": no tokenizer.json in the model folder (scoring a conversation needs tokenizer.json and "
-                        "tokenizer_config.json: set Options::tokenizer_dir)\"}");
+                        "tokenizer_config.json: set --tokenizer-dir)\"}");
   check_score_line(r.out[1], golden_case(0));
 }
 

@@ -54,8 +54,8 @@ TEST_CASE("urm-tokenize: a closed standard input is an error, not an empty input
   const std::string cmd = std::string(URM_BIN_DIR) + "/urm-tokenize --tokenizer " + urm::test::llama3_tokenizer_path() + " <&- 2> " + err;
   const int raw = std::system(cmd.c_str());
   REQUIRE(WIFEXITED(raw));
-  CHECK(WEXITSTATUS(raw) == 1);
-  CHECK(urm::test::read_file(err) == "urm-tokenize: standard input: Bad file descriptor\n");
+  CHECK(WEXITSTATUS(raw) == 2);
+  CHECK(urm::test::read_file(err) == "urm-tokenize: standard input is closed\n");
 }
 
 TEST_CASE("urm-tokenize: Qwen3 (NFC normalizer, \\p{N} digits)") {
@@ -80,7 +80,7 @@ TEST_CASE("urm-tokenize: bad arguments and a bad tokenizer file") {
   CHECK(r.status == 2);
   CHECK(r.err.find("unknown or incomplete argument \"--tokenizer\"") != std::string::npos);
   r = run("--tokenizer /nonexistent/tokenizer.json", "\"Hi\"\n");
-  CHECK(r.status == 1);
+  CHECK(r.status == 2);
   CHECK(r.out.empty());
   CHECK(r.err == "urm-tokenize: /nonexistent/tokenizer.json: cannot open: No such file or directory\n");
 }

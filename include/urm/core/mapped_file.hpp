@@ -2,11 +2,14 @@
 //
 // Checkpoint weights are used in place from the map: no copy, and the page
 // cache shares them between processes that load the same model.
+//
+// Caveat, inherent to memory maps: if the file is truncated while it is
+// mapped (another process rewrites a shard in place), reading a page past
+// the new end raises SIGBUS. Replace model files by writing a new file and
+// renaming it over the old one, which leaves the mapped inode intact.
 #pragma once
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,10 +17,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "urm/core/error.hpp"
+#include "urm/core/regular_file.hpp"
 
 namespace urm {
 
@@ -63,32 +69,24 @@ class MappedFile {
  public:
   MappedFile() = default;
 
-  static MappedFile open(const std::string& path) {
+  // Maps the regular file `path` (opened as open_regular_file does: a FIFO,
+  // directory or device is an error, as is a size above `max_bytes`).
+  static MappedFile open(const std::string& path, std::uint64_t max_bytes = kNoFileSizeCap,
+                         std::string_view what = "a file") {
     MappedFile f;
     f.path_ = path;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-      const int e = errno;
-      ::close(fd);
-      throw Error(path + ": cannot stat: " + std::strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-      ::close(fd);
-      throw Error(path + ": not a regular file");
-    }
-    f.size_ = static_cast<std::size_t>(st.st_size);
+    const RegularFile file = open_regular_file(path, max_bytes, what);
+    if (file.size > std::numeric_limits<std::size_t>::max())
+      throw Error(path + ": " + std::to_string(file.size) + " bytes do not fit in this process's address space");
+    f.size_ = static_cast<std::size_t>(file.size);
     if (f.size_ > 0) {
-      void* p = ::mmap(nullptr, f.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      void* p = ::mmap(nullptr, f.size_, PROT_READ, MAP_PRIVATE, file.fd.get(), 0);
       if (p == MAP_FAILED) {
-        const int e = errno;
-        ::close(fd);
-        throw Error(path + ": cannot mmap: " + std::strerror(e));
+        f.size_ = 0;
+        throw Error(path + ": cannot mmap: " + std::strerror(errno));
       }
       f.data_ = static_cast<const std::byte*>(p);
     }
-    ::close(fd);
     return f;
   }
 

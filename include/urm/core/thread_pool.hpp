@@ -22,31 +22,44 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "urm/core/error.hpp"
 
 namespace urm {
 
 class ThreadPool {
  public:
+  // Most threads a pool takes: more than any machine's cores today, few
+  // enough that a mistyped count is an error rather than thousands of threads.
+  static constexpr std::size_t kMaxThreads = 1024;
+
   // n_threads counts the calling thread: 1 means "run everything on the
-  // caller", 0 means std::thread::hardware_concurrency().
+  // caller", 0 means std::thread::hardware_concurrency() (at most kMaxThreads).
+  // Throws urm::Error above kMaxThreads, or if the system cannot start a
+  // thread; the threads already started are then stopped and joined.
   explicit ThreadPool(std::size_t n_threads = 0) {
-    if (n_threads == 0) n_threads = std::max(1u, std::thread::hardware_concurrency());
+    if (n_threads > kMaxThreads)
+      throw Error("ThreadPool: " + std::to_string(n_threads) + " threads, at most " + std::to_string(kMaxThreads));
+    if (n_threads == 0) n_threads = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, kMaxThreads);
     workers_.reserve(n_threads - 1);
-    for (std::size_t i = 0; i + 1 < n_threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+    for (std::size_t i = 0; i + 1 < n_threads; ++i) {
+      try {
+        workers_.emplace_back([this] { worker_loop(); });
+      } catch (const std::system_error& e) {
+        stop_workers();
+        throw Error("ThreadPool: cannot start thread " + std::to_string(i + 2) + " of " + std::to_string(n_threads) +
+                    ": " + e.what());
+      }
+    }
   }
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
-  ~ThreadPool() {
-    {
-      std::lock_guard lock(state_mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    for (auto& t : workers_) t.join();
-  }
+  ~ThreadPool() { stop_workers(); }
 
   std::size_t size() const { return workers_.size() + 1; }
 
@@ -91,6 +104,16 @@ class ThreadPool {
   }
 
  private:
+  void stop_workers() {
+    {
+      std::lock_guard lock(state_mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+  }
+
   static bool& inside_task() {
     thread_local bool inside = false;
     return inside;

@@ -16,12 +16,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
 #include "urm/core/error.hpp"
+#include "urm/core/json.hpp"
 #include "urm/core/tensor_view.hpp"
-#include "urm/io/json.hpp"
 #include "urm/io/safetensors.hpp"
 
 namespace urm {
@@ -36,16 +37,22 @@ class Checkpoint {
     Checkpoint c;
     c.dir_ = dir;
     std::error_code ec;
-    if (!fs::is_directory(dir, ec)) throw Error(dir + ": not a checkpoint folder (not a directory)");
+    if (!fs::is_directory(dir, ec)) {
+      // A loop of links or a denied search is named; a path that is not there, or not a folder, is said so.
+      const bool named = ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory;
+      throw Error(dir + (named ? ": cannot open: " + ec.message() : std::string(": not a checkpoint folder (not a directory)")));
+    }
     // transformers looks for the single file first, then the index.
     const fs::path single = fs::path(dir) / kSingleFile;
     const std::string index_path = (fs::path(dir) / kIndexFile).string();
-    if (fs::exists(single, ec)) {
+    // (symlink_status: a dangling link is opened, and named in the error,
+    // rather than taken for an absent file.)
+    if (fs::exists(fs::symlink_status(single, ec))) {
       c.shards_.push_back(SafetensorsFile::open(single.string()));
       c.shard_names_.push_back(kSingleFile);
       const auto& ts = c.shards_[0].tensors();
       for (std::size_t i = 0; i < ts.size(); ++i) c.index_.emplace(ts[i].name, Location{0, i});
-    } else if (fs::exists(index_path, ec)) {
+    } else if (fs::exists(fs::symlink_status(index_path, ec))) {
       c.open_sharded(index_path);
     } else {
       throw Error(dir + ": no " + kSingleFile + " or " + kIndexFile + " in the folder");
@@ -96,12 +103,14 @@ class Checkpoint {
       throw Error(index_path + ": weight_map: expected an object mapping tensor names to shard files");
     std::map<std::string, std::size_t, std::less<>> shard_ids;
     for (const auto& [name, file] : wm->items()) {
-      const std::string at = index_path + ": weight_map[\"" + name + "\"]: ";
+      const std::string at = index_path + ": weight_map[" + detail::quote_string(name) + "]: ";
       if (!file.is_string()) throw Error(at + "expected a shard file name");
       const auto& shard = file.get_ref<const std::string&>();
-      // A shard is a file inside the folder, never a path leading out of it.
-      if (shard.empty() || shard.find('/') != std::string::npos || shard == "." || shard == "..")
-        throw Error(at + "\"" + shard + "\" is not a file name in the checkpoint folder");
+      // A shard is a file inside the folder, never a path leading out of it
+      // (nor one the C call would cut at a NUL: "\u0000" is valid JSON).
+      if (shard.empty() || shard.find_first_of(std::string_view("/\0", 2)) != std::string::npos || shard == "." ||
+          shard == "..")
+        throw Error(at + detail::quote_string(shard) + " is not a file name in the checkpoint folder");
       auto [sid, inserted] = shard_ids.emplace(shard, shards_.size());
       if (inserted) {
         const std::string shard_path = (std::filesystem::path(dir_) / shard).string();

@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "urm/core/error.hpp"
-#include "urm/io/json.hpp"
+#include "urm/core/json.hpp"
 
 namespace urm {
 

@@ -30,15 +30,17 @@
 
 #include "urm/core/dtype.hpp"
 #include "urm/core/error.hpp"
+#include "urm/core/json.hpp"
 #include "urm/core/mapped_file.hpp"
 #include "urm/core/tensor_view.hpp"
-#include "urm/io/json.hpp"
 
 namespace urm {
 
 // Largest header accepted: real headers are a few hundred kB (one line per
 // tensor); the cap bounds what a hostile length field can make us parse.
 inline constexpr std::uint64_t kSafetensorsMaxHeaderBytes = 100'000'000;
+// Largest file mapped: a shard is a few GB, a single-file 70B model 140 GB.
+inline constexpr std::uint64_t kSafetensorsMaxFileBytes = std::uint64_t{1} << 40;
 
 // One tensor as described by the header; offsets are relative to the data area.
 struct SafetensorsEntry {
@@ -69,7 +71,7 @@ inline std::string offsets_string(std::uint64_t begin, std::uint64_t end) {
 
 inline SafetensorsEntry parse_safetensors_entry(const std::string& name, const nlohmann::json& info,
                                                 std::uint64_t data_size, const std::string& where) {
-  const std::string at = where + ": tensor \"" + name + "\": ";
+  const std::string at = where + ": tensor " + quote_string(name) + ": ";
   if (!info.is_object()) throw Error(at + "expected an object with dtype, shape and data_offsets");
   SafetensorsEntry e;
   e.name = name;
@@ -151,16 +153,12 @@ inline SafetensorsHeader parse_safetensors_header(std::span<const std::byte> fil
   const auto reject_duplicates = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
     if (depth == 1 && event == nlohmann::json::parse_event_t::key) {
       const auto& key = parsed.get_ref<const std::string&>();
-      if (!top_keys.insert(key).second) throw Error(path + ": header: duplicate key \"" + key + "\"");
+      if (!top_keys.insert(key).second) throw Error(path + ": header: duplicate key " + detail::quote_string(key));
     }
     return true;
   };
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text, text + n, reject_duplicates);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": header is not valid JSON: " + e.what());
-  }
+  const nlohmann::json j = detail::parse_json(std::string_view(text, n), path + ": header is not valid JSON",
+                                              reject_duplicates);
   if (!j.is_object()) throw Error(path + ": header: expected a JSON object");
 
   const std::uint64_t data_size = file_size - h.data_start;
@@ -169,7 +167,8 @@ inline SafetensorsHeader parse_safetensors_header(std::span<const std::byte> fil
       if (!info.is_object()) throw Error(path + ": __metadata__: expected an object of strings");
       for (const auto& [k, v] : info.items()) {
         if (!v.is_string())
-          throw Error(path + ": __metadata__[\"" + k + "\"]: expected a string, got " + detail::describe_json(v));
+          throw Error(path + ": __metadata__[" + detail::quote_string(k) + "]: expected a string, got " +
+                      detail::describe_json(v));
         h.metadata.emplace(k, v.get<std::string>());
       }
       continue;
@@ -195,20 +194,22 @@ inline SafetensorsHeader parse_safetensors_header(std::span<const std::byte> fil
     }
     if (i == 0)
       throw Error(path + ": the data area begins with " + std::to_string(b.data_begin) +
-                  " bytes that belong to no tensor (the first, \"" + b.name + "\", starts at " +
+                  " bytes that belong to no tensor (the first, " + detail::quote_string(b.name) + ", starts at " +
                   std::to_string(b.data_begin) + ")");
     const auto& a = *by_offset[i - 1];
     if (b.data_begin < covered)
-      throw Error(path + ": tensors \"" + a.name + "\" " + detail::offsets_string(a.data_begin, a.data_end) +
-                  " and \"" + b.name + "\" " + detail::offsets_string(b.data_begin, b.data_end) + " overlap");
-    throw Error(path + ": " + std::to_string(b.data_begin - covered) + " bytes between tensors \"" + a.name + "\" " +
-                detail::offsets_string(a.data_begin, a.data_end) + " and \"" + b.name + "\" " +
+      throw Error(path + ": tensors " + detail::quote_string(a.name) + " " +
+                  detail::offsets_string(a.data_begin, a.data_end) + " and " + detail::quote_string(b.name) + " " +
+                  detail::offsets_string(b.data_begin, b.data_end) + " overlap");
+    throw Error(path + ": " + std::to_string(b.data_begin - covered) + " bytes between tensors " +
+                detail::quote_string(a.name) + " " + detail::offsets_string(a.data_begin, a.data_end) + " and " +
+                detail::quote_string(b.name) + " " +
                 detail::offsets_string(b.data_begin, b.data_end) + " belong to no tensor");
   }
   if (covered != data_size)
     throw Error(path + ": " + std::to_string(data_size - covered) + " bytes at the end of the file belong to no tensor" +
                 (by_offset.empty() ? std::string(" (the header lists none)")
-                                   : " (the last, \"" + by_offset.back()->name + "\", ends at " +
+                                   : " (the last, " + detail::quote_string(by_offset.back()->name) + ", ends at " +
                                          std::to_string(covered) + " of the " + std::to_string(data_size) +
                                          "-byte data area)"));
   return h;
@@ -220,7 +221,7 @@ class SafetensorsFile {
  public:
   static SafetensorsFile open(const std::string& path) {
     SafetensorsFile f;
-    f.map_ = MappedFile::open(path);
+    f.map_ = MappedFile::open(path, kSafetensorsMaxFileBytes, "a safetensors file");
     SafetensorsHeader h = parse_safetensors_header(std::span(f.map_.data(), f.map_.size()), path);
     f.metadata_ = std::move(h.metadata);
     f.tensors_.reserve(h.entries.size());

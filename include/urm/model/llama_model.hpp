@@ -183,6 +183,49 @@ class LlamaState {
   }
   void clear() { n_past_ = 0; }
 
+  // --- K/V rows out and back in, for a prefix cache (serve/prefix_cache.hpp) ---
+  // A "K/V block" of n positions is n_layers · 2 · n · kv_dim floats, laid out
+  // [layer][K, then V][position][kv_dim] (K with RoPE applied, as the cache
+  // holds it). The forward pass after append_kv reads exactly the floats a
+  // forward pass over those positions wrote, so what follows is unchanged.
+
+  // Floats of one position's K and V over all layers.
+  static std::size_t kv_floats_per_position(const LlamaShape& s) { return 2 * s.n_layers * s.kv_dim(); }
+
+  // The K/V block of positions [begin, begin + n), all of them already run.
+  std::vector<float> copy_kv(const LlamaShape& s, std::size_t begin, std::size_t n) const {
+    if (begin + n > n_past_)
+      throw Error("LlamaState::copy_kv: positions " + std::to_string(begin) + " to " + std::to_string(begin + n) +
+                  " asked for, only " + std::to_string(n_past_) + " are cached");
+    const std::size_t KV = s.kv_dim();
+    std::vector<float> block(s.n_layers * 2 * n * KV);
+    for (std::size_t l = 0; l < s.n_layers; ++l) {
+      std::copy_n(k[l].data() + begin * KV, n * KV, block.data() + (2 * l) * n * KV);
+      std::copy_n(v[l].data() + begin * KV, n * KV, block.data() + (2 * l + 1) * n * KV);
+    }
+    return block;
+  }
+
+  // Appends positions [first, first + n) of a K/V block of `rows` positions
+  // after the n_past() positions already here (n_past() grows by n).
+  void append_kv(const LlamaShape& s, std::span<const float> block, std::size_t rows, std::size_t first,
+                 std::size_t n) {
+    const std::size_t KV = s.kv_dim();
+    if (block.size() != s.n_layers * 2 * rows * KV || first + n > rows)
+      throw Error("LlamaState::append_kv: a block of " + std::to_string(block.size()) + " floats for " +
+                  std::to_string(rows) + " positions, rows " + std::to_string(first) + " to " +
+                  std::to_string(first + n) + " asked for");
+    if (n_past_ + n > s.max_positions)
+      throw Error("LlamaState::append_kv: " + std::to_string(n_past_ + n) +
+                  " positions, more than max_position_embeddings (" + std::to_string(s.max_positions) + ")");
+    reserve(s, 0, n_past_ + n);
+    for (std::size_t l = 0; l < s.n_layers; ++l) {
+      std::copy_n(block.data() + ((2 * l) * rows + first) * KV, n * KV, k[l].data() + n_past_ * KV);
+      std::copy_n(block.data() + ((2 * l + 1) * rows + first) * KV, n * KV, v[l].data() + n_past_ * KV);
+    }
+    n_past_ += n;
+  }
+
  private:
   friend class LlamaModel;
 

@@ -83,6 +83,16 @@ inline ComputeMode parse_compute_mode(std::string_view name) {
   throw Error("compute mode \"" + std::string(name) + "\" is not one of " + compute_mode_names(", "));
 }
 
+// How error messages name the options of a RewardModel, so that each front
+// end speaks its own language: urm-score says "--tokenizer-dir", the C ABI
+// "urm_load_options.tokenizer_dir", C++ "Options::tokenizer_dir".
+struct RewardModelOptionNames {
+  std::string threads = "Options::threads";
+  std::string tokenizer_dir = "Options::tokenizer_dir";
+  std::string max_tokens = "Options::max_tokens";
+  std::string truncate_left = "Truncation::Left";
+};
+
 struct RewardModelOptions {
   std::size_t threads = 0;  // compute threads, counting the caller; 0 = all cores
   ComputeMode compute = ComputeMode::Exact;
@@ -95,6 +105,7 @@ struct RewardModelOptions {
   std::optional<BosPolicy> bos_policy;
   std::string date;  // "YYYY-MM-DD" for a chat template's strftime_now(); empty = today (scores then depend on the date)
   std::vector<float> prior_weights;  // override the fixed attribute weights (URM heads without a gate)
+  RewardModelOptionNames names;      // how error messages call these options
 };
 
 class RewardModel {
@@ -103,6 +114,10 @@ class RewardModel {
 
   static RewardModel load(const std::string& dir, const Options& options = {}) {
     namespace fs = std::filesystem;
+    // Before anything is opened or started.
+    if (options.threads > ThreadPool::kMaxThreads)
+      throw Error(options.names.threads + " is " + std::to_string(options.threads) + ", at most " +
+                  std::to_string(ThreadPool::kMaxThreads));
     Checkpoint ckpt = Checkpoint::open(dir);  // first: it reports a folder that is not there
     LlamaConfig config = LlamaConfig::load((fs::path(dir) / "config.json").string());
     return RewardModel(std::make_unique<Data>(std::move(ckpt), std::move(config), options));
@@ -180,6 +195,26 @@ class RewardModel {
     return out;
   }
 
+  // --- For callers that keep K/V between calls (serve/prefix_cache.hpp) ---
+
+  // The ids score_ids runs for `ids`: checked for emptiness and length, and
+  // truncated on the left if the options say so (a view into ids).
+  std::span<const std::int32_t> scored_ids(std::span<const std::int32_t> ids) const { return checked(*d_, ids); }
+
+  // Scores `ids` (as scored_ids returns them) on a state that already holds
+  // the K/V of its first st.n_past() positions — restored by the caller with
+  // LlamaState::append_kv — running only the rest. Positions the head reads
+  // (the last token, ArmoRM's gating position, ...) always run: the state is
+  // rewound to the first of them if it holds more. With n_past() = 0 this is
+  // score_ids. Afterwards st holds the K/V of all of ids.
+  Score score_continuation(std::span<const std::int32_t> ids, LlamaState& st) const {
+    if (st.n_past() >= ids.size())
+      throw Error("RewardModel::score_continuation: the state holds " + std::to_string(st.n_past()) +
+                  " positions, the input has " + std::to_string(ids.size()) + " (at least one must be left to run)");
+    const HeadPositions read = d_->head.positions(ids);
+    return score_tail(*d_, ids, read, st, std::min(st.n_past(), read.rows().front()));
+  }
+
   const RewardHead& head() const { return d_->head; }
   const ModelFamily& family() const { return d_->head.family(); }
   const LlamaModel& model() const { return d_->model; }
@@ -203,7 +238,7 @@ class RewardModel {
           pool(std::make_unique<ThreadPool>(o.threads)) {
       const std::size_t limit = model.shape().max_positions;
       if (o.max_tokens > limit)
-        throw Error(ckpt.dir() + ": max_tokens " + std::to_string(o.max_tokens) +
+        throw Error(ckpt.dir() + ": " + o.names.max_tokens + " " + std::to_string(o.max_tokens) +
                     " is more than the model's max_position_embeddings (" + std::to_string(limit) + ")");
       max_tokens = o.max_tokens == 0 ? limit : o.max_tokens;
       if (o.compute == ComputeMode::Fast) model.pack_projections(*pool);
@@ -211,7 +246,7 @@ class RewardModel {
       // used if it has a tokenizer (test fixtures and id-only uses have none).
       namespace fs = std::filesystem;
       std::error_code ec;
-      if (!o.tokenizer_dir.empty() || fs::exists(fs::path(ckpt.dir()) / "tokenizer.json", ec)) {
+      if (!o.tokenizer_dir.empty() || fs::exists(fs::symlink_status(fs::path(ckpt.dir()) / "tokenizer.json", ec))) {
         ConversationEncoder::Options eo;
         eo.bos_policy = o.bos_policy.value_or(family.traits().bos);
         eo.date = o.date;
@@ -269,7 +304,15 @@ class RewardModel {
     if (!d.encoder)
       throw Error(d.ckpt.dir() +
                   ": no tokenizer.json in the model folder (scoring a conversation needs "
-                  "tokenizer.json and tokenizer_config.json: set Options::tokenizer_dir)");
+                  "tokenizer.json and tokenizer_config.json: set " +
+                  d.options.names.tokenizer_dir + ")");
+    // A chat template writes at least a header token for every message, so
+    // more messages than max_tokens cannot fit. Said here, before the
+    // template runs: rendering a million messages would instead end at one of
+    // the template engine's limits, an error that seems to blame the template.
+    if (d.options.truncation == Truncation::Error && conversation.size() > d.max_tokens)
+      throw Error("conversation has " + std::to_string(conversation.size()) + " messages, more than the maximum of " +
+                  std::to_string(d.max_tokens) + " tokens (every message takes at least one)");
     // All of it, even past max_tokens: the error then says how long the
     // input is, and Truncation::Left needs every id. Memory stays bounded by
     // the tokenizer's byte limits (Tokenizer::Options::max_input_bytes,
@@ -294,7 +337,7 @@ class RewardModel {
     if (ids.size() <= max) return ids;
     if (d.options.truncation == Truncation::Left) return ids.last(max);
     throw Error("input has " + std::to_string(ids.size()) + " tokens, more than the maximum of " + std::to_string(max) +
-                " (choose Truncation::Left to keep the last " + std::to_string(max) + " tokens)");
+                " (choose " + d.options.names.truncate_left + " to keep the last " + std::to_string(max) + " tokens)");
   }
 
   // Runs ids[n_past …] after the n_past positions already in st (which

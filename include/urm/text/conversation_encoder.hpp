@@ -21,13 +21,14 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "urm/core/error.hpp"
+#include "urm/core/json.hpp"
+#include "urm/core/regular_file.hpp"
 #include "urm/text/bos_policy.hpp"
 #include "urm/text/chat_template.hpp"
 #include "urm/text/conversation.hpp"
@@ -50,6 +51,10 @@ struct ConversationEncoderOptions {
   // million messages reaches; this says so before rendering starts.
   std::size_t max_messages = 100'000;
 };
+
+// Largest chat_template.jinja read (real ones are a few kB; tokenizer_config.json,
+// which may hold the template instead, has the same cap).
+inline constexpr std::uint64_t kChatTemplateFileMaxBytes = detail::kJsonFileMaxBytes;
 
 class ConversationEncoder {
  public:
@@ -76,12 +81,10 @@ class ConversationEncoder {
     TokenizerConfig config = TokenizerConfig::load((dir / "tokenizer_config.json").string());
     const std::filesystem::path jinja = dir / "chat_template.jinja";
     std::error_code ec;
-    if (std::filesystem::is_regular_file(jinja, ec)) {
-      std::ifstream in(jinja, std::ios::binary);
-      std::ostringstream text;
-      text << in.rdbuf();
-      if (!in) throw Error(jinja.string() + ": cannot read");
-      config.chat_templates = {{"default", text.str()}};
+    // Anything by that name must be a readable template: a directory or FIFO
+    // there is an error, not a reason to fall back on the config's template.
+    if (std::filesystem::exists(std::filesystem::symlink_status(jinja, ec))) {
+      config.chat_templates = {{"default", read_regular_file(jinja.string(), kChatTemplateFileMaxBytes, "a chat template")}};
       config.chat_template_is_list = false;
       config.path = jinja.string();
       if (!options.chat_template_name.empty() && options.chat_template_name != "default")
@@ -111,15 +114,22 @@ class ConversationEncoder {
   // otherwise be scored as the post-processor's lone BOS. max_tokens > 0: an
   // urm::Error as soon as the ids are known to be more (see Tokenizer::encode).
   std::vector<std::int32_t> encode(const Conversation& conversation, std::size_t max_tokens = 0) const {
-    std::string text = render(conversation);
+    const std::string text = render(conversation);
     if (text.empty())
       throw Error(chat_template_.name() + ": rendered this conversation as empty text; there is nothing to score");
-    if (bos_policy_ == BosPolicy::StripTemplateBos && special_tokens_.bos_token &&
-        text.starts_with(*special_tokens_.bos_token))
-      text.erase(0, special_tokens_.bos_token->size());
     // render() checked every string it was given and joins only whole code
     // points: the text is valid UTF-8, checked once (there) on this path.
-    return tokenizer_.encode(ValidUtf8{text}, bos_policy_ != BosPolicy::Single, max_tokens);
+    return tokenizer_.encode(ValidUtf8{without_template_bos(text)}, bos_policy_ != BosPolicy::Single, max_tokens);
+  }
+
+  // The ids of a text already in the chat format (a rendered template, as a
+  // policy decodes its output with special tokens kept), through the same
+  // pipeline as encode: special-token text is parsed to its id, the
+  // template's BOS string is dropped under BosPolicy::StripTemplateBos, and
+  // the post-processor adds its tokens unless the policy is Single. The text
+  // is checked to be valid UTF-8.
+  std::vector<std::int32_t> encode_rendered(std::string_view text, std::size_t max_tokens = 0) const {
+    return tokenizer_.encode(without_template_bos(text), bos_policy_ != BosPolicy::Single, max_tokens);
   }
 
   const Tokenizer& tokenizer() const { return tokenizer_; }
@@ -129,6 +139,13 @@ class ConversationEncoder {
   const RenderOptions& render_options() const { return render_options_; }
 
  private:
+  std::string_view without_template_bos(std::string_view text) const {
+    if (bos_policy_ == BosPolicy::StripTemplateBos && special_tokens_.bos_token &&
+        text.starts_with(*special_tokens_.bos_token))
+      text.remove_prefix(special_tokens_.bos_token->size());
+    return text;
+  }
+
   void check_size(const Conversation& conversation) const {
     if (max_messages_ != 0 && conversation.size() > max_messages_)
       throw Error("the conversation has " + std::to_string(conversation.size()) + " messages, more than the " +

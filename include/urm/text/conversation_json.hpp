@@ -18,6 +18,7 @@
 #include <string>
 
 #include "urm/core/error.hpp"
+#include "urm/core/json.hpp"
 #include "urm/text/conversation.hpp"
 
 namespace urm {
@@ -32,13 +33,13 @@ inline Conversation conversation_from_json(const nlohmann::ordered_json& j) {
   for (std::size_t i = 0; i < msgs.size(); ++i) {
     const std::string at = "messages[" + std::to_string(i) + "]";
     const auto& m = msgs[i];
-    if (!m.is_object()) throw Error(at + ": expected an object with \"role\" and \"content\", got " + m.dump());
+    if (!m.is_object()) throw Error(at + ": expected an object with \"role\" and \"content\", got " + detail::describe_json(m));
     if (!m.contains("role") || !m["role"].is_string())
-      throw Error(at + ".role: expected a string" + (m.contains("role") ? ", got " + m["role"].dump() : std::string(", missing")));
+      throw Error(at + ".role: expected a string" + (m.contains("role") ? ", got " + detail::describe_json(m["role"]) : std::string(", missing")));
     if (!m.contains("content")) throw Error(at + ".content: missing (a string, null or a list of parts)");
     const auto& content = m["content"];
     if (!content.is_string() && !content.is_null() && !content.is_array())
-      throw Error(at + ".content: expected a string, null or a list of parts, got " + content.dump());
+      throw Error(at + ".content: expected a string, null or a list of parts, got " + detail::describe_json(content));
     Message message{m["role"].get<std::string>(), content.is_string() ? content.get<std::string>() : std::string()};
     for (const auto& [k, v] : m.items()) {
       if (k == "role" || (k == "content" && content.is_string())) continue;
@@ -74,7 +75,7 @@ inline Conversation conversation_from_json(const std::string& text) {
   try {
     j = nlohmann::ordered_json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw Error(std::string("invalid JSON: ") + e.what());
+    throw Error("invalid JSON: " + detail::json_error_message(e));
   }
   return conversation_from_json(j);
 }

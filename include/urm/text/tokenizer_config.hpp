@@ -9,9 +9,7 @@
 // named "default".
 #pragma once
 
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +17,8 @@
 #include <nlohmann/json.hpp>
 
 #include "urm/core/error.hpp"
+#include "urm/core/json.hpp"
+#include "urm/core/regular_file.hpp"
 
 namespace urm {
 
@@ -43,12 +43,7 @@ struct TokenizerConfig {
   SpecialTokens special_tokens;
 
   static TokenizerConfig parse(std::string_view json_text, const std::string& path = "tokenizer_config.json") {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(json_text);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(path + ": invalid JSON: " + e.what());
-    }
+    const nlohmann::json j = detail::parse_json(json_text, path + ": invalid JSON");
     if (!j.is_object()) throw Error(path + ": expected a JSON object at the top level, got " + j.type_name());
     TokenizerConfig c;
     c.path = path;
@@ -80,12 +75,7 @@ struct TokenizerConfig {
   }
 
   static TokenizerConfig load(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path + ": cannot open");
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) throw Error(path + ": cannot read");
-    return parse(text.str(), path);
+    return parse(read_regular_file(path, detail::kJsonFileMaxBytes, "a JSON file"), path);
   }
 
   // The template called `name`, or with an empty name the default one.

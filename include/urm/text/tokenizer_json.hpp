@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "urm/core/error.hpp"
+#include "urm/core/json.hpp"
 #include "urm/core/mapped_file.hpp"
 
 namespace urm::detail {
@@ -232,10 +233,16 @@ class Reader : public nlohmann::json_sax<nlohmann::json> {
 
 }  // namespace tokenizer_json_sax
 
+// Largest tokenizer.json read: Llama-3's is 9 MB, Gemma's 34 MB.
+inline constexpr std::uint64_t kTokenizerJsonMaxBytes = 1'000'000'000;
+
 template <class Sink>
 TokenizerJson read_tokenizer_json(const std::string& path, Sink& sink) {
-  const MappedFile file = MappedFile::open(path);
+  const MappedFile file = MappedFile::open(path, kTokenizerJsonMaxBytes, "a tokenizer.json");
   const char* begin = reinterpret_cast<const char*>(file.data());
+  // (nlohmann's lexer would take a NUL for the end of the input.)
+  if (const std::string nul = find_nul_byte(std::string_view(begin, file.size())); !nul.empty())
+    throw Error(path + ": invalid JSON: " + nul);
   TokenizerJson out;
   tokenizer_json_sax::Reader<Sink> reader(out, sink, path);
   nlohmann::json::sax_parse(begin, begin + file.size(), &reader);
