@@ -30,7 +30,7 @@
 #include "bench_common.hpp"
 #include "urm/core/cpu_features.hpp"
 #include "urm/core/thread_pool.hpp"
-#include "urm/kernels/matmul_bf16.hpp"
+#include "urm/kernels/linear_dispatch.hpp"
 
 namespace {
 

@@ -19,7 +19,7 @@
 #include "urm/io/checkpoint.hpp"
 #include "urm/io/llama_checkpoint.hpp"
 #include "urm/io/llama_config.hpp"
-#include "urm/kernels/matmul_bf16.hpp"
+#include "urm/kernels/linear_dispatch.hpp"
 
 namespace {
 

@@ -159,8 +159,35 @@ TEST_CASE("split activations store hi = bf16(x) and lo = bf16(x - hi), lo = 0 wh
   for (std::size_t part : {0u, 1u})
     for (std::size_t i = 0; i < 32; ++i)
       for (std::size_t p = (i < m ? k : 0); p < 64; ++p) REQUIRE(ws.x_at(i, p, part) == 0);
-  CHECK_THROWS_WITH_AS(urm::kernels::set_activations_bf16(ws, x.data(), m, k, pool, 3),
-                       "set_activations_bf16: parts = 3, expected 1 or 2", urm::Error);
+  CHECK_THROWS_WITH_AS(urm::kernels::set_activations_bf16(ws, x.data(), m, k, pool, 4),
+                       "set_activations_bf16: parts = 4, expected 1 to 3", urm::Error);
+  CHECK_THROWS_WITH_AS(urm::kernels::set_activations_bf16(ws, x.data(), m, k, pool, 0),
+                       "set_activations_bf16: parts = 0, expected 1 to 3", urm::Error);
+}
+
+TEST_CASE("three parts store the rounded rest of the first two, and keep 24 significant bits") {
+  const std::size_t m = 2, k = 40;
+  std::vector<float> x = random_values(m * k, 3);
+  x[3] = std::numeric_limits<float>::infinity();
+  x[4] = 3.4028235e38f;  // rounds past the largest bfloat16: hi = inf
+  ThreadPool pool(2);
+  Bf16Workspace ws;
+  urm::kernels::set_activations_bf16(ws, x.data(), m, k, pool, 3);
+  CHECK(ws.parts == 3);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t p = 0; p < k; ++p) {
+      const float v = x[i * k + p], hi = bf16_round(v);
+      CAPTURE(v);
+      if (!std::isfinite(hi)) {
+        REQUIRE(ws.x_at(i, p, 1) == 0);
+        REQUIRE(ws.x_at(i, p, 2) == 0);
+        continue;
+      }
+      const float lo = bf16_round(v - hi);
+      REQUIRE(ws.x_at(i, p, 1) == urm::f32_to_bf16(v - hi));
+      REQUIRE(ws.x_at(i, p, 2) == urm::f32_to_bf16(v - hi - lo));
+      CHECK(hi + lo + bf16_round(v - hi - lo) == v);
+    }
 }
 
 TEST_CASE("pack_bf16 converts F32, F16 and BF16 weights once, in panel layout, zero padded") {

@@ -8,7 +8,7 @@
 
 #include "urm/core/cpu_features.hpp"
 #include "urm/core/thread_pool.hpp"
-#include "urm/kernels/matmul_bf16.hpp"
+#include "urm/kernels/linear_dispatch.hpp"
 
 using urm::CpuFeatures;
 using urm::kernels::Bf16Kernel;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "support/kernel_reference.hpp"
 #include "support/synthetic_model.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/model/llama_model.hpp"
@@ -98,7 +99,7 @@ TEST_CASE("LlamaModel: past kMlpRows rows the MLP runs in chunks, with the same 
   const std::span<const std::int32_t> all(ids);
   for (bool fast : {false, true}) {
     CAPTURE(fast);
-    if (fast) model.pack_projections(pool);
+    if (fast) model.pack_projections(pool, test::bf16_paths().front());
     const auto whole = run(model, ids, LlamaOutput::All, pool);
     LlamaState st;
     model.forward(all.first(split), st, LlamaOutput::None, pool);

@@ -84,14 +84,6 @@ inline Bf16Kernel best_bf16_kernel(const CpuFeatures& f = cpu_features()) {
   return Bf16Kernel::Generic;
 }
 
-// The CPU's features and the matmul kernel each mode uses on it, for
-// `urm-inspect --cpu` and the benchmarks.
-inline std::string describe_kernels(const CpuFeatures& f = cpu_features()) {
-  return describe_cpu(f) + "\nexact mode matmul: float32 FMA, xsimd " + std::string(xsimd::default_arch::name()) +
-         " (chosen at compile time)\nfast mode matmul: bf16 x bf16 -> float32, " +
-         std::string(bf16_kernel_name(best_bf16_kernel(f))) + " (chosen at run time)";
-}
-
 }  // namespace urm::kernels
 
 namespace urm::detail {

@@ -105,11 +105,11 @@ URM_TARGET_AMX inline void amx_block(const std::uint16_t* a0, const std::uint16_
     _tile_loadd(5, a1 + kb * kTileElems, kStride);
     _tile_dpbf16ps(2, 5, 6);
     _tile_dpbf16ps(3, 5, 7);
-    if (parts == 2) {  // lo · Bᵀ with the B tiles still in tmm6, tmm7
-      _tile_loadd(4, a0 + part_stride + kb * kTileElems, kStride);
+    for (std::size_t p = 1; p < parts; ++p) {  // the other parts · Bᵀ with the B tiles still in tmm6, tmm7
+      _tile_loadd(4, a0 + p * part_stride + kb * kTileElems, kStride);
       _tile_dpbf16ps(0, 4, 6);
       _tile_dpbf16ps(1, 4, 7);
-      _tile_loadd(5, a1 + part_stride + kb * kTileElems, kStride);
+      _tile_loadd(5, a1 + p * part_stride + kb * kTileElems, kStride);
       _tile_dpbf16ps(2, 5, 6);
       _tile_dpbf16ps(3, 5, 7);
     }

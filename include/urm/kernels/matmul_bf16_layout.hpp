@@ -7,7 +7,7 @@
 //
 //   activations X [m, k]  ->  tiles A[m16][part][k32]   A tile: 16 rows x 32 k
 //       A[mb][0][kb][r][c]  = hi = bf16(X[16 mb + r, 32 kb + c])
-//       A[mb][1][kb][r][c]  = lo = bf16(X − hi)          (split activations only)
+//       A[mb][p][kb][r][c]  = bf16(X − Σ_{q<p} A[mb][q])   (split activations, p < parts)
 //
 //   weights W [n, k]      ->  panels of 32 outputs, each two B tiles per k32:
 //       B[nj][kb][h][p][c][e] = bf16(W[32 nj + 16 h + c, 32 kb + 2 p + e])
@@ -22,11 +22,12 @@
 // m is padded to 32, n to 32 and k to 32 with zeros: padded products are 0·0
 // and padded outputs are never copied out, so kernels only see whole tiles.
 //
-// Split activations (parts = 2) keep 16 significant bits of x instead of 8:
-// X = hi + lo exactly up to lo's own rounding (X − hi is exact in float32),
-// and the kernels accumulate hi · Wᵀ + lo · Wᵀ into the same float32 sums, each
-// B tile loaded once for both parts. The hi and lo tiles of a row block are
-// kt tiles apart, so a kernel reads part p of tile kb at + (p kt + kb) · 512.
+// Split activations (parts > 1) keep about 8 more significant bits of x per
+// part: with 2 parts, X = hi + lo exactly up to lo's own rounding (X − hi is
+// exact in float32), 16 bits instead of 8, and the kernels accumulate
+// hi · Wᵀ + lo · Wᵀ into the same float32 sums, each B tile loaded once for all
+// parts. The part tiles of a row block are kt tiles apart, so a kernel reads
+// part p of tile kb at + (p kt + kb) · 512.
 #pragma once
 
 #include <algorithm>
@@ -120,20 +121,25 @@ inline void round_to_bf16(const float* src, std::uint16_t* dst, std::size_t n) {
   }
 }
 
-// The split of src[0, n) into hi = bf16(x) and lo = bf16(x − f32(hi)): hi
-// exactly as round_to_bf16, lo from it (the subtraction is exact in float32).
-// Where hi is not finite (x is ±inf or NaN, or rounds past the largest
-// bfloat16) lo is 0, so hi + lo is what hi alone gives. n <= 32.
-inline void split_to_bf16(const float* src, std::uint16_t* hi, std::uint16_t* lo, std::size_t n) {
-  round_to_bf16(src, hi, n);
+// The split of src[0, n) into `count` bfloat16 parts: part 0 = bf16(x)
+// exactly as round_to_bf16, part p = bf16(r_p) of the rest
+// r_p = x − Σ_{q<p} f32(part q), computed exactly in float32 (r − bf16(r) is
+// representable). Where a part is not finite (x is ±inf or NaN, or rounds
+// past the largest bfloat16) the parts after it are 0, so their sum is what
+// that part alone gives. n <= 32.
+inline void split_to_bf16(const float* src, std::uint16_t* const* parts, std::size_t count, std::size_t n) {
   float rest[kTileK];
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint32_t hi_bits = std::uint32_t{hi[i]} << 16;
-    float h;
-    std::memcpy(&h, &hi_bits, 4);
-    rest[i] = (hi_bits & 0x7f800000u) == 0x7f800000u ? 0.0f : src[i] - h;
+  std::memcpy(rest, src, 4 * n);
+  for (std::size_t p = 0; p < count; ++p) {
+    round_to_bf16(rest, parts[p], n);
+    if (p + 1 == count) break;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint32_t bits = std::uint32_t{parts[p][i]} << 16;
+      float h;
+      std::memcpy(&h, &bits, 4);
+      rest[i] = (bits & 0x7f800000u) == 0x7f800000u ? 0.0f : rest[i] - h;
+    }
   }
-  round_to_bf16(rest, lo, n);
 }
 
 #if URM_HAVE_X86_BF16_KERNELS
@@ -277,15 +283,15 @@ inline PackedBf16Weights pack_bf16(const TensorView& w) {
 }
 
 // Reusable state of fast-mode matmuls: the current activations, rounded to
-// bfloat16 in tile layout, whole (parts = 1) or split into hi + lo (parts =
-// 2), set once and multiplied by several weights (e.g. the q, k and v
+// bfloat16 in tile layout, whole (parts = 1) or split into `parts` parts
+// (2: hi + lo), set once and multiplied by several weights (e.g. the q, k and v
 // projections), and one float32 accumulator area per thread slot.
 // Buffers only grow, so after the first call of a given size nothing is
 // allocated. Not for concurrent use: one workspace per forward pass that can
 // run at the same time as another.
 struct Bf16Workspace {
   std::size_t m = 0, k = 0;                    // shape of the current activations
-  std::size_t parts = 1;                       // 1: bf16(x); 2: hi = bf16(x), lo = bf16(x − hi)
+  std::size_t parts = 1;                       // 1: bf16(x); 2: hi = bf16(x), lo = bf16(x − hi); ...
   detail::AlignedArray<std::uint16_t> x;       // A tiles [m32 / 16][parts][k32 / 32][16][32]
   detail::AlignedArray<float> accumulators;    // per slot: C tiles of one work item
   detail::AlignedArray<float> x_f32;           // x widened to float32, same layout (generic kernel only)
@@ -305,13 +311,18 @@ struct Bf16Workspace {
   }
 };
 
+// Most parts x may be split into: 3 keep 24 significant bits, all of a float32.
+inline constexpr std::size_t kMaxBf16Parts = 3;
+
 // x [m, k] float32 -> ws (bfloat16, tile layout, zero padded): parts = 1
-// rounds x once, parts = 2 also stores lo = bf16(x − bf16(x)) (see the split
+// rounds x once, more parts also store the rounded rests (see the split
 // activations above). Parallel over blocks of 16 rows.
 inline void set_activations_bf16(Bf16Workspace& ws, const float* x, std::size_t m, std::size_t k, ThreadPool& pool,
                                  std::size_t parts = 1) {
   if (k == 0) throw Error("set_activations_bf16: k = 0, expected k > 0");
-  if (parts != 1 && parts != 2) throw Error("set_activations_bf16: parts = " + std::to_string(parts) + ", expected 1 or 2");
+  if (parts < 1 || parts > kMaxBf16Parts)
+    throw Error("set_activations_bf16: parts = " + std::to_string(parts) + ", expected 1 to " +
+                std::to_string(kMaxBf16Parts));
   ws.m = m;
   ws.k = k;
   ws.parts = parts;
@@ -323,20 +334,14 @@ inline void set_activations_bf16(Bf16Workspace& ws, const float* x, std::size_t 
   pool.parallel_for(mt, [&](std::size_t mb) {
     for (std::size_t kb = 0; kb < kt; ++kb) {
       const std::size_t len = std::min(detail::kTileK, k - detail::kTileK * kb);
-      std::uint16_t* hi_tile = out + (mb * parts * kt + kb) * detail::kTileElems;
-      std::uint16_t* lo_tile = parts == 2 ? hi_tile + kt * detail::kTileElems : nullptr;
       for (std::size_t r = 0; r < detail::kTileRows; ++r) {
         const std::size_t row = detail::kTileRows * mb + r;
-        std::uint16_t* hi = hi_tile + r * detail::kTileK;
-        std::uint16_t* lo = lo_tile ? lo_tile + r * detail::kTileK : nullptr;
+        std::uint16_t* part_rows[kMaxBf16Parts];
+        for (std::size_t p = 0; p < parts; ++p)
+          part_rows[p] = out + ((mb * parts + p) * kt + kb) * detail::kTileElems + r * detail::kTileK;
         const std::size_t valid = row < m ? len : 0;  // the rest of the tile row is padding
-        if (valid > 0) {
-          const float* src = x + row * k + detail::kTileK * kb;
-          if (lo) detail::split_to_bf16(src, hi, lo, valid);
-          else detail::round_to_bf16(src, hi, valid);
-        }
-        std::fill(hi + valid, hi + detail::kTileK, std::uint16_t{0});
-        if (lo) std::fill(lo + valid, lo + detail::kTileK, std::uint16_t{0});
+        if (valid > 0) detail::split_to_bf16(x + row * k + detail::kTileK * kb, part_rows, parts, valid);
+        for (std::size_t p = 0; p < parts; ++p) std::fill(part_rows[p] + valid, part_rows[p] + detail::kTileK, std::uint16_t{0});
       }
     }
   });

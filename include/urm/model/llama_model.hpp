@@ -2,11 +2,11 @@
 // whole sequence once and never decodes).
 //
 // Weights are TensorViews into the memory-mapped checkpoint, used in place
-// in their stored dtype (F32/F16/BF16); all arithmetic is float32 (exact mode).
-// After pack_projections() (fast mode) the seven projections of every layer
-// run as bfloat16 x bfloat16 -> float32 on packed copies (matmul_bf16, inputs
-// split into two bfloat16 parts: bf16_input.hpp); the rest (norms, RoPE,
-// attention, the residual stream) stays float32.
+// in their stored dtype (F32/F16/BF16); the seven projections of each layer
+// are kernels::Linear, multiplied on the path they were given (exact mode:
+// float32 on the stored weights). pack_projections() gives them another path
+// once at load (fast mode: see kernels/linear_dispatch.hpp); the rest (norms,
+// RoPE, attention, the residual stream) is float32 in every mode.
 //
 // The forward pass is const and keeps nothing between calls: every buffer it
 // writes lives in a LlamaState owned by the caller, so several threads can run
@@ -20,6 +20,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -36,11 +37,9 @@
 #include "urm/kernels/activation.hpp"
 #include "urm/kernels/attention.hpp"
 #include "urm/kernels/embedding.hpp"
-#include "urm/kernels/matmul.hpp"
+#include "urm/kernels/linear.hpp"
 #include "urm/kernels/rmsnorm.hpp"
 #include "urm/kernels/rope.hpp"
-#include "urm/model/bf16_input.hpp"
-#include "urm/model/packed_llama_layer.hpp"
 
 namespace urm {
 
@@ -85,15 +84,15 @@ struct LlamaShape {
 };
 
 struct LlamaLayerWeights {
-  TensorView attn_norm;  // input_layernorm          [dim]
-  TensorView wq;         // self_attn.q_proj         [n_heads·head_dim, dim]
-  TensorView wk;         // self_attn.k_proj         [n_kv_heads·head_dim, dim]
-  TensorView wv;         // self_attn.v_proj         [n_kv_heads·head_dim, dim]
-  TensorView wo;         // self_attn.o_proj         [dim, n_heads·head_dim]
-  TensorView ffn_norm;   // post_attention_layernorm [dim]
-  TensorView w_gate;     // mlp.gate_proj            [ffn, dim]
-  TensorView w_up;       // mlp.up_proj              [ffn, dim]
-  TensorView w_down;     // mlp.down_proj            [dim, ffn]
+  TensorView attn_norm;     // input_layernorm          [dim]
+  kernels::Linear wq;       // self_attn.q_proj         [n_heads·head_dim, dim]
+  kernels::Linear wk;       // self_attn.k_proj         [n_kv_heads·head_dim, dim]
+  kernels::Linear wv;       // self_attn.v_proj         [n_kv_heads·head_dim, dim]
+  kernels::Linear wo;       // self_attn.o_proj         [dim, n_heads·head_dim]
+  TensorView ffn_norm;      // post_attention_layernorm [dim]
+  kernels::Linear w_gate;   // mlp.gate_proj            [ffn, dim]
+  kernels::Linear w_up;     // mlp.up_proj              [ffn, dim]
+  kernels::Linear w_down;   // mlp.down_proj            [dim, ffn]
 };
 
 struct LlamaWeights {
@@ -175,7 +174,7 @@ class LlamaState {
   std::vector<float> gate;               // [kMlpRows, ffn] gate_proj(x), then silu(gate) · up, a chunk of rows
   std::vector<float> up;                 // [kMlpRows, ffn] up_proj(x)
   std::vector<std::vector<float>> k, v;  // per layer [n_past + n, kv_dim], RoPE applied to k
-  Bf16Input bf16;                        // fast mode: the input of the current projections, as bfloat16
+  kernels::LinearInput in;               // the input of the current projections
 };
 
 // Which final-norm hidden states forward() returns.
@@ -198,19 +197,18 @@ class LlamaModel {
   const LlamaShape& shape() const { return s_; }
   const LlamaWeights& weights() const { return w_; }
 
-  // Fast mode from now on: every layer's projections packed once to bfloat16
-  // (their mapped pages then leave the resident set, see packed_llama_layer.hpp).
-  void pack_projections(ThreadPool& pool, Bf16Rounding rounding = Bf16Rounding::Split) {
-    std::vector<PackedLlamaLayer> packed;
-    packed.reserve(w_.layers.size());
-    const auto pack = [&](const TensorView& t) { return pack_projection(t, pool, w_.file_mapped); };
-    for (const LlamaLayerWeights& w : w_.layers)
-      packed.push_back({pack(w.wq), pack(w.wk), pack(w.wv), pack(w.wo), pack(w.w_gate), pack(w.w_up), pack(w.w_down)});
-    packed_ = std::move(packed);
-    rounding_ = rounding;
+  // Every layer's projections on `path` from now on (fast mode: packed once;
+  // the mapped pages they were packed from then leave the resident set).
+  void pack_projections(ThreadPool& pool, const kernels::LinearPath& path) {
+    for (LlamaLayerWeights& w : w_.layers)
+      for (kernels::Linear* p : projections(w)) {
+        *p = kernels::pack_linear(*p, path, pool);
+        if (p->own_bytes() > 0) release_resident(p->stored());
+      }
+    path_ = path;
   }
-  bool fast() const { return !packed_.empty(); }
-  const std::vector<PackedLlamaLayer>& packed_layers() const { return packed_; }
+  // The path of the projections (kernels::kStoredPath until pack_projections).
+  const kernels::LinearPath& path() const { return path_; }
 
   // Runs tokens `ids` at positions st.n_past() … st.n_past() + n − 1, after the
   // positions already in st. Returns the final-norm hidden states asked for
@@ -237,17 +235,10 @@ class LlamaModel {
     };
 
     // x = embed_tokens[ids]                                     x: [n, D]
-    // Only these rows of the table are in use: what fault-around mapped next
-    // to them (mapped_file.hpp) leaves the resident set again, every 256 rows,
-    // so at most 16 MiB of it is resident at any time.
-    for (std::size_t t0 = 0; t0 < n; t0 += 256) {
-      const std::size_t nt = std::min<std::size_t>(256, n - t0);
-      kernels::embedding(w_.embed, ids.data() + t0, nt, st.x.data() + t0 * D, t0);
-      if (w_.file_mapped)
-        release_resident_rows(w_.embed.data, w_.embed.nbytes / s_.vocab, s_.vocab, ids.data() + t0, nt);
-    }
+    embed(ids, st.x.data());
     record(st.x.data(), n - 1);
 
+    kernels::LinearInput& in = st.in;
     for (std::size_t l = 0; l < L; ++l) {
       const LlamaLayerWeights& w = w_.layers[l];
       float* kc = st.k[l].data();  // [T, KV]
@@ -263,36 +254,22 @@ class LlamaModel {
       kernels::rmsnorm(st.x.data(), w.attn_norm, s_.norm_eps, st.xb.data(), n, D);
       // k, v for the new positions, written straight into the cache
       //   k = xb Wkᵀ, v = xb Wvᵀ                               [n, KV] at rows past …
-      // (fast mode rounds xb to bfloat16 once for k, v and q)
-      const PackedLlamaLayer* p = packed_.empty() ? nullptr : &packed_[l];
-      if (p) {
-        st.bf16.set(st.xb.data(), n, D, rounding_, pool);
-        st.bf16.multiply(p->wk, kc + past * KV, pool);
-        st.bf16.multiply(p->wv, vc + past * KV, pool);
-      } else {
-        kernels::matmul(st.xb.data(), n, D, w.wk, kc + past * KV, pool);
-        kernels::matmul(st.xb.data(), n, D, w.wv, vc + past * KV, pool);
-      }
+      in.set(st.xb.data(), n, D);
+      kernels::linear(in, w.wk, kc + past * KV, pool);
+      kernels::linear(in, w.wv, vc + past * KV, pool);
       kernels::rope(kc + past * KV, n, s_.n_kv_heads, s_.head_dim, past, s_.rope_inv_freq.data());
       if (last_layer && output == LlamaOutput::None) break;  // prefix: its K/V are all that is kept
-      //   q = xb Wqᵀ (rows r0 …)                               q: [m, Q]
-      if (!p) kernels::matmul(st.xb.data() + r0 * D, m, D, w.wq, st.q.data(), pool);
-      else {
-        if (r0 != 0) st.bf16.set(st.xb.data() + r0 * D, m, D, rounding_, pool);
-        st.bf16.multiply(p->wq, st.q.data(), pool);
-      }
+      //   q = xb Wqᵀ (rows r0 …; for r0 = 0 the input of k and v)   q: [m, Q]
+      if (r0 != 0) in.set(st.xb.data() + r0 * D, m, D);
+      kernels::linear(in, w.wq, st.q.data(), pool);
       kernels::rope(st.q.data(), m, s_.n_heads, s_.head_dim, past + r0, s_.rope_inv_freq.data());
       // att = softmax(q kᵀ / √head_dim, causal) v  over all T keys, into q   att: [m, Q]
       float* att = st.q.data();
       kernels::causal_attention(st.q.data(), kc, vc, att, m, T, s_.n_heads, s_.n_kv_heads, s_.head_dim, pool);
       // x += att Woᵀ                                            x: [m, D] (rows r0 …)
       float* x = st.x.data() + r0 * D;
-      if (p) {
-        st.bf16.set(att, m, Q, rounding_, pool);
-        st.bf16.multiply(p->wo, st.xb.data(), pool);
-      } else {
-        kernels::matmul(att, m, Q, w.wo, st.xb.data(), pool);
-      }
+      in.set(att, m, Q);
+      kernels::linear(in, w.wo, st.xb.data(), pool);
       kernels::add_inplace(x, st.xb.data(), m * D);
 
       // --- MLP block, on chunks of at most kMlpRows rows c0 … c0 + mc − 1 ---
@@ -303,22 +280,13 @@ class LlamaModel {
         // xb = rmsnorm(x) · ffn_norm                            xb: [mc, D]
         kernels::rmsnorm(xc, w.ffn_norm, s_.norm_eps, xbc, mc, D);
         // gate = silu(xb Wgᵀ) · (xb Wuᵀ)                        gate, up: [mc, F]
-        if (p) {
-          st.bf16.set(xbc, mc, D, rounding_, pool);
-          st.bf16.multiply(p->w_gate, st.gate.data(), pool);
-          st.bf16.multiply(p->w_up, st.up.data(), pool);
-        } else {
-          kernels::matmul(xbc, mc, D, w.w_gate, st.gate.data(), pool);
-          kernels::matmul(xbc, mc, D, w.w_up, st.up.data(), pool);
-        }
+        in.set(xbc, mc, D);
+        kernels::linear(in, w.w_gate, st.gate.data(), pool);
+        kernels::linear(in, w.w_up, st.up.data(), pool);
         kernels::silu_mul(st.gate.data(), st.up.data(), mc * F);
         // x += gate Wdᵀ                                         x: [mc, D]
-        if (p) {
-          st.bf16.set(st.gate.data(), mc, F, rounding_, pool);
-          st.bf16.multiply(p->w_down, xbc, pool);
-        } else {
-          kernels::matmul(st.gate.data(), mc, F, w.w_down, xbc, pool);
-        }
+        in.set(st.gate.data(), mc, F);
+        kernels::linear(in, w.w_down, xbc, pool);
         kernels::add_inplace(xc, xbc, mc * D);
       }
       record(st.x.data(), n - 1);
@@ -335,6 +303,34 @@ class LlamaModel {
   }
 
  private:
+  static std::array<kernels::Linear*, 7> projections(LlamaLayerWeights& w) {
+    return {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down};
+  }
+
+  // Drops t's pages from the resident set once they are not needed there (a
+  // packed copy replaced them): only if the weights lie in read-only file
+  // maps, whose pages fault back in unchanged (see release_resident_pages).
+  void release_resident(const TensorView& t) const {
+    if (w_.file_mapped) release_resident_pages(t.data, t.nbytes);
+  }
+
+  // x [n, D] = embed_tokens[ids]. Only these rows of the table are in use:
+  // what fault-around mapped next to them (mapped_file.hpp) leaves the
+  // resident set again, every 256 rows, so at most 16 MiB of it is resident
+  // at any time.
+  void embed(std::span<const std::int32_t> ids, float* x) const {
+    const std::size_t n = ids.size(), D = s_.dim;
+    for (std::size_t t0 = 0; t0 < n; t0 += 256) {
+      const std::size_t nt = std::min<std::size_t>(256, n - t0);
+      kernels::embedding(w_.embed, ids.data() + t0, nt, x + t0 * D, t0);
+      if (w_.file_mapped)
+        release_resident_rows(w_.embed.data, w_.embed.nbytes / s_.vocab, s_.vocab, ids.data() + t0, nt);
+    }
+  }
+
+  static void expect_shape(const kernels::Linear& t, std::vector<std::int64_t> shape) {
+    expect_shape(t.stored(), std::move(shape));
+  }
   static void expect_shape(const TensorView& t, std::vector<std::int64_t> shape) {
     if (t.shape != shape)
       throw Error("LlamaModel: tensor " + t.name + " has shape " + shape_string(t.shape) + ", expected " +
@@ -375,8 +371,7 @@ class LlamaModel {
 
   LlamaShape s_;
   LlamaWeights w_;
-  std::vector<PackedLlamaLayer> packed_;  // fast mode: one per layer; empty in exact mode
-  Bf16Rounding rounding_ = Bf16Rounding::Split;
+  kernels::LinearPath path_ = kernels::kStoredPath;  // of every projection
 };
 
 }  // namespace urm

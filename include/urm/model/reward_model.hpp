@@ -36,6 +36,7 @@
 #include "urm/io/checkpoint.hpp"
 #include "urm/io/llama_checkpoint.hpp"
 #include "urm/io/llama_config.hpp"
+#include "urm/kernels/linear_dispatch.hpp"
 #include "urm/model/llama_model.hpp"
 #include "urm/model/score.hpp"
 #include "urm/model/value_head.hpp"
@@ -53,8 +54,9 @@ enum class Truncation {
 // How matrix products are computed.
 enum class ComputeMode {
   Exact,  // float32 arithmetic on the stored weights (matches the reference to ~1e-5)
-  Fast,   // projections in bfloat16 x bfloat16 -> float32 (matmul_bf16: AMX, AVX512-BF16 or xsimd),
-          // weights packed once at load; scores within ~0.02 of exact (benchmarks/RESULTS.md)
+  Fast,   // the projections on the fastest path this CPU has that keeps scores within ~0.02 of
+          // exact (kernels::fast_mode_path: bfloat16 on AMX tiles, weights packed once at load;
+          // benchmarks/RESULTS.md)
 };
 
 // The names programs and the C ABI take ("exact", "fast").
@@ -90,6 +92,7 @@ struct RewardModelOptions {
   Truncation truncation = Truncation::Error;
   BosPolicy bos_policy = BosPolicy::CardPipeline;  // the model card's ids (two <|begin_of_text|> with URM's tokenizer)
   std::vector<float> prior_weights;                // override the fixed attribute weights (URM heads without a gate)
+  std::optional<kernels::LinearPath> fast_path;    // fast mode's path; unset = kernels::fast_mode_path() (benchmarks, tests)
 };
 
 class RewardModel {
@@ -185,7 +188,7 @@ class RewardModel {
         throw Error(ckpt.dir() + ": max_tokens " + std::to_string(o.max_tokens) +
                     " is more than the model's max_position_embeddings (" + std::to_string(limit) + ")");
       max_tokens = o.max_tokens == 0 ? limit : o.max_tokens;
-      if (o.compute == ComputeMode::Fast) model.pack_projections(*pool);
+      if (o.compute == ComputeMode::Fast) model.pack_projections(*pool, o.fast_path.value_or(kernels::fast_mode_path()));
       // A tokenizer folder given explicitly must load; the model folder is
       // used if it has a tokenizer (test fixtures and id-only uses have none).
       namespace fs = std::filesystem;
