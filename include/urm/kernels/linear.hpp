@@ -64,7 +64,8 @@ inline constexpr LinearPath kStoredPath{};  // exact mode
 inline std::string linear_path_name(const LinearPath& p) {
   switch (p.kind) {
     case LinearKind::Stored: return "float32";
-    case LinearKind::PackedBf16: return "bf16x" + std::to_string(p.parts) + "-" + std::string(bf16_kernel_name(p.bf16_kernel));
+    case LinearKind::PackedBf16:
+      return "bf16x" + std::to_string(p.parts) + "-" + std::string(bf16_kernel_name(p.bf16_kernel));
   }
   return "?";
 }
@@ -160,7 +161,9 @@ inline Linear pack_linear(const Linear& w, const LinearPath& path, ThreadPool& p
   out.path_ = path;
   switch (path.kind) {
     case LinearKind::Stored: break;
-    case LinearKind::PackedBf16: out.bf16_ = std::make_shared<const PackedBf16Weights>(pack_bf16(w.stored_, pool)); break;
+    case LinearKind::PackedBf16:
+      out.bf16_ = std::make_shared<const PackedBf16Weights>(pack_bf16(w.stored_, pool));
+      break;
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // exp_f32 — e^x on a float32 register, for the softmax and SiLU kernels.
 //
 // xsimd::exp would do, but on AVX-512 with GCC 12 its rounding and shift
-// intrinsics trip a false -Wmaybe-uninitialized (GCC bug 105593) that the
+// intrinsics trip a false -Wmaybe-uninitialized (GCC bug 105593, simd.hpp) that the
 // project's zero-warning rule does not allow, and pragmas cannot silence it
 // (it is reported inside the inlined system header). This one uses only
 // add/mul/fma, compares, blends and an integer multiply.
@@ -20,7 +20,7 @@
 #include <limits>
 #include <xsimd/xsimd.hpp>
 
-#include "urm/kernels/load_f32.hpp"
+#include "urm/kernels/simd.hpp"
 
 namespace urm::detail {
 

@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -37,6 +38,7 @@
 #include "urm/kernels/activation.hpp"
 #include "urm/kernels/attention.hpp"
 #include "urm/kernels/embedding.hpp"
+#include "urm/kernels/finite.hpp"
 #include "urm/kernels/linear.hpp"
 #include "urm/kernels/rmsnorm.hpp"
 #include "urm/kernels/rope.hpp"
@@ -289,6 +291,7 @@ class LlamaModel {
         kernels::linear(in, w.w_down, xbc, pool);
         kernels::add_inplace(xc, xbc, mc * D);
       }
+      require_finite(st.x.data() + (n - 1) * D, l, ids, past);
       record(st.x.data(), n - 1);
     }
     st.n_past_ = T;
@@ -298,6 +301,7 @@ class LlamaModel {
     const std::size_t r0 = output == LlamaOutput::All ? 0 : n - 1;
     const std::size_t m = n - r0;
     kernels::rmsnorm(st.x.data() + r0 * D, w_.final_norm, s_.norm_eps, st.xb.data(), m, D);
+    require_finite(st.xb.data() + (m - 1) * D, L, ids, past);
     record(st.xb.data(), m - 1);
     return {st.xb.data(), m * D};
   }
@@ -328,6 +332,36 @@ class LlamaModel {
     }
   }
 
+  // The last token's hidden state after layer `layer` (n_layers: after the
+  // final norm) must be finite: a NaN or infinite weight, or activations
+  // that overflow float32, would otherwise end in a silent NaN score. The
+  // check reads dim floats per layer; only when it fails are the weights the
+  // layer read searched for the cause (ids: the tokens of this call, at
+  // positions past …).
+  void require_finite(const float* row, std::size_t layer, std::span<const std::int32_t> ids, std::size_t past) const {
+    if (kernels::all_finite(row, s_.dim)) return;
+    const bool final_norm = layer == s_.n_layers;
+    const std::string what = (final_norm ? std::string("final norm") : "layer " + std::to_string(layer)) +
+                             ": the hidden state of the last token is not finite";
+    std::vector<const TensorView*> read = {&w_.final_norm};
+    if (!final_norm) {
+      const LlamaLayerWeights& w = w_.layers[layer];
+      read = {&w.attn_norm, &w.wq.stored(),     &w.wk.stored(),   &w.wv.stored(),    &w.wo.stored(),
+              &w.ffn_norm,  &w.w_gate.stored(), &w.w_up.stored(), &w.w_down.stored()};
+    }
+    for (const TensorView* t : read)
+      if (const auto bad = kernels::first_non_finite(*t))
+        throw Error(what + ": " + kernels::describe_non_finite(*t, *bad));
+    if (layer == 0)
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        const auto id = static_cast<std::size_t>(ids[i]);
+        if (const auto bad = kernels::first_non_finite(w_.embed, id, id + 1))
+          throw Error(what + ": " + kernels::describe_non_finite(w_.embed, *bad) + " (token " + std::to_string(id) +
+                      " at position " + std::to_string(past + i) + ")");
+      }
+    throw Error(what + " (no weight it reads is NaN or infinite: the activations overflowed float32)");
+  }
+
   static void expect_shape(const kernels::Linear& t, std::vector<std::int64_t> shape) {
     expect_shape(t.stored(), std::move(shape));
   }
@@ -348,6 +382,13 @@ class LlamaModel {
     if (s_.rope_inv_freq.size() != s_.head_dim / 2)
       throw Error("LlamaModel: " + std::to_string(s_.rope_inv_freq.size()) +
                   " RoPE frequencies, expected head_dim / 2 = " + std::to_string(s_.head_dim / 2));
+    // (rope_theta as float32 must be a positive normal number: 1e-300 is 0,
+    // whose frequencies 1 / 0^e are infinite and every rotation NaN.)
+    for (std::size_t i = 0; i < s_.rope_inv_freq.size(); ++i)
+      if (!std::isfinite(s_.rope_inv_freq[i]))
+        throw Error("LlamaModel: RoPE frequency " + std::to_string(i) + " is " +
+                    (std::isnan(s_.rope_inv_freq[i]) ? "nan" : "inf") +
+                    ", expected a finite value (is rope_theta outside the float32 range?)");
     if (w_.layers.size() != s_.n_layers)
       throw Error("LlamaModel: " + std::to_string(w_.layers.size()) + " layers of weights, expected " +
                   std::to_string(s_.n_layers));

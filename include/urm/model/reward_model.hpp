@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -36,6 +37,7 @@
 #include "urm/io/checkpoint.hpp"
 #include "urm/io/llama_checkpoint.hpp"
 #include "urm/io/llama_config.hpp"
+#include "urm/kernels/finite.hpp"
 #include "urm/kernels/linear_dispatch.hpp"
 #include "urm/model/llama_model.hpp"
 #include "urm/model/score.hpp"
@@ -92,7 +94,8 @@ struct RewardModelOptions {
   Truncation truncation = Truncation::Error;
   BosPolicy bos_policy = BosPolicy::CardPipeline;  // the model card's ids (two <|begin_of_text|> with URM's tokenizer)
   std::vector<float> prior_weights;                // override the fixed attribute weights (URM heads without a gate)
-  std::optional<kernels::LinearPath> fast_path;    // fast mode's path; unset = kernels::fast_mode_path() (benchmarks, tests)
+  std::optional<kernels::LinearPath> fast_path;    // fast mode's path; unset: kernels::fast_mode_path() (the
+                                                   // fastest one this CPU runs; set by benchmarks and tests)
 };
 
 class RewardModel {
@@ -130,8 +133,10 @@ class RewardModel {
   Score score_ids(std::span<const std::int32_t> ids) const { return score_ids(*d_, ids); }
 
   // Several inputs at once. Their longest common token prefix is run through
-  // the model once and only each remainder after it (the scores equal those of
-  // score_ids to float rounding, ~1e-6: only the split of the work changes).
+  // the model once and only each remainder after it. The scores are bitwise
+  // those of score_ids: the kernels are batch invariant (a row's result does
+  // not depend on how many rows ran with it), so only the split of the work
+  // changes.
   std::vector<Score> score_ids_batch(std::span<const std::vector<std::int32_t>> batch) const {
     std::vector<std::span<const std::int32_t>> kept;
     kept.reserve(batch.size());
@@ -188,7 +193,8 @@ class RewardModel {
         throw Error(ckpt.dir() + ": max_tokens " + std::to_string(o.max_tokens) +
                     " is more than the model's max_position_embeddings (" + std::to_string(limit) + ")");
       max_tokens = o.max_tokens == 0 ? limit : o.max_tokens;
-      if (o.compute == ComputeMode::Fast) model.pack_projections(*pool, o.fast_path.value_or(kernels::fast_mode_path()));
+      if (o.compute == ComputeMode::Fast)
+        model.pack_projections(*pool, o.fast_path.value_or(kernels::fast_mode_path()));
       // A tokenizer folder given explicitly must load; the model folder is
       // used if it has a tokenizer (test fixtures and id-only uses have none).
       namespace fs = std::filesystem;
@@ -286,8 +292,27 @@ class RewardModel {
     st.rewind(n_past);
     const auto h = d.model.forward(ids.subspan(n_past), st, LlamaOutput::Last, *d.pool);
     Score s = d.head.evaluate(h, *d.pool);
+    require_finite(d, s);
     s.n_tokens = ids.size();
     return s;
+  }
+
+  // The head's outputs must be finite (the hidden state is, forward checks
+  // it): else a weight of the head is NaN or infinite, or its sums
+  // overflowed. The tensors outside the decoder ("model.") are searched for
+  // the cause only when the check fails.
+  static void require_finite(const Data& d, const Score& s) {
+    std::string what;
+    if (!std::isfinite(s.reward)) what = "the reward is not finite";
+    for (const AttributeScore& a : s.attributes)
+      if (what.empty() && !(std::isfinite(a.mean) && std::isfinite(a.log_std)))
+        what = "the mean or log-std of " + a.name + " is not finite";
+    if (what.empty()) return;
+    for (const std::string& name : d.ckpt.names())
+      if (!name.starts_with("model."))
+        if (const auto bad = kernels::first_non_finite(d.ckpt.tensor(name)))
+          throw Error("value head: " + what + ": " + kernels::describe_non_finite(d.ckpt.tensor(name), *bad));
+    throw Error("value head: " + what + " (no weight of the head is NaN or infinite: its sums overflowed float32)");
   }
 
   std::unique_ptr<Data> d_;
