@@ -154,7 +154,7 @@ TEST_CASE("RewardModel: score_ids_batch, prefix reuse and score_ids give the sam
   for (const auto& path : paths) {
     CAPTURE(path ? kernels::linear_path_name(*path) : std::string("exact"));
     std::vector<Score> alone;  // every input scored alone on 1 thread
-    for (std::size_t threads : {1u, 2u, 3u}) {
+    for (std::size_t threads : {1u, 2u, 7u}) {
       RewardModel::Options o;
       o.threads = threads;
       if (path) {
