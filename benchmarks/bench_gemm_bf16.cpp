@@ -4,7 +4,7 @@
 // 14336 x 4096, down 4096 x 14336).
 //
 //   bench-gemm-bf16 [--reps N] [--m M] [--threads T,T,...] [--kernels amx,avx512_bf16,generic]
-//                   [--item-rows R] [--item-panels P] [--k-tiles K] [--parts 1|2]
+//                   [--mc ROWS] [--nc OUTPUTS] [--kc K] [--parts 1..3]
 // (--parts 2: split activations hi + lo, as fast mode runs them; the flops
 // counted are those executed, twice the product's)
 //
@@ -30,6 +30,7 @@
 #include "bench_common.hpp"
 #include "urm/core/cpu_features.hpp"
 #include "urm/core/thread_pool.hpp"
+#include "urm/kernels/linear_dispatch.hpp"
 #include "urm/kernels/matmul_bf16.hpp"
 
 namespace {
@@ -54,7 +55,7 @@ int main(int argc, char** argv) {
   std::size_t reps = 5, m = 512;
   std::vector<std::string> thread_counts = {"1", "2"};
   std::vector<std::string> kernel_names = {"amx", "avx512_bf16", "generic"};
-  urm::detail::Bf16Blocking blocking;
+  urm::detail::Blocking blocking = urm::detail::kBf16Blocking;
   std::size_t parts = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -63,10 +64,10 @@ int main(int argc, char** argv) {
     else if (flag == "--m") m = number();
     else if (flag == "--threads") thread_counts = split(value);
     else if (flag == "--kernels") kernel_names = split(value);
-    else if (flag == "--item-rows") blocking.item_rows = std::max<std::size_t>(32, number() / 32 * 32);
-    else if (flag == "--item-panels") blocking.item_panels = std::max<std::size_t>(1, number());
-    else if (flag == "--k-tiles") blocking.k_tiles = std::max<std::size_t>(1, number());
-    else if (flag == "--parts") parts = std::clamp<std::size_t>(number(), 1, 2);
+    else if (flag == "--mc") blocking.mc = std::max<std::size_t>(32, number() / 32 * 32);
+    else if (flag == "--nc") blocking.nc = std::max<std::size_t>(32, number() / 32 * 32);
+    else if (flag == "--kc") blocking.kc = std::max<std::size_t>(32, number() / 32 * 32);
+    else if (flag == "--parts") parts = std::clamp<std::size_t>(number(), 1, urm::kernels::kMaxBf16Parts);
     else {
       std::fprintf(stderr, "bench-gemm-bf16: unknown option %s\n", flag.c_str());
       return 2;
@@ -77,8 +78,8 @@ int main(int argc, char** argv) {
   std::printf("machine: %s, %u hardware threads\n", cpu_model().c_str(), std::thread::hardware_concurrency());
   std::printf("compiler: %s, flags: %s\n", __VERSION__, URM_BUILD_FLAGS);
   std::printf("%s\n", urm::kernels::describe_kernels().c_str());
-  std::printf("blocking: item %zu rows x %zu outputs, k block %zu; activation parts %zu\n", blocking.item_rows,
-              blocking.item_panels * 32, blocking.k_tiles * 32, parts);
+  std::printf("blocking: items of mc %zu rows x nc %zu outputs, k block kc %zu (all parts); activation parts %zu\n",
+              blocking.mc, blocking.nc, blocking.kc, parts);
   std::printf("note: the machine may be shared with other jobs; numbers are medians of %zu runs but still noisy\n",
               reps);
 #if URM_HAVE_X86_BF16_KERNELS

@@ -3,13 +3,16 @@
 // is and its fraction of the machine's measured peak, peak RSS; the speed-up
 // of score_batch's prefix reuse; and the deviation of fast mode from exact.
 //
-//   bench-prefill --model DIR [--modes exact,fast,fast-single] [--lengths 64,512,2048]
+//   bench-prefill --model DIR [--modes exact,fast,fast-single,PATH] [--lengths 64,512,2048]
 //                 [--threads 1,2] [--reps 5] [--quick] [--no-prefill]
 //                 [--prefix-reuse] [--deviation N] [--deviation-max-len L]
 //
-// Modes: exact (float32 on the stored weights), fast (bf16 projections, inputs
-// split hi + lo: the RewardModel default), fast-single (bf16 projections, one
-// rounding: half the work, larger deviations; for comparison only).
+// Modes: exact (float32 on the stored weights), fast (the path RewardModel's
+// fast mode takes on this CPU, kernels::fast_mode_path), fast-single (bf16
+// projections on the best bf16 kernel with one rounding of x: half the work,
+// larger deviations; for comparison only), or a path by name
+// (kernels::linear_path_name: float32, bf16x2-amx, bf16x2-avx512_bf16,
+// bf16x1-generic, ...), run as fast mode.
 //
 // Prefill: one forward pass over random token ids of the given length (the
 // last position's hidden state, as scoring needs), median of --reps runs after
@@ -48,7 +51,7 @@
 #include "bench_common.hpp"
 #include "urm/core/cpu_features.hpp"
 #include "urm/core/thread_pool.hpp"
-#include "urm/kernels/matmul_bf16.hpp"
+#include "urm/kernels/linear_dispatch.hpp"
 #include "urm/model/reward_model.hpp"
 
 namespace {
@@ -104,26 +107,29 @@ double forward_flops(const urm::LlamaShape& s, std::size_t n, std::size_t past) 
 struct Mode {
   std::string name;
   urm::ComputeMode compute;
-  urm::Bf16Rounding rounding;
+  urm::kernels::LinearPath path;  // of the projections
 };
 
 std::optional<Mode> mode_named(const std::string& name) {
-  if (name == "exact") return Mode{name, urm::ComputeMode::Exact, urm::Bf16Rounding::Split};
-  if (name == "fast") return Mode{name, urm::ComputeMode::Fast, urm::Bf16Rounding::Split};
-  if (name == "fast-single") return Mode{name, urm::ComputeMode::Fast, urm::Bf16Rounding::Single};
+  using urm::kernels::LinearKind;
+  if (name == "exact") return Mode{name, urm::ComputeMode::Exact, urm::kernels::kStoredPath};
+  if (name == "fast") return Mode{name, urm::ComputeMode::Fast, urm::kernels::fast_mode_path()};
+  if (name == "fast-single")
+    return Mode{name, urm::ComputeMode::Fast, {LinearKind::PackedBf16, urm::kernels::best_bf16_kernel(), 1}};
+  std::vector<urm::kernels::LinearPath> paths = {urm::kernels::kStoredPath};
+  for (auto kernel : {urm::kernels::Bf16Kernel::Amx, urm::kernels::Bf16Kernel::Avx512Bf16, urm::kernels::Bf16Kernel::Generic})
+    for (std::size_t parts = 1; parts <= 3; ++parts) paths.push_back({LinearKind::PackedBf16, kernel, parts});
+  for (const auto& p : paths)
+    if (urm::kernels::linear_path_name(p) == name) return Mode{name, urm::ComputeMode::Fast, p};
   return std::nullopt;
 }
 
 urm::RewardModel load(const std::string& dir, const Mode& mode, std::size_t threads) {
   urm::RewardModel::Options o;
-  o.compute = urm::ComputeMode::Exact;  // packed below with the rounding asked for
+  o.compute = mode.compute;
+  o.fast_path = mode.path;
   o.threads = threads;
-  urm::RewardModel rm = urm::RewardModel::load(dir, o);
-  if (mode.compute == urm::ComputeMode::Fast) {
-    urm::ThreadPool pool(threads);
-    const_cast<urm::LlamaModel&>(rm.model()).pack_projections(pool, mode.rounding);
-  }
-  return rm;
+  return urm::RewardModel::load(dir, o);
 }
 
 }  // namespace
@@ -166,7 +172,7 @@ int main(int argc, char** argv) {
   for (const auto& n : mode_names) {
     const auto m = mode_named(n);
     if (!m) {
-      std::fprintf(stderr, "bench-prefill: unknown mode %s (exact, fast, fast-single)\n", n.c_str());
+      std::fprintf(stderr, "bench-prefill: unknown mode %s (exact, fast, fast-single or a path name)\n", n.c_str());
       return 2;
     }
     modes.push_back(*m);
@@ -179,7 +185,7 @@ int main(int argc, char** argv) {
   const double fma_peak = fma_peak_gflops();
   double amx_peak = 0;
 #if URM_HAVE_X86_BF16_KERNELS
-  if (urm::kernels::best_bf16_kernel() == urm::kernels::Bf16Kernel::Amx) amx_peak = amx_peak_gflops();
+  if (urm::kernels::bf16_kernel_available(urm::kernels::Bf16Kernel::Amx, urm::cpu_features())) amx_peak = amx_peak_gflops();
 #endif
   std::printf("peak (1 thread, per CPU second): float32 FMA %.0f GFLOP/s, AMX bf16 %.0f GFLOP/s\n", fma_peak,
               amx_peak);
@@ -195,8 +201,9 @@ int main(int argc, char** argv) {
     const auto t_load = Clock::now();
     const urm::RewardModel rm = load(model_dir, mode, max_threads);
     const urm::LlamaModel& model = rm.model();
-    std::printf("== mode %s: loaded in %.1f s, RSS %.0f MB (peak %.0f MB)\n", mode.name.c_str(), seconds_since(t_load),
-                current_rss_mb(), peak_rss_mb());
+    std::printf("== mode %s (path %s): loaded in %.1f s, RSS %.0f MB (peak %.0f MB)\n", mode.name.c_str(),
+                urm::kernels::linear_path_name(model.path()).c_str(), seconds_since(t_load), current_rss_mb(),
+                peak_rss_mb());
     if (prefill) {
       std::printf("%-12s %6s %7s %10s %10s %10s %10s %8s %9s %s\n", "mode", "tokens", "threads", "wall tok/s",
                   "cpu tok/s", "wall GF/s", "cpu GF/s", "cpu peak", "peak RSS", "load");
@@ -215,7 +222,9 @@ int main(int argc, char** argv) {
             if (quick || r > 0) wall.push_back(w), cpu.push_back(c / static_cast<double>(t));
           }
           const double w = median(wall), c = median(cpu), flops = forward_flops(model.shape(), n, 0);
-          const double peak = (mode.compute == urm::ComputeMode::Exact ? fma_peak : amx_peak) * static_cast<double>(t);
+          const bool on_amx = model.path().kind == urm::kernels::LinearKind::PackedBf16 &&
+                              model.path().bf16_kernel == urm::kernels::Bf16Kernel::Amx;
+          const double peak = (on_amx ? amx_peak : fma_peak) * static_cast<double>(t);
           std::printf("%-12s %6zu %7zu %10.1f %10.1f %10.0f %10.0f %7.0f%% %6.0f MB %s\n", mode.name.c_str(), n, t,
                       static_cast<double>(n) / w, static_cast<double>(n) / c, flops / w * 1e-9, flops / c * 1e-9,
                       peak > 0 ? 100.0 * flops / c * 1e-9 / peak : 0.0, peak_rss_mb(), load_average().c_str());

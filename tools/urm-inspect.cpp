@@ -23,7 +23,7 @@
 #include "urm/core/error.hpp"
 #include "urm/io/checkpoint.hpp"
 #include "urm/io/llama_config.hpp"
-#include "urm/kernels/matmul_bf16.hpp"
+#include "urm/kernels/linear_dispatch.hpp"
 #include "urm/model/model_family.hpp"
 #include "urm/serve/line_stream.hpp"
 

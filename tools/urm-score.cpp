@@ -43,6 +43,7 @@
 
 #include "urm/core/regular_file.hpp"
 #include "urm/core/thread_pool.hpp"
+#include "urm/kernels/linear_dispatch.hpp"
 #include "urm/model/reward_model.hpp"
 #include "urm/serve/cached_scorer.hpp"
 #include "urm/serve/line_stream.hpp"
@@ -331,6 +332,11 @@ int run(Args& args, const urm::StandardStreams& standard, std::optional<std::siz
     const double secs = first_start && scored ? std::chrono::duration<double>(last_end - *first_start).count() : 0.0;
     std::fprintf(stderr, "scored %zu inputs, %zu tokens in %.3f s, %.1f tokens/s\n", scored, tokens, secs,
                  secs > 0 ? static_cast<double>(tokens) / secs : 0.0);
+    // Which path the projections took (fast mode's depends on the CPU: urm-inspect --cpu).
+    const urm::kernels::LinearPath& path = rm->model().path();
+    std::fprintf(stderr, "%s mode, matmul path %s (%s)\n",
+                 std::string(urm::compute_mode_name(args.options.compute)).c_str(),
+                 urm::kernels::linear_path_name(path).c_str(), urm::kernels::linear_path_description(path).c_str());
   }
   if (failed) std::cerr << "urm-score: " << failed << " of " << done << " lines failed\n";
   return failed ? 1 : 0;

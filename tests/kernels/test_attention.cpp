@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -122,6 +123,41 @@ TEST_CASE("attention is bitwise identical for 1, 2 and 7 threads") {
                                    p7);
     CHECK(same_bits(o1, o2));
     CHECK(same_bits(o1, o7));
+  }
+}
+
+TEST_CASE("attention: a query row gives the same bits whatever the query block it runs in (batch invariance)") {
+  // The last 150 queries of a 230-key sequence, run as one call of 150, as
+  // calls of 1, 17 and 97 queries after the keys before them (prefix reuse),
+  // and with 1, 2 and 3 threads: key blocks are aligned at key 0 for every
+  // query, so the softmax and the sums of each row do not depend on its block.
+  // head_dim 20 and 6 have scalar tails (not a multiple of the register width).
+  std::mt19937 rng(21);
+  for (const std::size_t D : {64u, 20u, 6u}) {
+  CAPTURE(D);
+  const std::size_t n_kv = 230, heads = 8, kv_heads = 2, total_q = 150;
+  const auto q = random_floats(total_q * heads * D, rng, 2.0f);
+  const auto k = random_floats(n_kv * kv_heads * D, rng);
+  const auto v = random_floats(n_kv * kv_heads * D, rng);
+  urm::ThreadPool p1(1), p2(2), p3(3);
+  const std::size_t row = heads * D;
+  std::vector<float> all(q.size());
+  urm::kernels::causal_attention(q.data(), k.data(), v.data(), all.data(), total_q, n_kv, heads, kv_heads, D, p2);
+  for (std::size_t n_q : {1u, 17u, 97u, 150u})
+    for (std::size_t first : {std::size_t{0}, std::size_t{3}, total_q - n_q})
+      for (urm::ThreadPool* pool : {&p1, &p2, &p3}) {
+        if (first + n_q > total_q) continue;
+        CAPTURE(n_q);
+        CAPTURE(first);
+        CAPTURE(pool->size());
+        // Queries first … first + n_q − 1 of the 150 stand at positions
+        // n_kv − total_q + first …: they see the keys up to there.
+        const std::size_t keys = n_kv - total_q + first + n_q;
+        std::vector<float> out(n_q * row);
+        urm::kernels::causal_attention(q.data() + first * row, k.data(), v.data(), out.data(), n_q, keys, heads,
+                                       kv_heads, D, *pool);
+        REQUIRE(std::memcmp(out.data(), all.data() + first * row, out.size() * sizeof(float)) == 0);
+      }
   }
 }
 

@@ -8,7 +8,7 @@
 #include "support/kernel_reference.hpp"
 #include "urm/core/error.hpp"
 #include "urm/core/thread_pool.hpp"
-#include "urm/kernels/load_f32.hpp"
+#include "urm/kernels/convert.hpp"
 #include "urm/kernels/matmul.hpp"
 
 using urm::DType;
@@ -109,11 +109,11 @@ void check_random(std::size_t m, std::size_t n, std::size_t k, std::mt19937& rng
 }  // namespace
 
 TEST_CASE("matmul crosses every blocking boundary (rows, features and k blocks, tails)") {
-  // m > Gemm::MB, n spans two feature blocks per task, k spans three k blocks.
+  // m > the row block mc, n spans two feature blocks (nc) per task, k spans three k blocks (kc).
   std::mt19937 rng(2);
   urm::ThreadPool pool(2);
   using G = urm::detail::Gemm;
-  check_random(G::MB + 29, 2 * G::MC + 2 * 37 + 5, 2 * G::KC + 19, rng, pool);
+  check_random(G::B.mc + 29, 2 * G::B.nc + 2 * 37 + 5, 2 * G::B.kc + 19, rng, pool);
 }
 
 TEST_CASE("matmul packed panels: every micro-panel height as the row tail, and 257 × 257 × 257") {
@@ -121,7 +121,7 @@ TEST_CASE("matmul packed panels: every micro-panel height as the row tail, and 2
   urm::ThreadPool pool(2);
   // m = max_rows + 1 … + MR: the tail micro-panel has 1 … MR rows.
   const std::size_t m0 = urm::detail::GemmFew::max_rows + 1;
-  for (std::size_t m = m0; m < m0 + urm::detail::Gemm::MR; ++m) check_random(m, 37, 21, rng, pool);
+  for (std::size_t m = m0; m < m0 + urm::detail::Gemm::B.mr; ++m) check_random(m, 37, 21, rng, pool);
   check_random(257, 257, 257, rng, pool);
 }
 
@@ -129,7 +129,7 @@ TEST_CASE("matmul with few rows crosses k blocks, k chunks and row tiles") {
   std::mt19937 rng(5);
   urm::ThreadPool pool(2);
   using G = urm::detail::GemmFew;
-  for (std::size_t m : {4u, 31u, 40u, 95u, 96u, 97u}) check_random(m, 6 * G::NR + 7, 2 * G::KC + 77, rng, pool);
+  for (std::size_t m : {4u, 31u, 40u, 95u, 96u, 97u}) check_random(m, 6 * G::B.nr + 7, 2 * G::B.kc + 77, rng, pool);
   check_random(40, 31, 2 * G::KH + 600, rng, pool);  // three k chunks
 }
 
@@ -206,4 +206,64 @@ TEST_CASE("matmul rejects a weight of the wrong shape, dtype or size") {
                        "matmul: weight model.layers.0.mlp.up_proj.weight has 40 bytes, expected 48", urm::Error);
   CHECK_THROWS_WITH_AS(urm::kernels::matmul(x.data(), 1, 4, w.view.data, DType::U8, 3, y.data(), pool),
                        "matmul: weight has dtype U8, expected F32, F16 or BF16", urm::Error);
+}
+
+#if defined(__FMA__)
+namespace {
+
+// The order every form promises: s ← 0; s ← fma(x[i, p], w[j, p], s) for p in order.
+// (Only with FMA hardware does xsimd::fma round once, as std::fma does.)
+std::vector<float> fma_chain_reference(const std::vector<float>& x, std::size_t m, std::size_t k,
+                                       const urm::TensorView& w) {
+  const std::size_t n = static_cast<std::size_t>(w.dim(0));
+  std::vector<float> y(m * n);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      float s = 0.0f;
+      for (std::size_t p = 0; p < k; ++p) s = std::fma(x[i * k + p], w.get_f32(j * k + p), s);
+      y[i * n + j] = s;
+    }
+  return y;
+}
+
+}  // namespace
+#endif
+
+TEST_CASE("matmul: a row gives the same bits for any m, row offset and thread count (batch invariance)") {
+  // m = 1 and 3 (rows read in place), 17 and 97 (few rows, 97 just past it:
+  // packed panels), 600 (packed, several micro-panels); k crosses the k blocks
+  // of both forms (384 and 512) and, in the second shape, a k chunk (4096).
+  std::mt19937 rng(11);
+  urm::ThreadPool p1(1), p2(2), p3(3);
+  struct Shape {
+    std::size_t n, k;
+  };
+  for (const Shape s : {Shape{77, 1100}, Shape{29, 4500}}) {
+    const std::size_t total = 600;
+    const auto x = random_floats(total * s.k, rng);
+    for (DType dt : float_dtypes) {
+      const auto w =
+          store(random_floats(s.n * s.k, rng), dt, {static_cast<std::int64_t>(s.n), static_cast<std::int64_t>(s.k)});
+      std::vector<float> all(total * s.n);
+      urm::kernels::matmul(x.data(), total, s.k, w.view, all.data(), p2);
+#if defined(__FMA__)
+      // With FMA hardware xsimd::fma rounds once, as std::fma does: the result
+      // is exactly the chain, whatever the kernel's blocking.
+      CHECK(same_bits(all, fma_chain_reference(x, total, s.k, w.view)));
+#endif
+      for (std::size_t m : {1u, 3u, 17u, 97u, 600u})
+        for (std::size_t offset : {std::size_t{0}, std::size_t{5}, total - m}) {
+          if (offset + m > total) continue;
+          for (urm::ThreadPool* pool : {&p1, &p2, &p3}) {
+            CAPTURE(m);
+            CAPTURE(offset);
+            CAPTURE(pool->size());
+            CAPTURE(urm::dtype_name(dt));
+            std::vector<float> y(m * s.n);
+            urm::kernels::matmul(x.data() + offset * s.k, m, s.k, w.view, y.data(), *pool);
+            REQUIRE(std::memcmp(y.data(), all.data() + offset * s.n, y.size() * sizeof(float)) == 0);
+          }
+        }
+    }
+  }
 }

@@ -13,6 +13,8 @@
 #include "urm/core/dtype.hpp"
 #include "urm/core/tensor_view.hpp"
 #include "urm/core/thread_pool.hpp"
+#include "support/bf16_layout.hpp"
+#include "support/kernel_reference.hpp"
 #include "urm/kernels/matmul_bf16.hpp"
 
 using urm::DType;
@@ -21,16 +23,10 @@ using urm::ThreadPool;
 using urm::kernels::Bf16Kernel;
 using urm::kernels::Bf16Workspace;
 using urm::kernels::PackedBf16Weights;
+using urm::test::activation_at;
+using urm::test::packed_at;
 
 namespace {
-
-// Every kernel this machine can run; the tests below cover each of them.
-std::vector<Bf16Kernel> runnable_kernels() {
-  std::vector<Bf16Kernel> ks;
-  for (Bf16Kernel k : {Bf16Kernel::Generic, Bf16Kernel::Avx512Bf16, Bf16Kernel::Amx})
-    if (urm::kernels::bf16_kernel_available(k, urm::cpu_features())) ks.push_back(k);
-  return ks;
-}
 
 struct Tensor {
   std::vector<std::byte> bytes;
@@ -128,10 +124,10 @@ TEST_CASE("activations are rounded to bfloat16 exactly like urm::f32_to_bf16, ze
   CHECK(ws.m == m);
   CHECK(ws.k == k);
   for (std::size_t i = 0; i < m; ++i)
-    for (std::size_t p = 0; p < k; ++p) REQUIRE(ws.x_at(i, p) == urm::f32_to_bf16(x[i * k + p]));
+    for (std::size_t p = 0; p < k; ++p) REQUIRE(activation_at(ws, i, p) == urm::f32_to_bf16(x[i * k + p]));
   // Padding to 32 rows and 64 columns is zero.
   for (std::size_t i = 0; i < 32; ++i)
-    for (std::size_t p = (i < m ? k : 0); p < 64; ++p) REQUIRE(ws.x_at(i, p) == 0);
+    for (std::size_t p = (i < m ? k : 0); p < 64; ++p) REQUIRE(activation_at(ws, i, p) == 0);
 }
 
 TEST_CASE("split activations store hi = bf16(x) and lo = bf16(x - hi), lo = 0 where hi is not finite") {
@@ -149,8 +145,8 @@ TEST_CASE("split activations store hi = bf16(x) and lo = bf16(x - hi), lo = 0 wh
     for (std::size_t p = 0; p < k; ++p) {
       const float v = x[i * k + p], hi = bf16_round(v);
       CAPTURE(v);
-      REQUIRE(ws.x_at(i, p, 0) == urm::f32_to_bf16(v));
-      REQUIRE(ws.x_at(i, p, 1) == (std::isfinite(hi) ? urm::f32_to_bf16(v - hi) : std::uint16_t{0}));
+      REQUIRE(activation_at(ws, i, p, 0) == urm::f32_to_bf16(v));
+      REQUIRE(activation_at(ws, i, p, 1) == (std::isfinite(hi) ? urm::f32_to_bf16(v - hi) : std::uint16_t{0}));
     }
   // 1/3 keeps 16 significant bits instead of 8.
   const float third = 1.0f / 3.0f, hi = bf16_round(third), lo = bf16_round(third - hi);
@@ -158,9 +154,36 @@ TEST_CASE("split activations store hi = bf16(x) and lo = bf16(x - hi), lo = 0 wh
   CHECK(std::fabs(third - (hi + lo)) < 3e-6f);
   for (std::size_t part : {0u, 1u})
     for (std::size_t i = 0; i < 32; ++i)
-      for (std::size_t p = (i < m ? k : 0); p < 64; ++p) REQUIRE(ws.x_at(i, p, part) == 0);
-  CHECK_THROWS_WITH_AS(urm::kernels::set_activations_bf16(ws, x.data(), m, k, pool, 3),
-                       "set_activations_bf16: parts = 3, expected 1 or 2", urm::Error);
+      for (std::size_t p = (i < m ? k : 0); p < 64; ++p) REQUIRE(activation_at(ws, i, p, part) == 0);
+  CHECK_THROWS_WITH_AS(urm::kernels::set_activations_bf16(ws, x.data(), m, k, pool, 4),
+                       "set_activations_bf16: parts = 4, expected 1 to 3", urm::Error);
+  CHECK_THROWS_WITH_AS(urm::kernels::set_activations_bf16(ws, x.data(), m, k, pool, 0),
+                       "set_activations_bf16: parts = 0, expected 1 to 3", urm::Error);
+}
+
+TEST_CASE("three parts store the rounded rest of the first two, and keep 24 significant bits") {
+  const std::size_t m = 2, k = 40;
+  std::vector<float> x = random_values(m * k, 3);
+  x[3] = std::numeric_limits<float>::infinity();
+  x[4] = 3.4028235e38f;  // rounds past the largest bfloat16: hi = inf
+  ThreadPool pool(2);
+  Bf16Workspace ws;
+  urm::kernels::set_activations_bf16(ws, x.data(), m, k, pool, 3);
+  CHECK(ws.parts == 3);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t p = 0; p < k; ++p) {
+      const float v = x[i * k + p], hi = bf16_round(v);
+      CAPTURE(v);
+      if (!std::isfinite(hi)) {
+        REQUIRE(activation_at(ws, i, p, 1) == 0);
+        REQUIRE(activation_at(ws, i, p, 2) == 0);
+        continue;
+      }
+      const float lo = bf16_round(v - hi);
+      REQUIRE(activation_at(ws, i, p, 1) == urm::f32_to_bf16(v - hi));
+      REQUIRE(activation_at(ws, i, p, 2) == urm::f32_to_bf16(v - hi - lo));
+      CHECK(hi + lo + bf16_round(v - hi - lo) == v);
+    }
 }
 
 TEST_CASE("pack_bf16 converts F32, F16 and BF16 weights once, in panel layout, zero padded") {
@@ -184,10 +207,10 @@ TEST_CASE("pack_bf16 converts F32, F16 and BF16 weights once, in panel layout, z
         const std::size_t i = r * k + c;
         std::uint16_t expected = urm::f32_to_bf16(v[i]);
         if (dt == DType::F16) expected = urm::f32_to_bf16(urm::f16_to_f32(urm::f32_to_f16(v[i])));
-        REQUIRE(p.at(r, c) == expected);
+        REQUIRE(packed_at(p, r, c) == expected);
       }
     for (std::size_t r = 0; r < 64; ++r)
-      for (std::size_t c = (r < n ? k : 0); c < 96; ++c) REQUIRE(p.at(r, c) == 0);
+      for (std::size_t c = (r < n ? k : 0); c < 96; ++c) REQUIRE(packed_at(p, r, c) == 0);
   }
 }
 
@@ -200,7 +223,7 @@ TEST_CASE("pack_bf16 converts every float16 value like f16_to_f32 then f32_to_bf
   ThreadPool pool(2);
   const PackedBf16Weights p = urm::kernels::pack_bf16(v, pool);
   for (std::uint32_t i = 0; i < 65536; ++i)
-    REQUIRE(p.at(i / 32, i % 32) == urm::f32_to_bf16(urm::f16_to_f32(static_cast<std::uint16_t>(i))));
+    REQUIRE(packed_at(p, i / 32, i % 32) == urm::f32_to_bf16(urm::f16_to_f32(static_cast<std::uint16_t>(i))));
 }
 
 TEST_CASE("pack_bf16 rejects weights it cannot pack, naming the tensor") {
@@ -237,7 +260,7 @@ TEST_CASE("matmul_bf16 is exact on small integers, for every kernel") {
   const Tensor wt = make_tensor("w", DType::F32, n, k, w);
   ThreadPool pool(2);
   const PackedBf16Weights p = urm::kernels::pack_bf16(wt.view, pool);
-  for (Bf16Kernel kernel : runnable_kernels()) {
+  for (Bf16Kernel kernel : urm::test::runnable_bf16_kernels()) {
     CAPTURE(urm::kernels::bf16_kernel_name(kernel));
     Bf16Workspace ws;
     std::vector<float> y(m * n, -1.0f);
@@ -258,7 +281,7 @@ TEST_CASE("matmul_bf16 matches a double reference on ragged shapes, for every ke
   // u = 2^-24 (Higham, Accuracy and Stability, 4.2). AMX flushes subnormal
   // partial results; each flush costs at most 2^-126.
   const std::size_t sizes[] = {1, 3, 17, 33, 100, 257};
-  const auto kernels = runnable_kernels();
+  const auto kernels = urm::test::runnable_bf16_kernels();
   ThreadPool pool(2);
   Bf16Workspace ws;  // reused across shapes: buffers grow and shrink logically
   std::uint32_t seed = 10;
@@ -298,7 +321,7 @@ TEST_CASE("matmul_bf16 matches a double reference on ragged shapes, for every ke
 
 TEST_CASE("matmul_bf16 with split activations matches a double reference of (hi + lo) w, for every kernel") {
   // 2k exact products summed in float32: |ŷ - y| <= γ(2k+1) · Σ(|hi ŵ| + |lo ŵ|).
-  const auto kernels = runnable_kernels();
+  const auto kernels = urm::test::runnable_bf16_kernels();
   ThreadPool pool(2);
   Bf16Workspace ws;
   std::uint32_t seed = 500;
@@ -342,7 +365,7 @@ TEST_CASE("matmul_bf16 is bitwise identical for 1, 2 and 7 threads, for every ke
   const Tensor wt = make_tensor("w", DType::BF16, n, k, w);
   ThreadPool one(1), two(2), seven(7);
   const PackedBf16Weights p = urm::kernels::pack_bf16(wt.view, seven);
-  for (Bf16Kernel kernel : runnable_kernels())
+  for (Bf16Kernel kernel : urm::test::runnable_bf16_kernels())
     for (std::size_t parts : {1u, 2u}) {
       CAPTURE(urm::kernels::bf16_kernel_name(kernel));
       CAPTURE(parts);
@@ -392,4 +415,34 @@ TEST_CASE("matmul_bf16 rejects a weight of another k and leaves y alone for m = 
                        "set_activations_bf16: k = 0, expected k > 0", urm::Error);
   urm::kernels::matmul_bf16(x.data(), 0, 8, p, y.data(), pool, ws);
   CHECK(y == std::vector<float>(8, 5.0f));
+}
+
+TEST_CASE("matmul_bf16: a row gives the same bits for any m and row offset, for every kernel and parts") {
+  // Rows alone (1), in a partial block (3, 17), across row blocks (97) and
+  // items (600 > 512); k = 700 spans several k blocks.
+  const std::size_t total = 600, n = 70, k = 700;
+  const std::vector<float> x = random_values(total * k, 40), w = random_values(n * k, 41);
+  const Tensor wt = make_tensor("w", DType::BF16, n, k, w);
+  ThreadPool p1(1), p3(3);
+  const PackedBf16Weights p = urm::kernels::pack_bf16(wt.view, p3);
+  for (Bf16Kernel kernel : urm::test::runnable_bf16_kernels())
+    for (std::size_t parts : {1u, 2u, 3u}) {
+      CAPTURE(urm::kernels::bf16_kernel_name(kernel));
+      CAPTURE(parts);
+      Bf16Workspace ws;
+      std::vector<float> all(total * n);
+      urm::kernels::set_activations_bf16(ws, x.data(), total, k, p3, parts);
+      urm::kernels::matmul_bf16(ws, p, all.data(), p3, kernel);
+      for (std::size_t m : {1u, 3u, 17u, 97u, 600u})
+        for (std::size_t offset : {std::size_t{0}, std::size_t{5}, total - m})
+          for (ThreadPool* pool : {&p1, &p3}) {
+            if (offset + m > total) continue;
+            CAPTURE(m);
+            CAPTURE(offset);
+            std::vector<float> y(m * n);
+            urm::kernels::set_activations_bf16(ws, x.data() + offset * k, m, k, *pool, parts);
+            urm::kernels::matmul_bf16(ws, p, y.data(), *pool, kernel);
+            REQUIRE(std::memcmp(y.data(), all.data() + offset * n, y.size() * sizeof(float)) == 0);
+          }
+    }
 }

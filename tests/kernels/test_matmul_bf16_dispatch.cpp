@@ -8,7 +8,7 @@
 
 #include "urm/core/cpu_features.hpp"
 #include "urm/core/thread_pool.hpp"
-#include "urm/kernels/matmul_bf16.hpp"
+#include "urm/kernels/linear_dispatch.hpp"
 
 using urm::CpuFeatures;
 using urm::kernels::Bf16Kernel;
@@ -101,7 +101,26 @@ TEST_CASE("a kernel this machine cannot run is refused, not executed") {
   }
 }
 
-TEST_CASE("describe_kernels names the features and the kernel of each mode") {
+TEST_CASE("fast mode takes AMX where it runs, else float32: no bf16 emulation slower than exact") {
+  using urm::kernels::fast_mode_path;
+  using urm::kernels::LinearKind;
+  const urm::kernels::LinearPath amx{LinearKind::PackedBf16, Bf16Kernel::Amx, 2};
+  CpuFeatures none;
+  CHECK(fast_mode_path(none) == urm::kernels::kStoredPath);  // AVX2-only (or less): float32
+  CpuFeatures f = avx512_bf16_cpu();
+  CHECK(fast_mode_path(f) == urm::kernels::kStoredPath);  // VDPBF16PS but no AMX: float32 is faster
+  f.amx_tile = f.amx_bf16 = true;
+  f.os_amx = false;  // a hypervisor or an old kernel refuses the tile state
+  CHECK(fast_mode_path(f) == urm::kernels::kStoredPath);
+  f.os_amx = true;
+  CHECK(fast_mode_path(f) == (URM_HAVE_X86_BF16_KERNELS ? amx : urm::kernels::kStoredPath));
+  // Every candidate is a path that keeps the 0.02 contract: split (2-part) bf16 or float32.
+  for (const auto& p : urm::kernels::kFastModePaths)
+    CHECK((p.kind == LinearKind::Stored || p.parts >= 2));
+  CHECK(urm::kernels::linear_path_available(fast_mode_path()));
+}
+
+TEST_CASE("describe_kernels names the features and the path of each mode") {
   CpuFeatures f = avx512_bf16_cpu();
   f.brand = "Test CPU";
   f.amx_tile = f.amx_bf16 = true;
@@ -109,9 +128,19 @@ TEST_CASE("describe_kernels names the features and the kernel of each mode") {
   CHECK(s.find("cpu: Test CPU\n") == 0);
   CHECK(s.find("isa: avx2 fma f16c avx512f avx512bw avx512_bf16 amx_tile amx_bf16\n") != std::string::npos);
   CHECK(s.find("amx NOT permitted") != std::string::npos);
-  CHECK(s.find("fast mode matmul: bf16 x bf16 -> float32, avx512_bf16 (chosen at run time)") != std::string::npos);
-  CHECK(s.find("exact mode matmul: float32 FMA, xsimd ") != std::string::npos);
+  const std::string float32 = "float32 (float32 FMA on the stored weights, xsimd " +
+                              std::string(xsimd::default_arch::name()) + ")";
+  CHECK(s.find("\nexact mode matmul: " + float32 + "\n") != std::string::npos);
+  CHECK(s.find("\nfast mode matmul: " + float32 + "\n") != std::string::npos);
+  CHECK(s.find("\nfast mode candidates, fastest first: bf16x2-amx [needs AMX-BF16 with the OS's tile-data "
+               "permission], float32") != std::string::npos);
+#if URM_HAVE_X86_BF16_KERNELS
+  f.os_amx = true;
+  CHECK(urm::kernels::describe_kernels(f).find(
+            "\nfast mode matmul: bf16x2-amx (bf16 x bf16 -> float32 on amx, x in 2 bf16 parts, weights packed at "
+            "load)\nfast mode candidates, fastest first: bf16x2-amx, float32") != std::string::npos);
+#endif
   const std::string here = urm::kernels::describe_kernels();
-  CHECK(here.find(std::string(urm::kernels::bf16_kernel_name(urm::kernels::best_bf16_kernel()))) !=
+  CHECK(here.find("fast mode matmul: " + urm::kernels::linear_path_name(urm::kernels::fast_mode_path()) + " (") !=
         std::string::npos);
 }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <numbers>
 #include <random>
 #include <vector>
@@ -160,6 +161,25 @@ TEST_CASE("silu_mul, add_inplace and selu_inplace match their definitions") {
   urm::kernels::silu_mul(g16.data(), up16.data(), 16);
   CHECK(g == std::vector<float>{0.0f, 400.0f, 0.0f, 0.0f});
   for (float e : g16) CHECK(e == 0.0f);
+}
+
+TEST_CASE("silu_mul gives an element the same bits wherever it stands in the array") {
+  // The MLP calls it on [rows, ffn] at once: a row's values must not depend
+  // on how many rows come before it (the vector body and the tail agree).
+  std::mt19937 rng(24);
+  const std::size_t n = 101;
+  const auto g0 = random_floats(n, rng, 4.0f), up = random_floats(n, rng);
+  auto whole = g0;
+  urm::kernels::silu_mul(whole.data(), up.data(), n);
+  for (std::size_t first : {1u, 5u, 37u, 100u})
+    for (std::size_t len : {1u, 7u, 16u, 33u}) {
+      if (first + len > n) continue;
+      std::vector<float> part(g0.begin() + first, g0.begin() + first + len);
+      urm::kernels::silu_mul(part.data(), up.data() + first, len);
+      CAPTURE(first);
+      CAPTURE(len);
+      REQUIRE(std::memcmp(part.data(), whole.data() + first, len * sizeof(float)) == 0);
+    }
 }
 
 TEST_CASE("embedding gathers rows in float32 for every dtype") {

@@ -6,11 +6,13 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "support/kernel_reference.hpp"
 #include "support/model_fixtures.hpp"
 #include "urm/model/reward_model.hpp"
 
@@ -97,11 +99,11 @@ TEST_CASE("RewardModel::score_ids_batch: a shared prefix is computed once, score
     REQUIRE(scores.size() == n);
     for (std::size_t i = 0; i < n; ++i) {
       const Score s = rm.score_ids(part[i]);
-      CHECK(std::abs(scores[i].reward - s.reward) <= 1e-6f);
+      CHECK(scores[i].reward == s.reward);  // bitwise: kernels are batch invariant
       CHECK(scores[i].n_tokens == s.n_tokens);
       for (std::size_t a = 0; a < 5; ++a) {
-        CHECK(std::abs(scores[i].attributes[a].mean - s.attributes[a].mean) <= 1e-6f);
-        CHECK(std::abs(scores[i].attributes[a].log_std - s.attributes[a].log_std) <= 1e-6f);
+        CHECK(scores[i].attributes[a].mean == s.attributes[a].mean);
+        CHECK(scores[i].attributes[a].log_std == s.attributes[a].log_std);
       }
     }
   }
@@ -109,8 +111,72 @@ TEST_CASE("RewardModel::score_ids_batch: a shared prefix is computed once, score
   const std::vector<std::vector<std::int32_t>> shared = {batch[0], batch[2], batch[4]};
   const auto scores = rm.score_ids_batch(shared);
   for (std::size_t i = 0; i < shared.size(); ++i)
-    CHECK(std::abs(scores[i].reward - rm.score_ids(shared[i]).reward) <= 1e-6f);
+    CHECK(scores[i].reward == rm.score_ids(shared[i]).reward);
   CHECK(rm.score_ids_batch(std::span<const std::vector<std::int32_t>>{}).empty());
+}
+
+namespace {
+
+// Score i's bits in every field score_batch can change.
+void check_same_score(const Score& a, const Score& b) {
+  CHECK(a.reward == b.reward);
+  CHECK(a.reward_variance == b.reward_variance);
+  CHECK(a.n_tokens == b.n_tokens);
+  REQUIRE(a.attributes.size() == b.attributes.size());
+  for (std::size_t i = 0; i < a.attributes.size(); ++i) {
+    CHECK(a.attributes[i].mean == b.attributes[i].mean);
+    CHECK(a.attributes[i].log_std == b.attributes[i].log_std);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("RewardModel: score_ids_batch, prefix reuse and score_ids give the same bits for any batch and thread count") {
+  // Batch invariance: a score depends only on its input, never on what else
+  // is in the batch (the shared prefix, and so the rows each forward pass
+  // runs, change with it) nor on the thread count. Exact mode and every
+  // bf16 path this machine runs.
+  const auto& cs = cases("small-gqa-bf16");
+  std::vector<std::vector<std::int32_t>> inputs;
+  for (const auto& c : cs) inputs.push_back(ids_of(c));
+  const auto long_prompt = inputs[6];  // 129 tokens
+  for (std::size_t i : {0u, 1u, 2u}) {  // a long shared prompt + different tails
+    auto ids = long_prompt;
+    ids.insert(ids.end(), inputs[i].begin(), inputs[i].end());
+    inputs.push_back(ids);
+  }
+  inputs.push_back(std::vector<std::int32_t>(long_prompt.begin(), long_prompt.begin() + 40));  // a prefix of others
+  const std::vector<std::vector<std::size_t>> batches = {
+      {0}, {cs.size(), cs.size() + 1, cs.size() + 2}, {cs.size() + 3, cs.size(), cs.size() + 2, 6},
+      {2, cs.size() + 1}, {cs.size() + 2, cs.size() + 2}};
+  std::vector<std::optional<kernels::LinearPath>> paths = {std::nullopt};  // nullopt: exact mode
+  for (const auto& p : bf16_paths()) paths.push_back(p);
+  for (const auto& path : paths) {
+    CAPTURE(path ? kernels::linear_path_name(*path) : std::string("exact"));
+    std::vector<Score> alone;  // every input scored alone on 1 thread
+    for (std::size_t threads : {1u, 2u, 7u}) {
+      RewardModel::Options o;
+      o.threads = threads;
+      if (path) {
+        o.compute = ComputeMode::Fast;
+        o.fast_path = *path;
+      }
+      const RewardModel rm = RewardModel::load(model_dir("small-gqa-bf16"), o);
+      CAPTURE(threads);
+      for (std::size_t i = 0; i < inputs.size(); ++i) {
+        const Score s = rm.score_ids(inputs[i]);
+        if (threads == 1) alone.push_back(s);
+        else check_same_score(s, alone[i]);
+      }
+      for (const auto& b : batches) {
+        std::vector<std::vector<std::int32_t>> batch;
+        for (std::size_t i : b) batch.push_back(inputs[i]);
+        const auto scores = rm.score_ids_batch(batch);
+        REQUIRE(scores.size() == b.size());
+        for (std::size_t i = 0; i < b.size(); ++i) check_same_score(scores[i], alone[b[i]]);
+      }
+    }
+  }
 }
 
 TEST_CASE("RewardModel: scores are bitwise identical for 1, 2 and 7 threads") {

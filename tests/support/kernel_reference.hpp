@@ -11,8 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "urm/core/cpu_features.hpp"
 #include "urm/core/dtype.hpp"
 #include "urm/core/tensor_view.hpp"
+#include "urm/kernels/linear.hpp"
 
 namespace urm::test {
 
@@ -58,5 +60,22 @@ inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) 
 }
 
 inline const urm::DType float_dtypes[] = {urm::DType::F32, urm::DType::F16, urm::DType::BF16};
+
+// Every bf16 block kernel this machine can run, best first.
+inline std::vector<urm::kernels::Bf16Kernel> runnable_bf16_kernels() {
+  using urm::kernels::Bf16Kernel;
+  std::vector<Bf16Kernel> ks;
+  for (Bf16Kernel k : {Bf16Kernel::Amx, Bf16Kernel::Avx512Bf16, Bf16Kernel::Generic})
+    if (urm::kernels::bf16_kernel_available(k, urm::cpu_features())) ks.push_back(k);
+  return ks;
+}
+
+// The bf16 paths with split activations (2 parts) on those kernels, best first.
+inline std::vector<urm::kernels::LinearPath> bf16_paths(std::size_t parts = 2) {
+  std::vector<urm::kernels::LinearPath> paths;
+  for (urm::kernels::Bf16Kernel k : runnable_bf16_kernels())
+    paths.push_back({urm::kernels::LinearKind::PackedBf16, k, parts});
+  return paths;
+}
 
 }  // namespace urm::test

@@ -127,6 +127,10 @@ TEST_CASE("urm-inspect --cpu reports the machine without a checkpoint") {
   CHECK(r.status == 0);
   CHECK(r.out.rfind("cpu:\n", 0) == 0);
   CHECK(row(r.out, "hardware").size() == 3);
+  // The path of each mode (fast mode's chosen at run time from the CPU's features).
+  CHECK(r.out.find("\n  exact mode matmul: float32 (") != std::string::npos);
+  CHECK(r.out.find("\n  fast mode matmul: ") != std::string::npos);
+  CHECK(r.out.find("\n  fast mode candidates, fastest first: ") != std::string::npos);
 }
 
 TEST_CASE("urm-inspect shows the family of each zoo checkpoint") {

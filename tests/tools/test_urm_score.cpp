@@ -14,6 +14,7 @@
 
 #include "support/llama3_tokenizers.hpp"
 #include "support/run_program.hpp"
+#include "urm/kernels/linear_dispatch.hpp"
 #include "urm/text/tokenizer.hpp"
 
 namespace {
@@ -131,6 +132,16 @@ TEST_CASE("urm-score: --stats reports throughput on standard error") {
   CHECK(r.out.size() == 2);
   CHECK(r.err.rfind("scored 2 inputs, 47 tokens in ", 0) == 0);
   CHECK(r.err.find(" tokens/s\n") != std::string::npos);
+  CHECK(r.err.find(" tokens/s\nexact mode, matmul path float32 (float32 FMA on the stored weights, xsimd ") !=
+        std::string::npos);
+}
+
+TEST_CASE("urm-score: --stats says which path fast mode chose on this CPU") {
+  const ScoreRun r = urm_score("--model " + kTiny + " --mode fast --stats", ids_line(0));
+  CHECK(r.status == 0);
+  const urm::kernels::LinearPath path = urm::kernels::fast_mode_path();
+  CHECK(r.err.find("\nfast mode, matmul path " + urm::kernels::linear_path_name(path) + " (" +
+                   urm::kernels::linear_path_description(path) + ")\n") != std::string::npos);
 }
 
 TEST_CASE("urm-score: --mode fast scores within 0.02 of the reference") {

@@ -90,12 +90,15 @@ constexpr float bf16_to_f32(std::uint16_t h) {
   return std::bit_cast<float>(static_cast<std::uint32_t>(h) << 16);
 }
 
-// float32 -> bfloat16 with round-to-nearest-even (torch's rounding); NaN stays NaN.
+// float32 -> bfloat16 with round-to-nearest-even (torch's rounding); NaN stays
+// NaN (quiet), subnormals are kept. Written without branches so that a loop
+// over it vectorises for whatever -march it is compiled for (the kernels'
+// round_to_bf16 is that loop).
 constexpr std::uint16_t f32_to_bf16(float f) {
   const std::uint32_t u = std::bit_cast<std::uint32_t>(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((u >> 16) | 0x40u);
-  const std::uint32_t rounding = 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<std::uint16_t>((u + rounding) >> 16);
+  const std::uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  const std::uint32_t quiet_nan = (u >> 16) | 0x40u;
+  return static_cast<std::uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? quiet_nan : rounded);
 }
 
 // IEEE binary16 -> float32, exact for every input (normals, subnormals, inf, NaN).

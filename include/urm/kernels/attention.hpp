@@ -35,8 +35,8 @@
 
 #include "urm/core/error.hpp"
 #include "urm/core/thread_pool.hpp"
-#include "urm/kernels/load_f32.hpp"
-#include "urm/kernels/prefetch.hpp"
+#include "urm/kernels/convert.hpp"
+#include "urm/kernels/blocking.hpp"
 #include "urm/kernels/scratch.hpp"
 #include "urm/kernels/vector_exp.hpp"
 
@@ -52,43 +52,6 @@ struct Attention {
   static constexpr std::size_t KT = L / QT;  // so that lane_sums reduces the whole tile at once
   static_assert(L % QT == 0 && BK % L == 0);
 };
-
-// out[i] = Σ_lanes in[i] for i < simd_width: the horizontal sums of a
-// register's worth of registers. (xsimd 8.1's haddp is not used: on AVX-512 it
-// returns the sums in a permuted order.) The AVX-512 tree halves the number
-// of registers at each of four levels, 2 shuffles and 1 add per pair; the
-// zero-masking forms avoid GCC 12's false -Wmaybe-uninitialized (bug 105593).
-inline void lane_sums(const fbatch* in, float* out) {
-#if defined(__AVX512F__)
-  if constexpr (simd_width == 16) {
-    constexpr __mmask16 all = 0xffff;
-    constexpr __mmask8 all8 = 0xff;
-    // Input order is transposed (4 × 4) so that the tree's output lane 4l + e,
-    // which sums input 4e + l, is the sum of in[4l + e].
-    __m512 r[8];
-    for (int i = 0; i < 8; ++i) {
-      const int j0 = 2 * i, j1 = 2 * i + 1;  // tree inputs → in[] index (4 × 4 transpose)
-      const __m512 a = in[(j0 % 4) * 4 + j0 / 4], b = in[(j1 % 4) * 4 + j1 / 4];
-      // [a0+a2, a1+a3 | b0+b2, b1+b3] in 128-bit lanes: a's partials, then b's.
-      r[i] = _mm512_add_ps(_mm512_maskz_shuffle_f32x4(all, a, b, 0x44), _mm512_maskz_shuffle_f32x4(all, a, b, 0xee));
-    }
-    __m512 s[4];  // 128-bit lane l holds 4 partials of tree input 4j + l
-    for (int j = 0; j < 4; ++j)
-      s[j] = _mm512_add_ps(_mm512_maskz_shuffle_f32x4(all, r[2 * j], r[2 * j + 1], 0x88),
-                           _mm512_maskz_shuffle_f32x4(all, r[2 * j], r[2 * j + 1], 0xdd));
-    __m512 u[2];  // lane l: [x0+x2, y0+y2, x1+x3, y1+y3] for x = input 8k + l, y = 8k + 4 + l
-    for (int k = 0; k < 2; ++k)
-      u[k] = _mm512_add_ps(_mm512_maskz_unpacklo_ps(all, s[2 * k], s[2 * k + 1]),
-                           _mm512_maskz_unpackhi_ps(all, s[2 * k], s[2 * k + 1]));
-    const __m512d u0 = _mm512_castps_pd(u[0]), u1 = _mm512_castps_pd(u[1]);
-    const __m512 sums = _mm512_add_ps(_mm512_castpd_ps(_mm512_maskz_unpacklo_pd(all8, u0, u1)),
-                                      _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(all8, u0, u1)));
-    _mm512_storeu_ps(out, sums);
-    return;
-  }
-#endif
-  for (std::size_t i = 0; i < simd_width; ++i) out[i] = xsimd::hadd(in[i]);
-}
 
 // s[r][c] = scale · q_r · k_c for r < rows, c < cols (rows ≤ QT, cols ≤ KT).
 // Lanes of D are summed in registers and the tile's QT·KT registers are then
@@ -113,10 +76,13 @@ inline void attention_score_tile(const float* const* qr, const float* const* kc,
   } else {
     std::fill(dots, dots + L, 0.0f);
   }
+  // The tails with explicit fused multiply-adds: left to -ffp-contract, how
+  // a product and a sum fuse could differ between the code paths the
+  // compiler makes for different trip counts, and with it the bits.
   for (std::size_t r = 0; r < rows; ++r) {
     for (std::size_t c = 0; c < cols; ++c) {
       float d = dots[r * KT + c];
-      for (std::size_t i = dv; i < head_dim; ++i) d += qr[r][i] * kc[c][i];
+      for (std::size_t i = dv; i < head_dim; ++i) d = std::fma(qr[r][i], kc[c][i], d);
       s[r * s_stride + c] = d * scale;
     }
   }
@@ -149,10 +115,12 @@ inline void attention_accumulate_pv(float* const* o, const float* p, std::size_t
     for (std::size_t r = 0; r < rows; ++r)
       for (std::size_t i = 0; i < nd; ++i) acc[r][i].store_unaligned(o[r] + d0 + i * L);
   }
+  // (Explicit fused multiply-adds, as in attention_score_tile: a row's result
+  // must not depend on max_len, the longest row of its group.)
   for (std::size_t r = 0; r < rows; ++r) {
     for (std::size_t i = dv; i < head_dim; ++i) {
       float a = o[r][i] * alpha[r];
-      for (std::size_t c = 0; c < max_len; ++c) a += p[r * p_stride + c] * v[c * v_stride + i];
+      for (std::size_t c = 0; c < max_len; ++c) a = std::fma(p[r * p_stride + c], v[c * v_stride + i], a);
       o[r][i] = a;
     }
   }

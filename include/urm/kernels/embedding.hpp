@@ -9,7 +9,7 @@
 
 #include "urm/core/error.hpp"
 #include "urm/core/tensor_view.hpp"
-#include "urm/kernels/load_f32.hpp"
+#include "urm/kernels/convert.hpp"
 
 namespace urm::kernels {
 

@@ -1,40 +1,44 @@
-// matmul_bf16 — the fast-mode Linear layer: Y = X · Wᵀ with X and W rounded
-// to bfloat16, products exact, sums in float32.
+// matmul_bf16 — the fast-mode matmul of a PackedBf16 Linear: Y = X · Wᵀ with
+// X and W rounded to bfloat16, products exact, sums in float32.
 //
-//   x : [m, k] float32, rounded once per call (set_activations_bf16) into a
-//       reusable workspace, so several weights can share one conversion
-//   w : [n, k] packed once at load (pack_bf16, matmul_bf16_layout.hpp)
+//   x : [m, k] float32, rounded once per input (set_activations_bf16,
+//       bf16_workspace.hpp) into a reusable workspace, so several weights
+//       can share one conversion
+//   w : [n, k] packed once at load (pack_bf16, bf16_weights.hpp)
 //   y : [m, n] float32
 //
-// Three kernels compute the same 32 x 32 blocks on the same layouts, chosen
-// at run time (cpu_features()):
+// Three block kernels compute the same 32 x 32 blocks (Bf16Block,
+// bf16_tiles.hpp) on the same layouts, chosen at run time (cpu_features()):
 //   amx          TDPBF16PS on tile registers       (Sapphire Rapids and later)
 //   avx512_bf16  VDPBF16PS on zmm registers        (Cooper Lake, Zen 4, ...)
 //   generic      xsimd float32 FMA, any instruction set
 // They differ only in the order of float32 additions.
 //
-// Blocking (per work item of up to 512 rows x 256 outputs):
-//   for each k block of 256 (128 with split activations, hi and lo):
-//                                             B[256 outputs, k block] stays in L2
-//     for each block of 32 rows:              A[32, k block] = 16 KiB stays in L1
+// Blocking (blocking.hpp's names): micro-tiles of mr = 32 rows x nr = 32
+// outputs (one block kernel call), work items of mc = 512 rows x nc = 256
+// outputs, k blocks of kc = 256 k values over all parts together (128 per
+// part with two parts, so that A[32, k block] is 16 KiB either way):
+//   for each k block:                         B[nc outputs, k block] stays in L2
+//     for each block of 32 rows:              A[32, k block] stays in L1
 //       for each panel of 32 outputs:         C[32, 32] accumulates in tiles
 // while the next row block's activations and the next k block's weights are
 // prefetched toward L2 (and, inside the AMX kernel with one activation part,
-// B two k steps ahead into L1). Keeping A in L1 and streaming B from L2 measured 10-25% faster than
-// the other way round. C of a whole item lives in a per-thread accumulator
-// area in tile layout (contiguous 1 KiB tiles: no cache-set conflicts from a
-// power-of-two row stride of y) and is copied into y when the item's k loop
-// is done. The sizes were tuned on Sapphire Rapids (48 KiB L1, 2 MiB L2):
-// a 512-wide k block, whose A no longer fits in L1 next to B, was 30% slower;
-// with split activations a 128-wide one was 15% faster than 256 (the same
-// 16 KiB of A).
+// B two k steps ahead into L1). C of a whole item lives in a per-thread
+// accumulator area in tile layout (contiguous 1 KiB tiles: no cache-set
+// conflicts from a power-of-two row stride of y) and is copied into y when
+// the item's k loop is done. The sizes were tuned on Sapphire Rapids (48 KiB
+// L1, 2 MiB L2; benchmarks/RESULTS.md, "Kernel design measurements").
 //
 // Any thread that runs the AMX kernel must have AMX permission; calling
 // cpu_features() (done here before any kernel runs) requests it.
 //
-// Determinism: every output is computed by exactly one item, by the same
-// sequence of operations whatever thread runs it, so y is bitwise identical
-// for any number of threads.
+// Order of operations (batch invariance): each output y[i, j] is computed by
+// exactly one item, by a sequence of operations that depends only on k, the
+// number of parts and the kernel: its k blocks in order, within one the k
+// tiles in order and for each tile every part in order, on the same
+// kernel instructions whatever the row's position, the number of rows or the
+// thread. So a row gives the same bits alone, in any batch and for any
+// number of threads.
 #pragma once
 
 #include <algorithm>
@@ -45,15 +49,18 @@
 #include <string>
 #include <string_view>
 
-#include <xsimd/xsimd.hpp>
-
 #include "urm/core/cpu_features.hpp"
 #include "urm/core/error.hpp"
 #include "urm/core/thread_pool.hpp"
+#include "urm/kernels/bf16_tiles.hpp"
+#include "urm/kernels/bf16_weights.hpp"
+#include "urm/kernels/bf16_workspace.hpp"
+#include "urm/kernels/blocking.hpp"
+#include "urm/kernels/convert.hpp"
 #include "urm/kernels/matmul_bf16_amx.hpp"
 #include "urm/kernels/matmul_bf16_avx512.hpp"
 #include "urm/kernels/matmul_bf16_generic.hpp"
-#include "urm/kernels/matmul_bf16_layout.hpp"
+#include "urm/kernels/simd.hpp"
 
 namespace urm::kernels {
 
@@ -84,63 +91,41 @@ inline Bf16Kernel best_bf16_kernel(const CpuFeatures& f = cpu_features()) {
   return Bf16Kernel::Generic;
 }
 
-// The CPU's features and the matmul kernel each mode uses on it, for
-// `urm-inspect --cpu` and the benchmarks.
-inline std::string describe_kernels(const CpuFeatures& f = cpu_features()) {
-  return describe_cpu(f) + "\nexact mode matmul: float32 FMA, xsimd " + std::string(xsimd::default_arch::name()) +
-         " (chosen at compile time)\nfast mode matmul: bf16 x bf16 -> float32, " +
-         std::string(bf16_kernel_name(best_bf16_kernel(f))) + " (chosen at run time)";
-}
-
 }  // namespace urm::kernels
 
 namespace urm::detail {
 
-// Work-item and cache-block sizes (see the blocking comment above).
-struct Bf16Blocking {
-  std::size_t item_rows = 512;   // multiple of 32
-  std::size_t item_panels = 8;   // panels of 32 outputs per item
-  std::size_t k_tiles = 8;       // A tiles per row of a k block, all parts together: a k block is
-                                 // k_tiles / parts 32-wide k tiles, so A[32, k block] is 16 KiB either way
-};
+// Work items of mc rows x nc outputs (mc a multiple of 32, nc of 32), k
+// blocks of kc k values over all parts together (see the blocking comment
+// above); micro-tiles are always 32 x 32.
+inline constexpr Blocking kBf16Blocking{.mr = kMBlock, .nr = kPanel, .kc = 256, .mc = 512, .nc = 256};
 
-// Software prefetch (PREFETCHT2: L2 or L3) of slice `part` of `parts` of the
-// cache lines of [p, p + bytes). T2 rather than T1: bench-gemm-bf16 --parts 2
-// ran ~8% faster in 11 of 12 interleaved pairs (the 8B prefill: no
-// measurable change, on a contended VM).
-inline void prefetch_slice(const void* p, std::size_t bytes, std::size_t part, std::size_t parts) {
-  const std::size_t lines = bytes / 64, per_part = (lines + parts - 1) / parts;
-  const char* base = static_cast<const char*>(p);
-  for (std::size_t l = part * per_part; l < std::min(lines, (part + 1) * per_part); ++l)
-    __builtin_prefetch(base + 64 * l, 0, 1);
-}
-
-// A block kernel: C[32, 32] (+)= A[32, k block] · B[32, k block]ᵀ, A tiles
-// of element type AElem (bfloat16 bits or float32).
+// A block kernel (Bf16Block), A tiles of element type AElem.
 template <class AElem>
-using Bf16BlockFn = void (*)(const AElem*, const AElem*, std::size_t, std::size_t, const std::uint16_t*, std::size_t,
-                             std::size_t, float*, std::size_t, bool, float*, std::size_t);
+using Bf16BlockFn = void (*)(const Bf16Block<AElem>&);
 
 // The item loop of matmul_bf16_blocked for one kernel; a_tiles: A tiles of
 // the workspace's activations ([m32 / 16][parts][k tiles][512] elements).
 template <class AElem>
 void run_bf16_items(const AElem* a_tiles, kernels::Bf16Workspace& ws, const kernels::PackedBf16Weights& w,
-                    float* y, ThreadPool& pool, Bf16BlockFn<AElem> block, bool amx, const Bf16Blocking& blocking) {
+                    float* y, ThreadPool& pool, Bf16BlockFn<AElem> block, bool amx, const Blocking& blocking) {
   const std::size_t m = ws.m, n = w.n(), kt = w.k_tiles(), parts = ws.parts;
-  const std::size_t part_stride = kt * kTileElems;  // elements from a hi tile to its lo tile
-  const std::size_t k_block = std::max<std::size_t>(1, blocking.k_tiles / parts);
+  const std::size_t part_stride = kt * kTileElems;  // elements from a tile of one part to the next part's
+  const std::size_t k_block = std::max<std::size_t>(1, blocking.kc / kTileK / parts);  // k tiles per k block
+  const std::size_t item_panels = std::max<std::size_t>(1, blocking.nc / kPanel);
   const std::size_t m_padded = round_up(m, kMBlock);
-  const std::size_t item_rows = std::min(blocking.item_rows, m_padded);
+  const std::size_t item_rows = std::min(std::max(kMBlock, blocking.mc / kMBlock * kMBlock), m_padded);
   const std::size_t m_items = (m_padded + item_rows - 1) / item_rows;
-  const std::size_t n_items = (w.n_panels() + blocking.item_panels - 1) / blocking.item_panels;
+  const std::size_t n_items = (w.n_panels() + item_panels - 1) / item_panels;
   const std::size_t items = m_items * n_items;
   const std::size_t slots = std::min(pool.size(), items);
-  const std::size_t slot_floats = item_rows * blocking.item_panels * kPanel;
+  const std::size_t slot_floats = item_rows * item_panels * kPanel;
   ws.accumulators.reserve(slots * slot_floats);
   const auto x_tiles = [&](std::size_t mb) { return a_tiles + mb * parts * part_stride; };
   // Slice `part` of `of` of the A tiles of row block mb, k tiles [kb, kb + bytes / tile bytes), all parts.
   const auto prefetch_a = [&](std::size_t mb, std::size_t kb, std::size_t bytes, std::size_t part, std::size_t of) {
-    for (std::size_t p = 0; p < parts; ++p) prefetch_slice(x_tiles(mb) + p * part_stride + kb * kTileElems, bytes, part, of);
+    for (std::size_t p = 0; p < parts; ++p)
+      prefetch_lines(x_tiles(mb) + p * part_stride + kb * kTileElems, bytes, part, of);
   };
   std::atomic<std::size_t> next_item{0};
 
@@ -155,8 +140,8 @@ void run_bf16_items(const AElem* a_tiles, kernels::Bf16Workspace& ws, const kern
     for (std::size_t item; (item = next_item.fetch_add(1, std::memory_order_relaxed)) < items;) {
       const std::size_t row0 = (item % m_items) * item_rows;
       const std::size_t rows = std::min(item_rows, m_padded - row0);
-      const std::size_t panel0 = (item / m_items) * blocking.item_panels;
-      const std::size_t panels = std::min(blocking.item_panels, w.n_panels() - panel0);
+      const std::size_t panel0 = (item / m_items) * item_panels;
+      const std::size_t panels = std::min(item_panels, w.n_panels() - panel0);
       const std::size_t c_stride = 2 * panels * 256;  // floats per row of C tiles
       const std::size_t row_blocks = rows / kMBlock;
       for (std::size_t kb0 = 0; kb0 < kt; kb0 += k_block) {
@@ -172,8 +157,18 @@ void run_bf16_items(const AElem* a_tiles, kernels::Bf16Workspace& ws, const kern
             // stores overlap the multiplies of the next blocks.
             const std::size_t row = row0 + i * kMBlock, col = (panel0 + j) * kPanel;
             float* out = kb1 == kt && row + kMBlock <= m && col + kPanel <= n ? y + row * n + col : nullptr;
-            block(x_tiles(mb), x_tiles(mb + 1), part_stride, parts, w.panel(panel0 + j), kb0, kb1,
-                  acc + 2 * i * c_stride + 2 * j * 256, c_stride, kb0 == 0, out, n);
+            block({.a0 = x_tiles(mb),
+                   .a1 = x_tiles(mb + 1),
+                   .part_stride = part_stride,
+                   .parts = parts,
+                   .b = w.panel(panel0 + j),
+                   .kb0 = kb0,
+                   .kb1 = kb1,
+                   .c = acc + 2 * i * c_stride + 2 * j * 256,
+                   .c_stride = c_stride,
+                   .first = kb0 == 0,
+                   .out = out,
+                   .out_stride = n});
             // While A[32 rows, k block] is reused from L1 across the panels,
             // fetch into L2 what comes from memory or L3 next, a slice per
             // call: the next row block's activations, or the first row
@@ -188,7 +183,7 @@ void run_bf16_items(const AElem* a_tiles, kernels::Bf16Workspace& ws, const kern
             }
             if (kb1 < kt)
               for (std::size_t jj = 0; jj < panels; ++jj)
-                prefetch_slice(w.panel(panel0 + jj) + 2 * kb1 * kTileElems, b_next_bytes, i * panels + j,
+                prefetch_lines(w.panel(panel0 + jj) + 2 * kb1 * kTileElems, b_next_bytes, i * panels + j,
                                row_blocks * panels);
           }
         }
@@ -215,7 +210,7 @@ void run_bf16_items(const AElem* a_tiles, kernels::Bf16Workspace& ws, const kern
 }
 
 inline void matmul_bf16_blocked(kernels::Bf16Workspace& ws, const kernels::PackedBf16Weights& w, float* y,
-                                ThreadPool& pool, kernels::Bf16Kernel kernel, const Bf16Blocking& blocking) {
+                                ThreadPool& pool, kernels::Bf16Kernel kernel, const Blocking& blocking) {
   if (ws.k != w.k())
     throw Error("matmul_bf16: activations have k = " + std::to_string(ws.k) + " but weight " + w.name() +
                 " was packed with k = " + std::to_string(w.k()));
@@ -251,7 +246,7 @@ namespace urm::kernels {
 // differs.
 inline void matmul_bf16(Bf16Workspace& ws, const PackedBf16Weights& w, float* y, ThreadPool& pool,
                         Bf16Kernel kernel = best_bf16_kernel()) {
-  detail::matmul_bf16_blocked(ws, w, y, pool, kernel, detail::Bf16Blocking{});
+  detail::matmul_bf16_blocked(ws, w, y, pool, kernel, detail::kBf16Blocking);
 }
 
 // One-shot form: rounds x [m, k] into ws, then multiplies.

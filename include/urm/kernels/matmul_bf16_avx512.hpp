@@ -1,5 +1,6 @@
-// The AVX512-BF16 block kernel of the fast-mode matmul (CPUs with
-// VDPBF16PS but no AMX: Cooper Lake, Zen 4, ...): C[32, 32] += A[32, kc] · B[32, kc]ᵀ.
+// The AVX512-BF16 block kernel of the fast-mode matmul (Bf16Block,
+// bf16_tiles.hpp), for CPUs with VDPBF16PS but no AMX (Cooper Lake, Zen 4,
+// Sapphire Rapids without tile permission, ...): C[32, 32] += A[32, kc] · B[32, kc]ᵀ.
 //
 // VDPBF16PS c, a, b computes, for each of 16 float32 lanes i,
 //   c[i] += a[2i] · b[2i] + a[2i+1] · b[2i+1]
@@ -7,45 +8,37 @@
 // the pair x[r, 2p], x[r, 2p+1] broadcast to every lane it gives 16 outputs of
 // row r at once. The kernel keeps 8 rows x 32 outputs = 16 zmm accumulators
 // in registers through the k block; per k pair it loads 2 weight rows and 8
-// broadcasts for 16 VDPBF16PS.
+// broadcasts for 16 VDPBF16PS per part.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
-#include "urm/kernels/matmul_bf16_layout.hpp"
-
-#if URM_HAVE_X86_BF16_KERNELS
-#include <immintrin.h>
-#endif
+#include "urm/kernels/bf16_tiles.hpp"
+#include "urm/kernels/simd.hpp"
 
 namespace urm::detail {
 
 #if URM_HAVE_X86_BF16_KERNELS
 
-#define URM_TARGET_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
-
-// Same contract as amx_block (see matmul_bf16_amx.hpp).
-URM_TARGET_AVX512_BF16 inline void avx512_bf16_block(const std::uint16_t* a0, const std::uint16_t* a1,
-                                                     std::size_t part_stride, std::size_t parts,
-                                                     const std::uint16_t* b, std::size_t kb0, std::size_t kb1,
-                                                     float* c, std::size_t c_stride, bool first, float* out,
-                                                     std::size_t out_stride) {
+URM_TARGET_AVX512_BF16 inline void avx512_bf16_block(const Bf16Block<std::uint16_t>& blk) {
   constexpr std::size_t kRows = 8;
+  const std::uint16_t* b = blk.b;
+  const std::size_t part_stride = blk.part_stride, parts = blk.parts, kb0 = blk.kb0, kb1 = blk.kb1;
   for (std::size_t r0 = 0; r0 < kMBlock; r0 += kRows) {
-    const std::uint16_t* a = (r0 < kTileRows ? a0 : a1) + (r0 % kTileRows) * kTileK;
-    float* ct = c + (r0 / kTileRows) * c_stride + (r0 % kTileRows) * kTileRows;
+    const std::uint16_t* a = (r0 < kTileRows ? blk.a0 : blk.a1) + (r0 % kTileRows) * kTileK;
+    float* ct = blk.c + (r0 / kTileRows) * blk.c_stride + (r0 % kTileRows) * kTileRows;
     __m512 acc[kRows][2];
     for (std::size_t r = 0; r < kRows; ++r)
       for (std::size_t h = 0; h < 2; ++h)
-        acc[r][h] = first ? _mm512_setzero_ps() : _mm512_load_ps(ct + r * kTileRows + h * 256);
+        acc[r][h] = blk.first ? _mm512_setzero_ps() : _mm512_load_ps(ct + r * kTileRows + h * 256);
     for (std::size_t kb = kb0; kb < kb1; ++kb) {
       const std::uint16_t* bt = b + 2 * kb * kTileElems;
       for (std::size_t p = 0; p < kTileK / 2; ++p) {
         const __m512bh w0 = (__m512bh)_mm512_load_si512(bt + p * 32);
         const __m512bh w1 = (__m512bh)_mm512_load_si512(bt + kTileElems + p * 32);
-        for (std::size_t part = 0; part < parts; ++part) {  // hi, then lo, on the same weights
+        for (std::size_t part = 0; part < parts; ++part) {  // every part on the same weights
           const std::uint16_t* at = a + part * part_stride + kb * kTileElems;
           for (std::size_t r = 0; r < kRows; ++r) {
             std::int32_t pair;
@@ -59,7 +52,7 @@ URM_TARGET_AVX512_BF16 inline void avx512_bf16_block(const std::uint16_t* a0, co
     }
     for (std::size_t r = 0; r < kRows; ++r)
       for (std::size_t h = 0; h < 2; ++h) {
-        if (out != nullptr) _mm512_storeu_ps(out + (r0 + r) * out_stride + h * kTileRows, acc[r][h]);
+        if (blk.out != nullptr) _mm512_storeu_ps(blk.out + (r0 + r) * blk.out_stride + h * kTileRows, acc[r][h]);
         else _mm512_store_ps(ct + r * kTileRows + h * 256, acc[r][h]);
       }
   }

@@ -1,6 +1,7 @@
-// The portable block kernel of the fast-mode matmul (xsimd, float32 FMA, any
-// instruction set xsimd compiles for): C[32, 32] += A[32, kc] · B[32, kc]ᵀ on
-// the same bfloat16 tile layouts as the AMX and AVX512-BF16 kernels.
+// The portable block kernel of the fast-mode matmul (Bf16Block,
+// bf16_tiles.hpp; xsimd float32 FMA, any instruction set xsimd compiles for):
+// C[32, 32] += A[32, kc] · B[32, kc]ᵀ on the same bfloat16 tile layouts as
+// the AMX and AVX512-BF16 kernels.
 //
 // A bfloat16 is the high half of a float32, so a 32-bit lane of a B tile row
 // (the weights w[o, 2p] | w[o, 2p+1] << 16 of output o) widens with one
@@ -13,8 +14,7 @@
 // widened once per set of activations, same layout with 4-byte elements): a
 // broadcast from memory costs no arithmetic, whereas widening a broadcast
 // bf16 pair per row took two integer ops per four FMAs, which on AVX-512
-// share the FMA ports (measured on Sapphire Rapids: 110 -> ~130 GFLOP/s per
-// core, FMA peak ~210; with AVX2 ~80, about 75% of its peak).
+// share the FMA ports (benchmarks/RESULTS.md, "Kernel design measurements").
 #pragma once
 
 #include <algorithm>
@@ -23,24 +23,25 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "urm/core/dtype.hpp"
-#include "urm/kernels/matmul_bf16_layout.hpp"
+#include "urm/kernels/bf16_tiles.hpp"
+#include "urm/kernels/simd.hpp"
 
 namespace urm::detail {
 
-// GCC 12 warns inside its own _mm512_slli_epi32 (_mm512_undefined_epi32 is
-// a self-initialised variable) when xsimd's shift inlines here.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+// xsimd's shift inlines GCC 12's _mm512_slli_epi32 here (simd.hpp's note).
+URM_GCC_PUSH_NO_MAYBE_UNINITIALIZED
 
-// Same contract as amx_block (see matmul_bf16_amx.hpp), except that the A
-// tiles hold float32: part p of tile kb at a0 + p * part_stride + kb * 512,
+// The A tiles hold float32: part p of tile kb at a0 + p * part_stride + kb * 512,
 // row r at + r * 32.
-inline void generic_bf16_block(const float* a0, const float* a1, std::size_t part_stride, std::size_t parts,
-                               const std::uint16_t* b, std::size_t kb0, std::size_t kb1, float* c,
-                               std::size_t c_stride, bool first, float* out, std::size_t out_stride) {
+inline void generic_bf16_block(const Bf16Block<float>& blk) {
+  const float *a0 = blk.a0, *a1 = blk.a1;
+  const std::uint16_t* b = blk.b;
+  const std::size_t part_stride = blk.part_stride, parts = blk.parts, kb0 = blk.kb0, kb1 = blk.kb1;
+  float* const c = blk.c;
+  const std::size_t c_stride = blk.c_stride;
+  const bool first = blk.first;
+  float* const out = blk.out;
+  const std::size_t out_stride = blk.out_stride;
   using F = xsimd::batch<float>;
   using H = xsimd::batch<std::uint16_t>;
   using U = xsimd::batch<std::uint32_t>;
@@ -77,7 +78,7 @@ inline void generic_bf16_block(const float* a0, const float* a1, std::size_t par
             w_even[q] = xsimd::bitwise_cast<F>(lanes << 16);
             w_odd[q] = xsimd::bitwise_cast<F>(lanes & high_half);
           }
-          for (std::size_t part = 0; part < parts; ++part) {  // hi, then lo, on the same weights
+          for (std::size_t part = 0; part < parts; ++part) {  // every part on the same weights
             const float* at = a + part * part_stride + kb * kTileElems;
             for (std::size_t r = 0; r < kRows; ++r) {
               const F x0(at[r * kTileK + 2 * p]), x1(at[r * kTileK + 2 * p + 1]);
@@ -96,13 +97,6 @@ inline void generic_bf16_block(const float* a0, const float* a1, std::size_t par
   }
 }
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
-// bfloat16 tiles -> float32 tiles (exact), n elements.
-inline void widen_bf16(const std::uint16_t* src, float* dst, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(src[i]);
-}
+URM_GCC_POP
 
 }  // namespace urm::detail

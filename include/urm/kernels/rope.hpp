@@ -12,7 +12,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "urm/core/error.hpp"
-#include "urm/kernels/load_f32.hpp"
+#include "urm/kernels/simd.hpp"
 #include "urm/kernels/scratch.hpp"
 
 namespace urm::detail {

@@ -1,7 +1,7 @@
 // exp_f32 — e^x on a float32 register, for the softmax and SiLU kernels.
 //
 // xsimd::exp would do, but on AVX-512 with GCC 12 its rounding and shift
-// intrinsics trip a false -Wmaybe-uninitialized (GCC bug 105593) that the
+// intrinsics trip a false -Wmaybe-uninitialized (GCC bug 105593, simd.hpp) that the
 // project's zero-warning rule does not allow, and pragmas cannot silence it
 // (it is reported inside the inlined system header). This one uses only
 // add/mul/fma, compares, blends and an integer multiply.
@@ -20,12 +20,12 @@
 #include <limits>
 #include <xsimd/xsimd.hpp>
 
-#include "urm/kernels/load_f32.hpp"
+#include "urm/kernels/simd.hpp"
 
 namespace urm::detail {
 
 inline fbatch exp_f32(const fbatch& x) {
-  using ibatch = xsimd::batch<std::int32_t>;
+  using ubatch = xsimd::batch<std::uint32_t>;
   const fbatch magic(12582912.0f);  // 1.5 · 2²³
   const fbatch nf = xsimd::fma(x, fbatch(1.44269504088896341f), magic) - magic;
   fbatch r = xsimd::fma(nf, fbatch(-0.693359375f), x);
@@ -42,8 +42,12 @@ inline fbatch exp_f32(const fbatch& x) {
   // float, so n = 128 (x ≥ 88.38) scales by 2¹²⁷ and then by 2.
   const auto top = nf > fbatch(127.0f);
   const fbatch n_scaled = xsimd::select(top, nf - fbatch(1.0f), nf);
-  const ibatch n = xsimd::bitwise_cast<ibatch>(n_scaled + magic) - ibatch(0x4B400000);
-  const fbatch scale = xsimd::bitwise_cast<fbatch>((n + ibatch(127)) * ibatch(1 << 23));
+  // Unsigned lanes: for x far below −87 (or −inf, NaN) n is out of range and
+  // the exponent arithmetic wraps, which is defined for unsigned integers
+  // (for signed ones it is UB, caught by UBSan where xsimd multiplies lane by
+  // lane); those lanes are replaced by the selects below.
+  const ubatch n = xsimd::bitwise_cast<ubatch>(n_scaled + magic) - ubatch(0x4B400000u);
+  const fbatch scale = xsimd::bitwise_cast<fbatch>((n + ubatch(127u)) * ubatch(1u << 23));
   fbatch y = p * scale;
   y = xsimd::select(top, y * fbatch(2.0f), y);
   y = xsimd::select(x < fbatch(-87.3365447f), fbatch(0.0f), y);

@@ -3,11 +3,11 @@
 // an RMSNorm over each query and key head (q_norm, k_norm) before RoPE.
 //
 // Weights are TensorViews into the memory-mapped checkpoint, used in place
-// in their stored dtype (F32/F16/BF16); all arithmetic is float32 (exact mode).
-// After pack_projections() (fast mode) the seven projections of every layer
-// run as bfloat16 x bfloat16 -> float32 on packed copies (matmul_bf16, inputs
-// split into two bfloat16 parts: bf16_input.hpp); the rest (norms, RoPE,
-// attention, the residual stream) stays float32.
+// in their stored dtype (F32/F16/BF16); the seven projections of each layer
+// are kernels::Linear, multiplied on the path they were given (exact mode:
+// float32 on the stored weights). pack_projections() gives them another path
+// once at load (fast mode: see kernels/linear_dispatch.hpp); the rest (norms,
+// RoPE, attention, the residual stream) is float32 in every mode.
 //
 // The forward pass is const and keeps nothing between calls: every buffer it
 // writes lives in a LlamaState owned by the caller, so several threads can run
@@ -21,10 +21,13 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -37,12 +40,11 @@
 #include "urm/kernels/activation.hpp"
 #include "urm/kernels/attention.hpp"
 #include "urm/kernels/embedding.hpp"
-#include "urm/kernels/matmul.hpp"
+#include "urm/kernels/finite.hpp"
+#include "urm/kernels/linear.hpp"
 #include "urm/kernels/rmsnorm.hpp"
 #include "urm/kernels/rope.hpp"
-#include "urm/model/bf16_input.hpp"
 #include "urm/model/model_family.hpp"
-#include "urm/model/packed_llama_layer.hpp"
 
 namespace urm {
 
@@ -96,17 +98,17 @@ struct LlamaShape {
 
 // The weights of one layer (their names and shapes: model_family.hpp).
 struct LlamaLayerWeights {
-  TensorView attn_norm;  // input_layernorm          [dim]
-  TensorView wq;         // self_attn.q_proj         [n_heads·head_dim, dim]
-  TensorView wk;         // self_attn.k_proj         [n_kv_heads·head_dim, dim]
-  TensorView wv;         // self_attn.v_proj         [n_kv_heads·head_dim, dim]
-  TensorView wo;         // self_attn.o_proj         [dim, n_heads·head_dim]
-  TensorView ffn_norm;   // post_attention_layernorm [dim]
-  TensorView w_gate;     // mlp.gate_proj            [ffn, dim]
-  TensorView w_up;       // mlp.up_proj              [ffn, dim]
-  TensorView w_down;     // mlp.down_proj            [dim, ffn]
-  TensorView q_norm;     // self_attn.q_norm         [head_dim] (Qwen3; else empty)
-  TensorView k_norm;     // self_attn.k_norm         [head_dim] (Qwen3; else empty)
+  TensorView attn_norm;    // input_layernorm          [dim]
+  kernels::Linear wq;      // self_attn.q_proj         [n_heads·head_dim, dim]
+  kernels::Linear wk;      // self_attn.k_proj         [n_kv_heads·head_dim, dim]
+  kernels::Linear wv;      // self_attn.v_proj         [n_kv_heads·head_dim, dim]
+  kernels::Linear wo;      // self_attn.o_proj         [dim, n_heads·head_dim]
+  TensorView ffn_norm;     // post_attention_layernorm [dim]
+  kernels::Linear w_gate;  // mlp.gate_proj            [ffn, dim]
+  kernels::Linear w_up;    // mlp.up_proj              [ffn, dim]
+  kernels::Linear w_down;  // mlp.down_proj            [dim, ffn]
+  TensorView q_norm;       // self_attn.q_norm         [head_dim] (Qwen3; else empty)
+  TensorView k_norm;       // self_attn.k_norm         [head_dim] (Qwen3; else empty)
 };
 
 struct LlamaWeights {
@@ -118,29 +120,39 @@ struct LlamaWeights {
   bool file_mapped = false;
   TensorView final_norm;  // model.norm [dim]
 
-  // Where the weight of a backbone role goes (nullptr for head roles).
-  TensorView* slot(TensorRole role, std::size_t layer) {
-    if (role == TensorRole::Embed) return &embed;
-    if (role == TensorRole::FinalNorm) return &final_norm;
-    if (layer >= layers.size()) return nullptr;
-    LlamaLayerWeights& w = layers[layer];
+  // Calls f on the member that holds the weight of a backbone role (a
+  // TensorView, or the kernels::Linear of a projection); false for head roles.
+  template <class Self, class F>
+  static bool visit_slot(Self& w, TensorRole role, std::size_t layer, F&& f) {
+    if (role == TensorRole::Embed) return f(w.embed), true;
+    if (role == TensorRole::FinalNorm) return f(w.final_norm), true;
+    if (layer >= w.layers.size()) return false;
+    auto& l = w.layers[layer];
     switch (role) {
-      case TensorRole::AttnNorm: return &w.attn_norm;
-      case TensorRole::Wq: return &w.wq;
-      case TensorRole::Wk: return &w.wk;
-      case TensorRole::Wv: return &w.wv;
-      case TensorRole::Wo: return &w.wo;
-      case TensorRole::QNorm: return &w.q_norm;
-      case TensorRole::KNorm: return &w.k_norm;
-      case TensorRole::FfnNorm: return &w.ffn_norm;
-      case TensorRole::WGate: return &w.w_gate;
-      case TensorRole::WUp: return &w.w_up;
-      case TensorRole::WDown: return &w.w_down;
-      default: return nullptr;
+      case TensorRole::AttnNorm: return f(l.attn_norm), true;
+      case TensorRole::Wq: return f(l.wq), true;
+      case TensorRole::Wk: return f(l.wk), true;
+      case TensorRole::Wv: return f(l.wv), true;
+      case TensorRole::Wo: return f(l.wo), true;
+      case TensorRole::QNorm: return f(l.q_norm), true;
+      case TensorRole::KNorm: return f(l.k_norm), true;
+      case TensorRole::FfnNorm: return f(l.ffn_norm), true;
+      case TensorRole::WGate: return f(l.w_gate), true;
+      case TensorRole::WUp: return f(l.w_up), true;
+      case TensorRole::WDown: return f(l.w_down), true;
+      default: return false;
     }
   }
+  // The stored weight of a backbone role (nullptr for head roles).
   const TensorView* slot(TensorRole role, std::size_t layer) const {
-    return const_cast<LlamaWeights*>(this)->slot(role, layer);
+    const TensorView* found = nullptr;
+    visit_slot(*this, role, layer, [&](const auto& m) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(m)>, kernels::Linear>)
+        found = &m.stored();
+      else
+        found = &m;
+    });
+    return found;
   }
 
   // The backbone tensors of a description, each view made by `view(tensor)`.
@@ -149,7 +161,7 @@ struct LlamaWeights {
     LlamaWeights w;
     w.layers.resize(n_layers);
     for (const ModelTensor& t : tensors)
-      if (TensorView* s = w.slot(t.role, t.index)) *s = view(t);
+      visit_slot(w, t.role, t.index, [&](auto& member) { member = view(t); });
     return w;
   }
 
@@ -257,7 +269,7 @@ class LlamaState {
   std::vector<float> gate;               // [kMlpRows, ffn] gate_proj(x), then silu(gate) · up, a chunk of rows
   std::vector<float> up;                 // [kMlpRows, ffn] up_proj(x)
   std::vector<std::vector<float>> k, v;  // per layer [n_past + n, kv_dim], RoPE applied to k
-  Bf16Input bf16;                        // fast mode: the input of the current projections, as bfloat16
+  kernels::LinearInput in;               // the input of the current projections
 };
 
 // Which final-norm hidden states forward() returns.
@@ -288,19 +300,18 @@ class LlamaModel {
   const LlamaShape& shape() const { return s_; }
   const LlamaWeights& weights() const { return w_; }
 
-  // Fast mode from now on: every layer's projections packed once to bfloat16
-  // (their mapped pages then leave the resident set, see packed_llama_layer.hpp).
-  void pack_projections(ThreadPool& pool, Bf16Rounding rounding = Bf16Rounding::Split) {
-    std::vector<PackedLlamaLayer> packed;
-    packed.reserve(w_.layers.size());
-    const auto pack = [&](const TensorView& t) { return pack_projection(t, pool, w_.file_mapped); };
-    for (const LlamaLayerWeights& w : w_.layers)
-      packed.push_back({pack(w.wq), pack(w.wk), pack(w.wv), pack(w.wo), pack(w.w_gate), pack(w.w_up), pack(w.w_down)});
-    packed_ = std::move(packed);
-    rounding_ = rounding;
+  // Every layer's projections on `path` from now on (fast mode: packed once;
+  // the mapped pages they were packed from then leave the resident set).
+  void pack_projections(ThreadPool& pool, const kernels::LinearPath& path) {
+    for (LlamaLayerWeights& w : w_.layers)
+      for (kernels::Linear* p : projections(w)) {
+        *p = kernels::pack_linear(*p, path, pool);
+        if (p->own_bytes() > 0) release_resident(p->stored());
+      }
+    path_ = path;
   }
-  bool fast() const { return !packed_.empty(); }
-  const std::vector<PackedLlamaLayer>& packed_layers() const { return packed_; }
+  // The path of the projections (kernels::kStoredPath until pack_projections).
+  const kernels::LinearPath& path() const { return path_; }
 
   // Runs tokens `ids` at positions st.n_past() … st.n_past() + n − 1, after the
   // positions already in st. Returns the final-norm hidden states asked for
@@ -346,17 +357,10 @@ class LlamaModel {
     };
 
     // x = embed_tokens[ids]                                     x: [n, D]
-    // Only these rows of the table are in use: what fault-around mapped next
-    // to them (mapped_file.hpp) leaves the resident set again, every 256 rows,
-    // so at most 16 MiB of it is resident at any time.
-    for (std::size_t t0 = 0; t0 < n; t0 += 256) {
-      const std::size_t nt = std::min<std::size_t>(256, n - t0);
-      kernels::embedding(w_.embed, ids.data() + t0, nt, st.x.data() + t0 * D, past + t0);
-      if (w_.file_mapped)
-        release_resident_rows(w_.embed.data, w_.embed.nbytes / s_.vocab, s_.vocab, ids.data() + t0, nt);
-    }
+    embed(ids, past, st.x.data());
     record(st.x.data(), n - 1);
 
+    kernels::LinearInput& in = st.in;
     for (std::size_t l = 0; l < L; ++l) {
       const LlamaLayerWeights& w = w_.layers[l];
       float* kc = st.k[l].data();  // [T, KV]
@@ -375,16 +379,9 @@ class LlamaModel {
       kernels::rmsnorm(st.x.data(), w.attn_norm, s_.norm_eps, st.xb.data(), n, D);
       // k, v for the new positions, written straight into the cache
       //   k = xb Wkᵀ, v = xb Wvᵀ                               [n, KV] at rows past …
-      // (fast mode rounds xb to bfloat16 once for k, v and q)
-      const PackedLlamaLayer* p = packed_.empty() ? nullptr : &packed_[l];
-      if (p) {
-        st.bf16.set(st.xb.data(), n, D, rounding_, pool);
-        st.bf16.multiply(p->wk, kc + past * KV, pool);
-        st.bf16.multiply(p->wv, vc + past * KV, pool);
-      } else {
-        kernels::matmul(st.xb.data(), n, D, w.wk, kc + past * KV, pool);
-        kernels::matmul(st.xb.data(), n, D, w.wv, vc + past * KV, pool);
-      }
+      in.set(st.xb.data(), n, D);
+      kernels::linear(in, w.wk, kc + past * KV, pool);
+      kernels::linear(in, w.wv, vc + past * KV, pool);
       // Qwen3: k = rmsnorm(k) · k_norm per head, before RoPE.
       if (s_.qk_norm)
         kernels::rmsnorm(kc + past * KV, w.k_norm, s_.norm_eps, kc + past * KV, n * s_.n_kv_heads, s_.head_dim);
@@ -398,12 +395,9 @@ class LlamaModel {
           std::copy_n(st.x.data() + rows[i] * D, D, st.x.data() + (r0 + i) * D);
           std::copy_n(st.xb.data() + rows[i] * D, D, st.xb.data() + (r0 + i) * D);
         }
-      //   q = xb Wqᵀ (rows r0 …)                               q: [m, Q]
-      if (!p) kernels::matmul(st.xb.data() + r0 * D, m, D, w.wq, st.q.data(), pool);
-      else {
-        if (r0 != 0) st.bf16.set(st.xb.data() + r0 * D, m, D, rounding_, pool);
-        st.bf16.multiply(p->wq, st.q.data(), pool);
-      }
+      //   q = xb Wqᵀ (rows r0 …; for r0 = 0 the input of k and v)   q: [m, Q]
+      if (r0 != 0) in.set(st.xb.data() + r0 * D, m, D);
+      kernels::linear(in, w.wq, st.q.data(), pool);
       // Qwen3: q = rmsnorm(q) · q_norm per head, before RoPE.
       if (s_.qk_norm) kernels::rmsnorm(st.q.data(), w.q_norm, s_.norm_eps, st.q.data(), m * s_.n_heads, s_.head_dim);
       // att = softmax(q kᵀ / √head_dim, causal) v  over the keys up to each row, into q   att: [m, Q]
@@ -421,12 +415,8 @@ class LlamaModel {
       }
       // x += att Woᵀ                                            x: [m, D] (rows r0 …)
       float* x = st.x.data() + r0 * D;
-      if (p) {
-        st.bf16.set(att, m, Q, rounding_, pool);
-        st.bf16.multiply(p->wo, st.xb.data(), pool);
-      } else {
-        kernels::matmul(att, m, Q, w.wo, st.xb.data(), pool);
-      }
+      in.set(att, m, Q);
+      kernels::linear(in, w.wo, st.xb.data(), pool);
       kernels::add_inplace(x, st.xb.data(), m * D);
 
       // --- MLP block, on chunks of at most kMlpRows rows c0 … c0 + mc − 1 ---
@@ -437,24 +427,16 @@ class LlamaModel {
         // xb = rmsnorm(x) · ffn_norm                            xb: [mc, D]
         kernels::rmsnorm(xc, w.ffn_norm, s_.norm_eps, xbc, mc, D);
         // gate = silu(xb Wgᵀ) · (xb Wuᵀ)                        gate, up: [mc, F]
-        if (p) {
-          st.bf16.set(xbc, mc, D, rounding_, pool);
-          st.bf16.multiply(p->w_gate, st.gate.data(), pool);
-          st.bf16.multiply(p->w_up, st.up.data(), pool);
-        } else {
-          kernels::matmul(xbc, mc, D, w.w_gate, st.gate.data(), pool);
-          kernels::matmul(xbc, mc, D, w.w_up, st.up.data(), pool);
-        }
+        in.set(xbc, mc, D);
+        kernels::linear(in, w.w_gate, st.gate.data(), pool);
+        kernels::linear(in, w.w_up, st.up.data(), pool);
         kernels::silu_mul(st.gate.data(), st.up.data(), mc * F);
         // x += gate Wdᵀ                                         x: [mc, D]
-        if (p) {
-          st.bf16.set(st.gate.data(), mc, F, rounding_, pool);
-          st.bf16.multiply(p->w_down, xbc, pool);
-        } else {
-          kernels::matmul(st.gate.data(), mc, F, w.w_down, xbc, pool);
-        }
+        in.set(st.gate.data(), mc, F);
+        kernels::linear(in, w.w_down, xbc, pool);
         kernels::add_inplace(xc, xbc, mc * D);
       }
+      require_finite(st.x.data() + (n - 1) * D, l, ids, past);
       record(st.x.data(), n - 1);
     }
     st.n_past_ = T;
@@ -464,13 +446,82 @@ class LlamaModel {
     const std::size_t m = rows.size();
     const std::size_t r0 = n - m;
     kernels::rmsnorm(st.x.data() + r0 * D, w_.final_norm, s_.norm_eps, st.xb.data(), m, D);
+    require_finite(st.xb.data() + (m - 1) * D, L, ids, past);
     record(st.xb.data(), m - 1);
     return {st.xb.data(), m * D};
   }
 
  private:
   struct Validated {};  // the tensors were checked against the description already
-  LlamaModel(LlamaShape shape, LlamaWeights weights, Validated) : s_(std::move(shape)), w_(std::move(weights)) {}
+  LlamaModel(LlamaShape shape, LlamaWeights weights, Validated) : s_(std::move(shape)), w_(std::move(weights)) {
+    check_rope();
+  }
+
+  static std::array<kernels::Linear*, 7> projections(LlamaLayerWeights& w) {
+    return {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down};
+  }
+
+  // Drops t's pages from the resident set once they are not needed there (a
+  // packed copy replaced them): only if the weights lie in read-only file
+  // maps, whose pages fault back in unchanged (see release_resident_pages).
+  void release_resident(const TensorView& t) const {
+    if (w_.file_mapped) release_resident_pages(t.data, t.nbytes);
+  }
+
+  // x [n, D] = embed_tokens[ids] (ids at positions past …, for errors). Only these rows of the table are in use:
+  // what fault-around mapped next to them (mapped_file.hpp) leaves the
+  // resident set again, every 256 rows, so at most 16 MiB of it is resident
+  // at any time.
+  void embed(std::span<const std::int32_t> ids, std::size_t past, float* x) const {
+    const std::size_t n = ids.size(), D = s_.dim;
+    for (std::size_t t0 = 0; t0 < n; t0 += 256) {
+      const std::size_t nt = std::min<std::size_t>(256, n - t0);
+      kernels::embedding(w_.embed, ids.data() + t0, nt, x + t0 * D, past + t0);
+      if (w_.file_mapped)
+        release_resident_rows(w_.embed.data, w_.embed.nbytes / s_.vocab, s_.vocab, ids.data() + t0, nt);
+    }
+  }
+
+  // The last token's hidden state after layer `layer` (n_layers: after the
+  // final norm) must be finite: a NaN or infinite weight, or activations
+  // that overflow float32, would otherwise end in a silent NaN score. The
+  // check reads dim floats per layer; only when it fails are the weights the
+  // layer read searched for the cause (ids: the tokens of this call, at
+  // positions past …).
+  void require_finite(const float* row, std::size_t layer, std::span<const std::int32_t> ids, std::size_t past) const {
+    if (kernels::all_finite(row, s_.dim)) return;
+    const bool final_norm = layer == s_.n_layers;
+    const std::string what = (final_norm ? std::string("final norm") : "layer " + std::to_string(layer)) +
+                             ": the hidden state of the last token is not finite";
+    std::vector<const TensorView*> read = {&w_.final_norm};
+    if (!final_norm) {
+      const LlamaLayerWeights& w = w_.layers[layer];
+      read = {&w.attn_norm, &w.wq.stored(),     &w.wk.stored(),   &w.wv.stored(),    &w.wo.stored(),
+              &w.ffn_norm,  &w.w_gate.stored(), &w.w_up.stored(), &w.w_down.stored()};
+    }
+    for (const TensorView* t : read)
+      if (const auto bad = kernels::first_non_finite(*t))
+        throw Error(what + ": " + kernels::describe_non_finite(*t, *bad));
+    if (layer == 0)
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        const auto id = static_cast<std::size_t>(ids[i]);
+        if (const auto bad = kernels::first_non_finite(w_.embed, id, id + 1))
+          throw Error(what + ": " + kernels::describe_non_finite(w_.embed, *bad) + " (token " + std::to_string(id) +
+                      " at position " + std::to_string(past + i) + ")");
+      }
+    throw Error(what + " (no weight it reads is NaN or infinite: the activations overflowed float32)");
+  }
+
+
+  // rope_theta as float32 must be a positive normal number: 1e-300 is 0,
+  // whose frequencies 1 / 0^e are infinite and every rotation NaN.
+  void check_rope() const {
+    for (std::size_t i = 0; i < s_.rope_inv_freq.size(); ++i)
+      if (!std::isfinite(s_.rope_inv_freq[i]))
+        throw Error("LlamaModel: RoPE frequency " + std::to_string(i) + " is " +
+                    (std::isnan(s_.rope_inv_freq[i]) ? "nan" : "inf") +
+                    ", expected a finite value (is rope_theta outside the float32 range?)");
+  }
 
   void check() const {
     if (s_.dim == 0 || s_.n_layers == 0 || s_.n_heads == 0 || s_.n_kv_heads == 0 || s_.head_dim == 0 ||
@@ -483,6 +534,7 @@ class LlamaModel {
     if (s_.rope_inv_freq.size() != s_.head_dim / 2)
       throw Error("LlamaModel: " + std::to_string(s_.rope_inv_freq.size()) +
                   " RoPE frequencies, expected head_dim / 2 = " + std::to_string(s_.head_dim / 2));
+    check_rope();
     if (w_.layers.size() != s_.n_layers)
       throw Error("LlamaModel: " + std::to_string(w_.layers.size()) + " layers of weights, expected " +
                   std::to_string(s_.n_layers));
@@ -495,8 +547,7 @@ class LlamaModel {
 
   LlamaShape s_;
   LlamaWeights w_;
-  std::vector<PackedLlamaLayer> packed_;  // fast mode: one per layer; empty in exact mode
-  Bf16Rounding rounding_ = Bf16Rounding::Split;
+  kernels::LinearPath path_ = kernels::kStoredPath;  // of every projection
 };
 
 }  // namespace urm

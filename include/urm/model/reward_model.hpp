@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -37,6 +38,8 @@
 #include "urm/core/thread_pool.hpp"
 #include "urm/io/checkpoint.hpp"
 #include "urm/io/llama_config.hpp"
+#include "urm/kernels/finite.hpp"
+#include "urm/kernels/linear_dispatch.hpp"
 #include "urm/model/llama_model.hpp"
 #include "urm/model/model_family.hpp"
 #include "urm/model/reward_head.hpp"
@@ -55,8 +58,9 @@ enum class Truncation {
 // How matrix products are computed.
 enum class ComputeMode {
   Exact,  // float32 arithmetic on the stored weights (matches the reference to ~1e-5)
-  Fast,   // projections in bfloat16 x bfloat16 -> float32 (matmul_bf16: AMX, AVX512-BF16 or xsimd),
-          // weights packed once at load; scores within ~0.02 of exact (benchmarks/RESULTS.md)
+  Fast,   // the projections on the fastest path this CPU has that keeps scores within ~0.02 of
+          // exact (kernels::fast_mode_path: bfloat16 on AMX tiles, weights packed once at load;
+          // benchmarks/RESULTS.md)
 };
 
 // The names programs and the C ABI take ("exact", "fast").
@@ -106,6 +110,8 @@ struct RewardModelOptions {
   std::string date;  // "YYYY-MM-DD" for a chat template's strftime_now(); empty = today (scores then depend on the date)
   std::vector<float> prior_weights;  // override the fixed attribute weights (URM heads without a gate)
   RewardModelOptionNames names;      // how error messages call these options
+  std::optional<kernels::LinearPath> fast_path;  // fast mode's path; unset: kernels::fast_mode_path() (the
+                                                 // fastest one this CPU runs; set by benchmarks and tests)
 };
 
 class RewardModel {
@@ -147,8 +153,10 @@ class RewardModel {
   Score score_ids(std::span<const std::int32_t> ids) const { return score_ids(*d_, ids); }
 
   // Several inputs at once. Their longest common token prefix is run through
-  // the model once and only each remainder after it (the scores equal those of
-  // score_ids to float rounding, ~1e-6: only the split of the work changes).
+  // the model once and only each remainder after it. The scores are bitwise
+  // those of score_ids: the kernels are batch invariant (a row's result does
+  // not depend on how many rows ran with it), so only the split of the work
+  // changes.
   std::vector<Score> score_ids_batch(std::span<const std::vector<std::int32_t>> batch) const {
     std::vector<std::span<const std::int32_t>> kept;
     std::vector<HeadPositions> read;
@@ -241,7 +249,8 @@ class RewardModel {
         throw Error(ckpt.dir() + ": " + o.names.max_tokens + " " + std::to_string(o.max_tokens) +
                     " is more than the model's max_position_embeddings (" + std::to_string(limit) + ")");
       max_tokens = o.max_tokens == 0 ? limit : o.max_tokens;
-      if (o.compute == ComputeMode::Fast) model.pack_projections(*pool);
+      if (o.compute == ComputeMode::Fast)
+        model.pack_projections(*pool, o.fast_path.value_or(kernels::fast_mode_path()));
       // A tokenizer folder given explicitly must load; the model folder is
       // used if it has a tokenizer (test fixtures and id-only uses have none).
       namespace fs = std::filesystem;
@@ -349,8 +358,27 @@ class RewardModel {
     for (std::size_t& r : rows) r -= n_past;
     const auto h = d.model.forward(ids.subspan(n_past), st, rows, *d.pool);
     Score s = d.head.evaluate(read, h, *d.pool);
+    require_finite(d, s);
     s.n_tokens = ids.size();
     return s;
+  }
+
+  // The head's outputs must be finite (the hidden state is, forward checks
+  // it): else a weight of the head is NaN or infinite, or its sums
+  // overflowed. The tensors outside the decoder ("model.") are searched for
+  // the cause only when the check fails.
+  static void require_finite(const Data& d, const Score& s) {
+    std::string what;
+    if (!std::isfinite(s.reward)) what = "the reward is not finite";
+    for (const AttributeScore& a : s.attributes)
+      if (what.empty() && !(std::isfinite(a.mean) && (!s.has_uncertainty || std::isfinite(a.log_std))))
+        what = (s.has_uncertainty ? "the mean or log-std of " : "the mean of ") + a.name + " is not finite";
+    if (what.empty()) return;
+    for (const std::string& name : d.ckpt.names())
+      if (!name.starts_with("model."))
+        if (const auto bad = kernels::first_non_finite(d.ckpt.tensor(name)))
+          throw Error("value head: " + what + ": " + kernels::describe_non_finite(d.ckpt.tensor(name), *bad));
+    throw Error("value head: " + what + " (no weight of the head is NaN or infinite: its sums overflowed float32)");
   }
 
   std::unique_ptr<Data> d_;

@@ -1,0 +1,171 @@
+// Linear — one projection y = x · Wᵀ, whatever storage W has.
+//
+//   x : [m, k] float32, a LinearInput
+//   W : [n, k], a Linear (PyTorch Linear layout: one row per output)
+//   y : [m, n] float32
+//
+// A Linear holds W in the storage of its path (LinearPath):
+//   Stored      the checkpoint's F32/F16/BF16 bytes, used in place; float32
+//               FMA with the weights widened in registers (matmul.hpp)
+//   PackedBf16  bfloat16 panels packed once (bf16_weights.hpp); x rounded to
+//               `parts` bfloat16 parts, products exact, sums in float32
+//               (matmul_bf16.hpp, on the block kernel the path names)
+// and linear(input, W, y, pool) runs the kernel of that path. Code that
+// multiplies (the forward pass) never asks which: one line per projection.
+//
+// A LinearInput is one x, prepared once for every weight that reads it (q, k
+// and v share one, gate and up another). The form a kind needs (bfloat16
+// tiles of `parts` parts for PackedBf16) is made on first use and kept until
+// set() gives the next x, so a forward pass never names the form either.
+//
+// pack_linear maps a Linear to the Linear of another path (fast mode packs
+// the projections once at load); which path fast mode takes on this CPU is
+// linear_dispatch.hpp's table.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "urm/core/cpu_features.hpp"
+#include "urm/core/error.hpp"
+#include "urm/core/tensor_view.hpp"
+#include "urm/core/thread_pool.hpp"
+#include "urm/kernels/matmul.hpp"
+#include "urm/kernels/matmul_bf16.hpp"
+
+namespace urm::kernels {
+
+// How W is stored and multiplied. A new kind (int8 with per-channel scales,
+// ...) adds an enumerator here, its storage to Linear, its input form to
+// LinearInput and a case to linear() and pack_linear(): the switches over
+// LinearKind have no default, so the compiler (-Wswitch) lists every place.
+enum class LinearKind : std::uint8_t {
+  Stored,      // the stored F32/F16/BF16 weights in place, float32 arithmetic (exact)
+  PackedBf16,  // bfloat16 panels, x split into `parts` bfloat16 parts, float32 sums
+};
+
+// A way to compute a Linear: its kind and, for packed kinds, the kernel and
+// the number of parts x is split into (x ≈ Σ_p part_p, part_p = bf16(x − Σ_{q<p} part_q):
+// each part adds about 8 significant bits of x and one more product per weight).
+struct LinearPath {
+  LinearKind kind = LinearKind::Stored;
+  Bf16Kernel bf16_kernel = Bf16Kernel::Generic;  // PackedBf16: the block kernel
+  std::size_t parts = 1;                         // PackedBf16: parts of x, >= 1
+
+  friend bool operator==(const LinearPath&, const LinearPath&) = default;
+};
+
+inline constexpr LinearPath kStoredPath{};  // exact mode
+
+// "float32", "bf16x2-amx" (bf16 x <parts> parts on the amx kernel), ...
+inline std::string linear_path_name(const LinearPath& p) {
+  switch (p.kind) {
+    case LinearKind::Stored: return "float32";
+    case LinearKind::PackedBf16:
+      return "bf16x" + std::to_string(p.parts) + "-" + std::string(bf16_kernel_name(p.bf16_kernel));
+  }
+  return "?";
+}
+
+// Whether this build and this CPU can run the path.
+inline bool linear_path_available(const LinearPath& p, const CpuFeatures& f = cpu_features()) {
+  switch (p.kind) {
+    case LinearKind::Stored: return true;
+    case LinearKind::PackedBf16: return p.parts >= 1 && bf16_kernel_available(p.bf16_kernel, f);
+  }
+  return false;
+}
+
+class LinearInput;
+
+class Linear {
+ public:
+  Linear() = default;
+  // A stored weight is a Linear of the Stored path (implicit: a checkpoint's
+  // tensors load straight into Linear fields).
+  Linear(TensorView stored) : stored_(std::move(stored)) {}  // NOLINT(google-explicit-constructor)
+
+  // The tensor as stored: name, dtype and shape, and the bytes the Stored
+  // path reads (a packed Linear keeps the view for its name and shape only).
+  const TensorView& stored() const { return stored_; }
+  const std::string& name() const { return stored_.name; }
+  const LinearPath& path() const { return path_; }
+  // Bytes of memory of its own (packed copies; 0 for a stored weight, which
+  // lives in the checkpoint's map).
+  std::size_t own_bytes() const { return bf16_ ? bf16_->bytes() : 0; }
+
+ private:
+  friend Linear pack_linear(const Linear& w, const LinearPath& path, ThreadPool& pool);
+  friend void linear(LinearInput& in, const Linear& w, float* y, ThreadPool& pool);
+
+  TensorView stored_;
+  LinearPath path_;
+  std::shared_ptr<const PackedBf16Weights> bf16_;  // PackedBf16 (shared: a Linear is a cheap value)
+};
+
+class LinearInput {
+ public:
+  // x [m, k] float32. x must stay valid and unchanged while this input is
+  // multiplied (the forms made from it are kept until the next set()).
+  void set(const float* x, std::size_t m, std::size_t k) {
+    x_ = x;
+    m_ = m;
+    k_ = k;
+    bf16_parts_ = 0;
+  }
+  const float* data() const { return x_; }
+  std::size_t rows() const { return m_; }
+  std::size_t cols() const { return k_; }
+
+ private:
+  friend void linear(LinearInput& in, const Linear& w, float* y, ThreadPool& pool);
+
+  // x as bfloat16 tiles in `parts` parts, converted on first use.
+  Bf16Workspace& bf16(std::size_t parts, ThreadPool& pool) {
+    if (bf16_parts_ != parts) {
+      set_activations_bf16(bf16_, x_, m_, k_, pool, parts);
+      bf16_parts_ = parts;
+    }
+    return bf16_;
+  }
+
+  const float* x_ = nullptr;
+  std::size_t m_ = 0, k_ = 0;
+  Bf16Workspace bf16_;
+  std::size_t bf16_parts_ = 0;  // parts bf16_ holds for the current x; 0: not converted
+};
+
+// y [in.rows(), n] = x · Wᵀ on the path of w. Errors (a weight of another k,
+// a kernel this CPU cannot run) are the kernels' own, naming the weight.
+inline void linear(LinearInput& in, const Linear& w, float* y, ThreadPool& pool) {
+  switch (w.path_.kind) {
+    case LinearKind::Stored: matmul(in.x_, in.m_, in.k_, w.stored_, y, pool); return;
+    case LinearKind::PackedBf16:
+      matmul_bf16(in.bf16(w.path_.parts, pool), *w.bf16_, y, pool, w.path_.bf16_kernel);
+      return;
+  }
+}
+
+// The Linear of `path` for w's stored tensor: w itself when it already has
+// that path, the stored view for kStoredPath, else a packed copy. Throws if
+// this CPU cannot run the path.
+inline Linear pack_linear(const Linear& w, const LinearPath& path, ThreadPool& pool) {
+  if (w.path_ == path) return w;
+  if (!linear_path_available(path))
+    throw Error("pack_linear: path " + linear_path_name(path) + " for " + w.name() +
+                " is not available on this machine (" + cpu_features().brand + ")");
+  Linear out(w.stored_);
+  out.path_ = path;
+  switch (path.kind) {
+    case LinearKind::Stored: break;
+    case LinearKind::PackedBf16:
+      out.bf16_ = std::make_shared<const PackedBf16Weights>(pack_bf16(w.stored_, pool));
+      break;
+  }
+  return out;
+}
+
+}  // namespace urm::kernels

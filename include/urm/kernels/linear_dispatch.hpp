@@ -1,0 +1,92 @@
+// Which LinearPath each compute mode takes on this CPU, and the description
+// `urm-inspect --cpu`, `urm-score --stats` and the benchmarks print.
+//
+// Exact mode always takes kStoredPath (float32 on the stored weights: the
+// reference's arithmetic). Fast mode takes the first path of
+// kFastModePaths that this build and CPU can run (linear_path_available).
+// Every path in that table keeps fast mode's accuracy contract (scores
+// within 0.02 of exact on the fixtures, tests/model/test_fast_mode.cpp), and
+// the table is ordered by measured speed (benchmarks/RESULTS.md):
+//
+//   bf16x2-amx  bf16 on AMX tiles, x split in hi + lo: several times exact
+//               mode's tokens/s on Sapphire Rapids
+//   float32     exact mode's path: the fastest correct one without AMX. The
+//               AVX512-BF16 kernel (VDPBF16PS) does 32 multiply-adds per
+//               instruction where a float32 FMA does 16, but split inputs
+//               need two products per weight, so at best it ties with
+//               float32, and measured it is well below it; the generic bf16
+//               kernel emulates bf16 with float32 FMAs, twice the work. One
+//               rounding of x (bf16x1) would be faster but misses the 0.02
+//               contract.
+//
+// A new path (int8 with per-channel scales on AVX-VNNI / AVX512-VNNI /
+// AMX-INT8, AMX exact with 3-part activations, ...) is a new row here, at
+// the place its measured speed puts it, once it meets the contract.
+#pragma once
+
+#include <string>
+#include <xsimd/xsimd.hpp>
+
+#include "urm/core/cpu_features.hpp"
+#include "urm/kernels/linear.hpp"
+
+namespace urm::kernels {
+
+// Fast mode's candidates, fastest first. The last one runs everywhere.
+inline constexpr LinearPath kFastModePaths[] = {
+    {LinearKind::PackedBf16, Bf16Kernel::Amx, 2},
+    kStoredPath,
+};
+
+inline LinearPath fast_mode_path(const CpuFeatures& f = cpu_features()) {
+  for (const LinearPath& p : kFastModePaths)
+    if (linear_path_available(p, f)) return p;
+  return kStoredPath;
+}
+
+// What a path computes, e.g. "float32 FMA on the stored weights, xsimd
+// avx512bw", "bf16 x bf16 -> float32 on amx, x in 2 bf16 parts, weights
+// packed at load".
+inline std::string linear_path_description(const LinearPath& p) {
+  switch (p.kind) {
+    case LinearKind::Stored:
+      return "float32 FMA on the stored weights, xsimd " + std::string(xsimd::default_arch::name());
+    case LinearKind::PackedBf16:
+      return "bf16 x bf16 -> float32 on " + std::string(bf16_kernel_name(p.bf16_kernel)) + ", x in " +
+             std::to_string(p.parts) + " bf16 part" + (p.parts == 1 ? "" : "s") + ", weights packed at load";
+  }
+  return "?";
+}
+
+// What a path needs of the CPU, for the candidates a CPU cannot run.
+inline std::string linear_path_requirement(const LinearPath& p) {
+  switch (p.kind) {
+    case LinearKind::Stored: return "nothing";
+    case LinearKind::PackedBf16:
+      switch (p.bf16_kernel) {
+        case Bf16Kernel::Amx: return "AMX-BF16 with the OS's tile-data permission";
+        case Bf16Kernel::Avx512Bf16: return "AVX512-BF16";
+        case Bf16Kernel::Generic: return "nothing";
+      }
+  }
+  return "?";
+}
+
+// The CPU's features and the path of each mode on it:
+//   cpu: …  isa: …  os: …                                   (describe_cpu)
+//   exact mode matmul: float32 (float32 FMA on the stored weights, xsimd avx512bw)
+//   fast mode matmul: bf16x2-amx (bf16 x bf16 -> float32 on amx, ...)
+//   fast mode candidates, fastest first: bf16x2-amx [needs AMX-BF16 ...], float32
+inline std::string describe_kernels(const CpuFeatures& f = cpu_features()) {
+  const LinearPath fast = fast_mode_path(f);
+  std::string candidates;
+  for (const LinearPath& p : kFastModePaths) {
+    candidates += (candidates.empty() ? "" : ", ") + linear_path_name(p);
+    if (!linear_path_available(p, f)) candidates += " [needs " + linear_path_requirement(p) + "]";
+  }
+  return describe_cpu(f) + "\nexact mode matmul: " + linear_path_name(kStoredPath) + " (" +
+         linear_path_description(kStoredPath) + ")\nfast mode matmul: " + linear_path_name(fast) + " (" +
+         linear_path_description(fast) + ")\nfast mode candidates, fastest first: " + candidates;
+}
+
+}  // namespace urm::kernels
