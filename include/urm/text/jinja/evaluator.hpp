@@ -231,6 +231,14 @@ class Evaluator {
           if (f != Flow::Normal) return f;
           break;
         }
+        case NodeKind::FilterBlock: {
+          const Value v = in_frame(current_, [&] {
+            assign(std::string(kFilterBlockBody), capture(n.body, n.pos));
+            return eval(*n.expr);
+          });
+          emit(v.is_string() ? v.str() : to_str(v, where(n.expr->pos)), n.pos);
+          break;
+        }
         case NodeKind::Break: return Flow::Break;
         case NodeKind::Continue: return Flow::Continue;
       }
@@ -1370,6 +1378,12 @@ class Evaluator {
       }
       return new_string(std::move(out), at.pos);
     }
+    // jinja2's select_or_reject and map start with `if value:`: a false
+    // value (none, undefined, an empty list) gives an empty generator and
+    // the arguments are never looked at.
+    if ((name == "select" || name == "reject" || name == "selectattr" || name == "rejectattr" || name == "map") &&
+        !truthy(value))
+      return new_list({}, at.pos);
     if (name == "select" || name == "reject" || name == "selectattr" || name == "rejectattr") {
       const bool by_attribute = name == "selectattr" || name == "rejectattr";
       const bool keep_passing = name == "select" || name == "selectattr";

@@ -122,8 +122,8 @@ class Parser {
   }
 
   // ---- statements -----------------------------------------------------------
-  static constexpr std::array<std::string_view, 14> kKnownStatements = {
-      "block", "extends", "print", "include", "from", "import", "with", "autoescape", "filter",
+  static constexpr std::array<std::string_view, 13> kKnownStatements = {
+      "block", "extends", "print", "include", "from", "import", "with", "autoescape",
       "raw", "do", "trans", "pluralize", "endraw"};
 
   // Statements until one of `ends` (not consumed: the caller reads it), or
@@ -182,6 +182,8 @@ class Parser {
         next();
         expect_block_end("endgeneration");
         body.push_back(std::move(n));
+      } else if (keyword.text == "filter") {
+        body.push_back(parse_filter_block(pos));
       } else if (keyword.text == "break" || keyword.text == "continue") {
         if (loop_depth_ == 0) fail(keyword.pos, "'" + keyword.text + "' outside a for-loop");
         expect_block_end(keyword.text);
@@ -236,6 +238,29 @@ class Parser {
     Node n{NodeKind::Set, pos, {}, {}, std::move(value), nullptr, {}, {}};
     if (names.size() == 1) n.text = name;
     else n.unpack = std::move(names);
+    return n;
+  }
+
+  // `{% filter f(args) | g %} body {% endfilter %}`: the body renders into a
+  // string of its own scope, which goes through the filters (jinja2's
+  // FilterBlock). The filters apply to kFilterBlockBody, a name no template
+  // can write, that the evaluator binds to the rendered body.
+  Node parse_filter_block(Pos pos) {
+    ExprPtr e = make(ExprKind::Name, pos);
+    e->name = std::string(kFilterBlockBody);
+    while (true) {
+      const Token t = peek();
+      const std::string name = expect_name("a filter name after 'filter'");
+      e = parse_filter(std::move(e), name, t.pos);
+      if (!at_op("|")) break;
+      next();
+    }
+    refuse_generator(*e);
+    expect_block_end("filter");
+    Node n{NodeKind::FilterBlock, pos, {}, {}, std::move(e), nullptr, parse_body({"endfilter"}, pos, "filter"), {}};
+    next();
+    next();
+    expect_block_end("endfilter");
     return n;
   }
 
