@@ -131,6 +131,9 @@ struct Expr {
   // rejectattr, map, unique, items): only consuming it (a for-loop, join,
   // list, first, another of these...) treats it like a list.
   bool generator = false;
+  // A macro's argument that is such a generator: evaluated to a Generator
+  // value instead of a list.
+  bool pass_generator = false;
 };
 
 using ExprPtr = std::unique_ptr<Expr>;

@@ -729,7 +729,7 @@ class Parser {
     if (callee->kind != ExprKind::Name) unsupported(pos, "calling the result of an expression");
     std::vector<ExprPtr> args;
     args.push_back(std::move(callee));
-    std::vector<std::string> keywords = parse_arguments(args, "a call");
+    std::vector<std::string> keywords = parse_arguments(args, "a call", true);
     const std::string& name = args[0]->name;
     if (name == "raise_exception" && (args.size() != 2 || !keywords[0].empty()))
       fail(args[0]->pos, "raise_exception takes exactly one argument, the message");
@@ -741,7 +741,10 @@ class Parser {
 
   // `(a, b, k=v, ...)` after a callee (args[0]), the '(' next: appends the
   // arguments to args and returns their keywords ("" for positional ones).
-  std::vector<std::string> parse_arguments(std::vector<ExprPtr>& args, std::string_view what) {
+  // pass_generators: a generator argument is passed on as a generator (to a
+  // macro; the evaluator refuses it for a global function).
+  std::vector<std::string> parse_arguments(std::vector<ExprPtr>& args, std::string_view what,
+                                           bool pass_generators = false) {
     const Pos open = next().pos;
     const Depth depth(*this, open);
     std::vector<std::string> keywords;
@@ -763,6 +766,10 @@ class Parser {
         keywords.emplace_back();
       }
       args.push_back(parse_expression());
+      if (pass_generators && args.back()->generator) {
+        args.back()->generator = false;
+        args.back()->pass_generator = true;
+      }
       refuse_generator(*args.back());
     }
     next();
