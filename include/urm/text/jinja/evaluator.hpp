@@ -236,7 +236,12 @@ class Evaluator {
             assign(std::string(kFilterBlockBody), capture(n.body, n.pos));
             return eval(*n.expr);
           });
-          emit(v.is_string() ? v.str() : to_str(v, where(n.expr->pos)), n.pos);
+          // jinja2 writes the filter's result into the output as it is, and
+          // joining the output then fails on anything but a string.
+          if (!v.is_string())
+            where(n.expr->pos).fail("the result of the 'filter' block: expected str instance, " +
+                                    std::string(python_type_name(v)) + " found");
+          emit(v.str(), n.pos);
           break;
         }
         case NodeKind::Break: return Flow::Break;
