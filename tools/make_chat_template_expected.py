@@ -130,6 +130,13 @@ REQUESTS = [
      "documents": [{"doc_id": 7, "title": "Dogs", "text": "Dogs bark.", "snippet": "Dogs bark."},
                    {"doc_id": 8, "title": "Birds", "text": "Birds sing.", "snippet": "Birds sing."}]},
     {"messages": [m("user", "A"), m("user", "B"), m("assistant", "C")]},
+    # Argument values of every JSON type (tojson, |string and repr print them).
+    {"messages": [m("system", "Book things."), m("user", "Book it", name="alice"),
+                  m("assistant", None, tool_calls=[{"id": "p0q1r2s3t", "type": "function", "function": {
+                      "name": "book", "arguments": {"price": 21.5, "ok": True, "note": None, "tags": ["a", "ü"],
+                                                    "n": 10 ** 12, "ratio": 1e-07, "nested": {"k": [1, 2.0]}}}}]),
+                  m("tool", "Booked: \"ü\" \\ ok", tool_call_id="p0q1r2s3t", name="book"),
+                  m("assistant", "Booked.")], "tools": [WEATHER]},
 ]
 
 
