@@ -72,6 +72,25 @@ CALL_DICT = {"id": "call_1", "type": "function",
 CALL_STR = {"id": "call_1", "type": "function",
             "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\", \"unit\": \"c\"}"}}
 
+SEARCH = {"type": "function", "function": {
+    "name": "search_web", "description": "Search the web.",
+    "parameters": {"type": "object", "properties": {
+        "queries": {"type": "array", "items": {"type": "string"}, "description": "Queries to run"},
+        "max_results": {"type": "integer", "description": "How many results", "default": 5, "minimum": 1},
+        "safe": {"type": "boolean", "description": "Safe search"},
+        "region": {"type": ["string", "null"], "description": "Region code", "enum": ["eu", "us", None]},
+        "filters": {"type": "object", "description": "Filters", "properties": {
+            "site": {"type": "string", "description": "Only this site"}},
+            "additionalProperties": {"type": "string"}}},
+        "required": ["queries"]}}}
+# Two parallel calls with 9-character ids (Mistral's templates insist on them).
+CALLS_2 = [{"id": "a1b2c3d4e", "type": "function",
+            "function": {"name": "search_web", "arguments": {"queries": ["cats", "dogs"], "max_results": 3}}},
+           {"id": "f5g6h7i8j", "type": "function",
+            "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]
+CALL_9_STR = {"id": "k9l8m7n6o", "type": "function",
+              "function": {"name": "get_weather", "arguments": "{\"city\": \"Oslo\"}"}}
+
 # The chat requests (the JSON a urm-score line holds); each renders with and
 # without the generation prompt.
 REQUESTS = [
@@ -93,6 +112,31 @@ REQUESTS = [
     {"messages": [m("user", "Hi"), m("assistant", "Hello")], "chat_template_kwargs": {"enable_thinking": False}},
     {"messages": [m("user", "Summarize the document."), m("assistant", "It is about cats.")],
      "documents": [{"title": "Cats", "text": "Cats are small felines."}]},
+    {"messages": [m("system", "You may search."), m("user", "Cats and weather?"),
+                  m("assistant", None, tool_calls=CALLS_2),
+                  m("tool", "[\"a\", \"b\"]", tool_call_id="a1b2c3d4e", name="search_web"),
+                  m("tool", "{\"temp\": 3}", tool_call_id="f5g6h7i8j", name="get_weather"),
+                  m("assistant", "Cats are nice; it is 3 °C.")], "tools": [SEARCH, WEATHER]},
+    {"messages": [m("user", "Weather in Oslo?"), m("assistant", "", tool_calls=[CALL_9_STR]),
+                  m("tool", "cold", tool_call_id="k9l8m7n6o"), m("assistant", "Cold.")], "tools": [WEATHER]},
+    {"messages": [m("user", [{"type": "text", "text": "Parts: "}, {"type": "text", "text": "hello"}]),
+                  m("assistant", "Hi.")]},
+    {"messages": [m("user", "Think hard."), m("assistant", "Done.", reasoning_content="Hmm.")],
+     "chat_template_kwargs": {"enable_thinking": True, "date_string": "01 Jan 2025"}},
+    {"messages": [m("user", "Plan?"), m("assistant", "Calling.", reasoning_content="Need data.", tool_calls=[CALL_DICT]),
+                  m("tool", "{\"temp\": 21}", tool_call_id="call_1")], "tools": [WEATHER]},
+    {"messages": []},
+    {"messages": [m("user", "What do the documents say?")],
+     "documents": [{"doc_id": 7, "title": "Dogs", "text": "Dogs bark.", "snippet": "Dogs bark."},
+                   {"doc_id": 8, "title": "Birds", "text": "Birds sing.", "snippet": "Birds sing."}]},
+    {"messages": [m("user", "A"), m("user", "B"), m("assistant", "C")]},
+    # Argument values of every JSON type (tojson, |string and repr print them).
+    {"messages": [m("system", "Book things."), m("user", "Book it", name="alice"),
+                  m("assistant", None, tool_calls=[{"id": "p0q1r2s3t", "type": "function", "function": {
+                      "name": "book", "arguments": {"price": 21.5, "ok": True, "note": None, "tags": ["a", "ü"],
+                                                    "n": 10 ** 12, "ratio": 1e-07, "nested": {"k": [1, 2.0]}}}}]),
+                  m("tool", "Booked: \"ü\" \\ ok", tool_call_id="p0q1r2s3t", name="book"),
+                  m("assistant", "Booked.")], "tools": [WEATHER]},
 ]
 
 

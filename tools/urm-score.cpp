@@ -41,6 +41,7 @@
 #include <string>
 #include <vector>
 
+#include "command_line.hpp"
 #include "urm/core/regular_file.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/kernels/linear_dispatch.hpp"
@@ -109,17 +110,8 @@ struct Args {
 }
 
 std::size_t parse_count(const std::string& flag, const std::string& v, std::size_t min, std::size_t max) {
-  std::size_t pos = 0;
-  unsigned long long n = 0;
-  try {
-    n = std::stoull(v, &pos);
-  } catch (const std::exception&) {
-    pos = 0;
-  }
-  if (pos != v.size() || v.empty() || v[0] == '-' || n < min || n > max)
-    usage_error(flag + " expects a whole number from " + std::to_string(min) + " to " + std::to_string(max) +
-                ", got \"" + v + "\"");
-  return static_cast<std::size_t>(n);
+  if (const auto n = urm::cli::whole_number(v, min, max)) return *n;
+  usage_error(urm::cli::expects_whole_number(flag, v, min, max));
 }
 
 Args parse_args(int argc, char** argv) {

@@ -23,6 +23,7 @@
 #include <string>
 #include <thread>
 
+#include "command_line.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/model/reward_model.hpp"
 #include "urm/serve/http_server.hpp"
@@ -69,17 +70,8 @@ constexpr const char* kUsage =
 }
 
 std::size_t parse_count(const std::string& flag, const std::string& v, std::size_t min, std::size_t max) {
-  std::size_t pos = 0;
-  unsigned long long n = 0;
-  try {
-    n = std::stoull(v, &pos);
-  } catch (const std::exception&) {
-    pos = 0;
-  }
-  if (pos != v.size() || v.empty() || v[0] == '-' || n < min || n > max)
-    usage_error(flag + " expects a whole number from " + std::to_string(min) + " to " + std::to_string(max) +
-                ", got \"" + v + "\"");
-  return static_cast<std::size_t>(n);
+  if (const auto n = urm::cli::whole_number(v, min, max)) return *n;
+  usage_error(urm::cli::expects_whole_number(flag, v, min, max));
 }
 
 struct Args {

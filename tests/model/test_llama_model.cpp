@@ -201,7 +201,7 @@ TEST_CASE("LlamaModel: any ascending rows give those rows of All, the last layer
   const std::vector<std::vector<std::size_t>> selections = {{0}, {22}, {2, 5, 9}, {3, 4}, {0, 22}, {7}, {1, 2, 3, 21, 22}};
   for (bool fast : {false, true}) {
     CAPTURE(fast);
-    if (fast) model.pack_projections(pool);
+    if (fast) model.pack_projections(pool, test::bf16_paths().front());
     const auto all = run(model, ids, LlamaOutput::All, pool);
     for (const auto& rows : selections) {
       CAPTURE(rows.size());
@@ -251,9 +251,10 @@ TEST_CASE("LlamaModel: Qwen3's q_norm and k_norm normalise each query and key he
   test::TensorStore scaled_store;
   LlamaWeights w3 = w;
   for (std::size_t l = 0; l < s.n_layers; ++l) {
-    std::vector<float> q(static_cast<std::size_t>(w.layers[l].wq.numel()));
-    for (std::size_t i = 0; i < q.size(); ++i) q[i] = 3.0f * w.layers[l].wq.get_f32(i);
-    w3.layers[l].wq = scaled_store.from(w.layers[l].wq.name, w.layers[l].wq.shape, q);
+    const TensorView& wq = w.layers[l].wq.stored();
+    std::vector<float> q(static_cast<std::size_t>(wq.numel()));
+    for (std::size_t i = 0; i < q.size(); ++i) q[i] = 3.0f * wq.get_f32(i);
+    w3.layers[l].wq = scaled_store.from(wq.name, wq.shape, q);
   }
   CHECK(max_abs_diff(all, run(LlamaModel(s, w3), ids, LlamaOutput::All, pool)) <= 1e-4f);
   // A missing norm weight is named.

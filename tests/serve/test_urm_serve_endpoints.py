@@ -5,6 +5,7 @@ input (JSON floats are doubles widened from the same float32)."""
 import json
 import math
 import subprocess
+import time
 import unittest
 
 import requests
@@ -202,6 +203,10 @@ class Endpoints(unittest.TestCase):
         self.server.post("/get_reward", {"query": [chat_text("a fresh prompt " * 8, "two")]})
         self.assertEqual(self.server.metric("urm_prefix_cache_hits_total"), hits + 1)
         self.assertGreaterEqual(self.server.metric("urm_prefix_cache_tokens_saved_total"), saved + 30)
+        # The last request's slot is released just after its answer is sent.
+        deadline = time.time() + 10
+        while self.server.metric("urm_requests_in_flight") != 0 and time.time() < deadline:
+            time.sleep(0.01)
         status, headers, body = self.server.request("GET", "/metrics")
         text = body.decode()
         self.assertTrue(headers["content-type"].startswith("text/plain"))

@@ -56,7 +56,7 @@ class BadInput(unittest.TestCase):
         self.check("/classify", {"input": [["x"]]}, 400, "input[0][0]: expected a 32-bit integer token id, got a string")
         self.check("/classify", {"input": [5, 1e3]}, 400, "input[1]: expected a 32-bit integer token id, got a number")
         self.check("/classify", {"text": [None]}, 400, "text[0]: expected a string, got null")
-        self.check("/classify", {"messages": [{"role": "user"}]}, 400, "messages[0].content: expected a string, missing")
+        self.check("/classify", {"messages": [{"role": "user"}]}, 400, "messages[0].content: missing (a string, null or a list of parts)")
         self.check("/pooling", {"input": "a", "task": "embed"}, 400,
                    "task: \"embed\" is not supported: a reward model answers task \"classify\"")
         self.check("/v1/embeddings", {"input": {"a": 1}}, 400, "input: expected a string or an array, got an object")

@@ -26,7 +26,7 @@ using ConfigEdit = std::function<void(nlohmann::json& config)>;
 inline void copy_checkpoint(const std::string& src, const std::string& dst, const TensorEdit& edit_tensor = {},
                             const ConfigEdit& edit_config = {}) {
   const Checkpoint ckpt = Checkpoint::open(src);
-  std::vector<TensorSpec> specs;
+  std::vector<urm::TensorSpec> specs;
   std::vector<std::vector<std::byte>> bytes;
   for (const std::string& name : ckpt.names()) {
     const TensorView& t = ckpt.tensor(name);

@@ -120,16 +120,11 @@ def chat_text(user, assistant):
 
 def make_slow_model(folder):
     """A random checkpoint slow enough (per token, and quadratically in length) that a few long inputs keep a
-    request in flight for seconds; token ids below 1000 only (it has no tokenizer)."""
+    request in flight for seconds (it has no tokenizer: ids only). Its vocabulary holds Llama-3's
+    bos/eos ids, which urm-make-random-model's config names."""
     subprocess.run([os.path.join(BIN, "urm-make-random-model"), "--dtype", "float32", "--out", folder,
                     "--hidden", "256", "--layers", "6", "--heads", "4", "--kv-heads", "2", "--ffn", "768",
-                    "--vocab", "1000"], check=True, capture_output=True, timeout=TIMEOUT)
-    config_file = os.path.join(folder, "config.json")
-    with open(config_file) as f:
-        config = json.load(f)
-    config.update(bos_token_id=1, eos_token_id=2)  # Llama-3's ids are beyond this vocabulary
-    with open(config_file, "w") as f:
-        json.dump(config, f)
+                    "--vocab", "128256"], check=True, capture_output=True, timeout=TIMEOUT)
     return folder
 
 

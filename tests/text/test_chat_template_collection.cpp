@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <string>
 
 #include "support/tokenizer_fixtures.hpp"
@@ -26,6 +27,14 @@ std::string read_collection_file(const std::string& path) {
 }
 
 bool refusal(const std::string& what) { return what.find("is outside the Jinja subset urm.cpp implements") != std::string::npos; }
+
+// The templates of the collection that reach a construct urm refuses, on
+// some input, and the construct: every other template must render every
+// input as jinja2 does.
+const std::map<std::string, std::string> kKnownRefusals = {
+    // {0: 0, 512: 128, ...}: dicts keyed by numbers (only string keys are implemented)
+    {"seed-oss", "a dict key that is not a string is outside the Jinja subset"},
+};
 
 }  // namespace
 
@@ -51,6 +60,7 @@ TEST_CASE("chat template collection: every real template renders as jinja2 does,
     } catch (const urm::Error& e) {
       CAPTURE(e.what());
       CHECK(refusal(e.what()));
+      std::cout << "chat template collection: " << name << " refused at load: " << e.what() << "\n";
       ++refused_at_load;
       continue;
     }
@@ -73,6 +83,9 @@ TEST_CASE("chat template collection: every real template renders as jinja2 does,
           identical += *text == c.at("text").get<std::string>();
         } else {
           CHECK(refusal(what));  // a construct this input reaches is refused, never approximated
+          CHECK(kKnownRefusals.count(name) == 1);
+          if (kKnownRefusals.count(name)) CHECK(what.find(kKnownRefusals.at(name)) != std::string::npos);
+          std::cout << "chat template collection: " << name << " refused at render: " << what << "\n";
           ++refused;
           all_identical = false;
         }
@@ -89,7 +102,7 @@ TEST_CASE("chat template collection: every real template renders as jinja2 does,
             << " render identically on every input jinja2 renders, " << refused_at_load << " refused at load; "
             << identical << " renderings identical, " << same_error << " jinja2 errors matched, " << refused
             << " refused at render\n";
-  CHECK(templates == 18);
-  CHECK(refused == 0);
+  CHECK(templates == 59);
+  CHECK(identical_templates == templates - static_cast<int>(kKnownRefusals.size()));
   CHECK(refused_at_load == 0);
 }

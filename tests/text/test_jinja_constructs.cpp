@@ -202,3 +202,64 @@ TEST_CASE("jinja constructs: list.pop, list.append, tests callable and int, floa
   CHECK_THROWS_WITH_AS(render_construct("{{ 1.5 | round(1) }}"), "template 1:10: round with a precision other than 0 is outside the Jinja subset urm.cpp implements", urm::Error);
 }
 
+
+TEST_CASE("jinja constructs: the {% filter %} block") {
+  CHECK(render_construct("{% filter upper %}a{{ x[0] }}b{% endfilter %}") == "A3B");
+  // Filters chain, and what the body sets stays inside it (an inner scope).
+  CHECK(render_construct("{% filter trim | upper %}  hi {% set y = 1 %}{% endfilter %}[{{ y }}]") == "HI[]");
+  CHECK(render_construct("{% filter replace('a', 'b') %}aXa{% endfilter %}") == "bXb");
+  CHECK(render_construct("{% set t %}{% filter trim %}  z  {% endfilter %}{% endset %}[{{ t }}]") == "[z]");
+  CHECK(render_construct("{% for i in x %}{% filter trim %} {{ i }} {% endfilter %}{% endfor %}") == "312");
+  // jinja2: TypeError: sequence item 0: expected str instance, int found
+  CHECK_THROWS_WITH_AS(render_construct("{% filter length %}abc{% endfilter %}"),
+                       "template 1:11: the result of the 'filter' block: expected str instance, int found", urm::Error);
+  // jinja2: TemplateAssertionError: No filter named 'bogus'.
+  CHECK_THROWS_WITH_AS(render_construct("{% filter bogus %}x{% endfilter %}"),
+                       "template 1:11: the filter 'bogus' is outside the Jinja subset urm.cpp implements", urm::Error);
+  // jinja2: TemplateSyntaxError: Unexpected end of template ... 'endfilter'
+  CHECK_THROWS_WITH_AS(render_construct("{% filter trim %}x"),
+                       "template 1:1: 'filter' is never closed (missing '{% endfilter %}')", urm::Error);
+  // jinja2: TemplateSyntaxError: expected token 'name', got 'end of statement block'
+  CHECK_THROWS_WITH_AS(render_construct("{% filter %}x{% endfilter %}"),
+                       "template 1:11: expected a filter name after 'filter', got '%}'", urm::Error);
+  // jinja2: TypeError: sequence item 0: expected str instance, generator found
+  CHECK_THROWS_WITH_AS(render_construct("{% filter select('odd') %}x{% endfilter %}"),
+                       "template 1:11: using the generator that 'select', 'map', 'items' and similar filters give other than by consuming it (a for-loop, join, list, ...) is outside the Jinja subset urm.cpp implements", urm::Error);
+}
+
+TEST_CASE("jinja constructs: a generator passed to a macro") {
+  // Hermes' and Command-R's json_to_python_type(spec|items): the macro gets
+  // the generator; its attributes are undefined, it is iterable and defined.
+  CHECK(render_construct("{% macro t(spec) %}[{{ spec.type }}|{{ spec is iterable }}|{{ spec is mapping }}|{{ spec is defined }}|"
+                         "{% for k, v in spec %}{{ k }}={{ v }};{% endfor %}]{% endmacro %}{{ t(d|items) }}") ==
+        "[|True|False|True|b=1;A=2;a=3;]");
+  // Iterating consumes it: the second loop has nothing.
+  CHECK_THROWS_WITH_AS(render_construct("{% macro t(g) %}{% for a in g %}{{ a }}{% endfor %}{% for a in g %}{{ a }}{% endfor %}{% endmacro %}{{ t(x|select('odd')) }}"),
+                       "template 1:64: iterating over a generator a second time (Python gives nothing) is outside the Jinja subset urm.cpp implements", urm::Error);
+  CHECK(render_construct("{% macro t(g) %}{{ g|list }}{{ g.type is defined }}{% endmacro %}{{ t(x|unique) }}") == "[3, 1, 2]False");
+  CHECK(render_construct("{% macro t(g) %}{{ g|join(',') }}|{{ g[0] }}{% endmacro %}{{ t(x|unique) }}") == "3,1,2|");
+  // jinja2 prints '<generator object sync_do_map at 0x7f...>': an address.
+  CHECK_THROWS_WITH_AS(render_construct("{% macro t(g) %}{{ g }}{% endmacro %}{{ t(x|map('string')) }}"),
+                       "template 1:20: converting a generator to a string is outside the Jinja subset urm.cpp implements", urm::Error);
+  // jinja2: TypeError: object of type 'generator' has no len()
+  CHECK_THROWS_WITH_AS(render_construct("{% macro t(g) %}{{ g|length }}{% endmacro %}{{ t(x|reject('odd')) }}"),
+                       "template 1:22: the filter 'length' of a generator is outside the Jinja subset urm.cpp implements", urm::Error);
+  CHECK_THROWS_WITH_AS(render_construct("{% macro t(g) %}{{ g.gi_frame }}{% endmacro %}{{ t(x|unique) }}"),
+                       "template 1:21: 'gi_frame' of a generator is a Python method or attribute; using it is outside the Jinja subset urm.cpp implements", urm::Error);
+  CHECK_THROWS_WITH_AS(render_construct("{% macro t(g) %}{{ 1 in g }}{% endmacro %}{{ t(x|unique) }}"),
+                       "template 1:20: 'in' on a generator is outside the Jinja subset urm.cpp implements", urm::Error);
+  CHECK_THROWS_WITH_AS(render_construct("{% macro t(g) %}{{ g is odd }}{% endmacro %}{{ t(x|unique) }}"),
+                       "template 1:22: the test 'odd' of a generator is outside the Jinja subset urm.cpp implements", urm::Error);
+  // jinja2: TemplateError: <generator object sync_do_map at 0x7f...>
+  CHECK_THROWS_WITH_AS(render_construct("{{ raise_exception(x|map('string')) }}"),
+                       "template 1:4: passing a generator to 'raise_exception' is outside the Jinja subset urm.cpp implements", urm::Error);
+}
+
+TEST_CASE("jinja constructs: select, reject, selectattr, rejectattr and map of a false value give nothing") {
+  // jinja2's select_or_reject and map begin with `if value:`, so the
+  // arguments of a false value are never checked.
+  CHECK(render_construct("{{ none|selectattr('a')|list }}{{ []|map()|list }}{{ undefined_thing|select('bogus')|list }}{{ 0|reject|list }}") ==
+        "[][][][]");
+  // jinja2: TypeError: 'int' object is not iterable
+  CHECK_THROWS_WITH_AS(render_construct("{{ 5|select|list }}"), "template 1:6: select: 'int' object is not iterable", urm::Error);
+}

@@ -56,7 +56,7 @@ TEST_CASE("urm-score: lines that share a prompt reuse it, and the output is byte
   CHECK(cached.out_lines().size() == 5);
   CHECK(cached.out == plain.out);
   CHECK(score("--prefix-cache-mb x", input).err.rfind(
-            "urm-score: --prefix-cache-mb expects a whole number >= 0, got \"x\"\n", 0) == 0);
+            "urm-score: --prefix-cache-mb expects a whole number from 0 to 1073741824, got \"x\"\n", 0) == 0);
 }
 
 TEST_CASE("urm-score: --samples N --seed S draws N samples for line k with seed S + k") {

@@ -348,6 +348,12 @@ inline std::vector<std::vector<std::int32_t>> api_input_ids(const RewardModel& r
         throw Error(std::to_string(ids.size()) + " tokens, more than the maximum of " + std::to_string(rm.max_tokens()) +
                     " (start urm-serve with --truncate-left to keep the last " + std::to_string(rm.max_tokens()) + ")");
       const std::span<const std::int32_t> kept = rm.scored_ids(ids);
+      // Out-of-range ids are the request's fault (400), found before scoring.
+      const std::int64_t vocab = rm.config().vocab_size;
+      for (std::size_t i = 0; i < kept.size(); ++i)
+        if (kept[i] < 0 || kept[i] >= vocab)
+          throw Error("token id " + std::to_string(kept[i]) + " at position " + std::to_string(i) +
+                      " is out of range [0, " + std::to_string(vocab) + ")");
       out.emplace_back(kept.begin(), kept.end());
     } catch (const Error& e) {
       throw Error(in.where + ": " + e.what());

@@ -131,9 +131,16 @@ struct Expr {
   // rejectattr, map, unique, items): only consuming it (a for-loop, join,
   // list, first, another of these...) treats it like a list.
   bool generator = false;
+  // A macro's argument that is such a generator: evaluated to a Generator
+  // value instead of a list.
+  bool pass_generator = false;
 };
 
 using ExprPtr = std::unique_ptr<Expr>;
+
+// The variable a {% filter %} block's filters read: its rendered body. The
+// lexer never gives a name with a control character.
+inline constexpr std::string_view kFilterBlockBody = "\x01filter-body";
 
 enum class NodeKind : std::uint8_t {
   Text,        // copy text
@@ -148,6 +155,7 @@ enum class NodeKind : std::uint8_t {
   Break,       // {% break %}
   Continue,    // {% continue %}
   Generation,  // transformers' {% generation %} body {% endgeneration %}
+  FilterBlock, // {% filter f | g %} body {% endfilter %}: expr applies the filters to kFilterBlockBody
 };
 
 struct Node {
@@ -162,7 +170,7 @@ struct Node {
   std::vector<std::string> unpack;  // For, Set: the names of `a, b` (then text is empty); Macro, CallBlock: parameters
   ExprPtr expr;       // Output, Set, SetAttr, For, CallBlock
   ExprPtr condition;  // For: the loop filter of `for x in y if c`, or null
-  std::vector<Node> body;  // For, SetBlock, Macro, CallBlock, Generation
+  std::vector<Node> body;  // For, SetBlock, Macro, CallBlock, Generation, FilterBlock
   // If: (condition, body) in order; the else branch has a null condition.
   std::vector<std::pair<ExprPtr, std::vector<Node>>> branches;
   std::string attr;                 // SetAttr: the attribute

@@ -231,6 +231,19 @@ class Evaluator {
           if (f != Flow::Normal) return f;
           break;
         }
+        case NodeKind::FilterBlock: {
+          const Value v = in_frame(current_, [&] {
+            assign(std::string(kFilterBlockBody), capture(n.body, n.pos));
+            return eval(*n.expr);
+          });
+          // jinja2 writes the filter's result into the output as it is, and
+          // joining the output then fails on anything but a string.
+          if (!v.is_string())
+            where(n.expr->pos).fail("the result of the 'filter' block: expected str instance, " +
+                                    std::string(python_type_name(v)) + " found");
+          emit(v.str(), n.pos);
+          break;
+        }
         case NodeKind::Break: return Flow::Break;
         case NodeKind::Continue: return Flow::Continue;
       }
@@ -259,6 +272,9 @@ class Evaluator {
       return std::any_of(v.list().begin(), v.list().end(), [&](const Value& x) { return holds_namespace(x, depth + 1); });
     if (v.is_map())
       return std::any_of(v.map().begin(), v.map().end(), [&](const auto& kv) { return holds_namespace(kv.second, depth + 1); });
+    if (v.is_generator())
+      return std::any_of(v.generator().items.begin(), v.generator().items.end(),
+                         [&](const Value& x) { return holds_namespace(x, depth + 1); });
     return false;
   }
 
@@ -308,6 +324,13 @@ class Evaluator {
       return out;
     }
     if (v.is_loop()) outside_subset(at, "iterating over the loop object");
+    if (v.is_generator()) {
+      Generator& g = v.generator();
+      if (g.consumed) outside_subset(at, "iterating over a generator a second time (Python gives nothing)");
+      g.consumed = true;
+      steps(g.items.size(), at.pos);
+      return g.items;
+    }
     at.fail(std::string(what.empty() ? "" : std::string(what) + ": ") + "'" + std::string(python_type_name(v)) +
             "' object is not iterable");
   }
@@ -476,6 +499,7 @@ class Evaluator {
     Args args;
     for (std::size_t k = 1; k < e.args.size(); ++k) {
       Value v = eval(*e.args[k]);
+      if (e.args[k]->pass_generator) v = Value(Generator{v.list()});
       const std::string& keyword = e.arg_names[k - 1];
       if (keyword.empty()) args.positional.push_back(std::move(v));
       else args.keywords.emplace_back(keyword, std::move(v));
@@ -511,6 +535,10 @@ class Evaluator {
     const Callable& f = callee.callable();
     if (f.kind == Callable::Kind::Builtin) {
       if (caller) at.fail("a call block calls '" + f.name + "', which is not a macro");
+      for (const Value& v : args.positional)
+        if (v.is_generator()) outside_subset(at, "passing a generator to '" + f.name + "'");
+      for (const auto& kv : args.keywords)
+        if (kv.second.is_generator()) outside_subset(at, "passing a generator to '" + f.name + "'");
       return call_builtin(f.name, args, at);
     }
     return call_macro(f, std::move(args), caller, at);
@@ -688,6 +716,15 @@ class Evaluator {
   static Value get_attribute(const Value& obj, const std::string& name, const Where& at) {
     if (obj.is_undefined()) fail_undefined(obj, at);
     if (obj.is_loop()) return loop_attribute(obj.loop(), name, at);
+    if (obj.is_generator()) {
+      // A generator's own attributes (send, close, gi_frame, ...) are
+      // Python internals; any other name is undefined, as jinja2 gives it.
+      static constexpr std::array<std::string_view, 9> own = {"send", "throw", "close", "gi_code", "gi_frame",
+                                                              "gi_running", "gi_yieldfrom", "gi_suspended", "gi_name"};
+      if (name.empty() || name[0] == '_' || std::find(own.begin(), own.end(), name) != own.end())
+        fail_method(obj, name, at);
+      return undefined_attribute(obj, name);
+    }
     if (obj.is_namespace()) {
       if (!name.empty() && name[0] == '_') fail_method(obj, name, at);
       for (const auto& [k, v] : obj.ns().attributes)
@@ -733,9 +770,11 @@ class Evaluator {
     if (obj.is_number()) outside_subset(at, "subscripting a " + std::string(python_type_name(obj)));
     if (obj.is_namespace() || obj.is_loop() || obj.is_callable())
       outside_subset(at, "subscripting a " + std::string(python_type_name(obj)));
+    if (obj.is_generator() && !key.is_integral()) outside_subset(at, "subscripting a generator other than by a string or an integer");
     // Any other key: Python raises IndexError, KeyError or TypeError, which
     // the sandbox's getitem turns into an undefined value.
-    const std::string key_text = key.is_list() || key.is_map() || key.is_loop() || key.is_namespace() || key.is_callable()
+    const std::string key_text = key.is_list() || key.is_map() || key.is_loop() || key.is_namespace() || key.is_callable() ||
+                                         key.is_generator()
                                      ? std::string(python_type_name(key))
                                  : key.is_undefined() ? std::string("Undefined")
                                                       : python_str(key, at);
@@ -833,7 +872,7 @@ class Evaluator {
         if (kv.first == item.str()) return true;
       return false;
     }
-    if (container.is_loop() || container.is_namespace() || container.is_callable())
+    if (container.is_loop() || container.is_namespace() || container.is_callable() || container.is_generator())
       outside_subset(at, "'in' on a " + std::string(python_type_name(container)));
     at.fail("argument of type '" + std::string(python_type_name(container)) + "' is not iterable");
   }
@@ -988,6 +1027,15 @@ class Evaluator {
 
   // jinja2 3.1's tests (jinja2/tests.py), over the subset's values.
   bool run_test(const std::string& name, const Value& v, const List& args, const Where& at) {
+    if (v.is_generator()) {
+      // What Python answers for a generator: iterable, none of the other types.
+      static constexpr std::array<std::string_view, 13> type_tests = {
+          "defined", "undefined", "none", "boolean", "true", "false", "integer",
+          "float", "number", "string", "mapping", "sequence", "callable"};
+      if (name == "iterable" || name == "defined") return true;
+      if (std::find(type_tests.begin(), type_tests.end(), name) != type_tests.end()) return false;
+      outside_subset(at, "the test '" + name + "' of a generator");
+    }
     if (name == "defined") return !v.is_undefined();
     if (name == "undefined") return v.is_undefined();
     if (name == "none") return v.is_none();
@@ -1328,6 +1376,7 @@ class Evaluator {
   Value filter(const std::string& name, const Value& value, const Args& args, const Where& at) {
     const FilterSignature* sig = find_filter(name);
     if (sig == nullptr) outside_subset(at, "the filter '" + name + "'");
+    if (value.is_generator() && !sig->consumes) outside_subset(at, "the filter '" + name + "' of a generator");
     const bool variadic = sig->params.size() == 1 && sig->params[0] == "*";
     if (!variadic) {
       if (args.positional.size() > sig->params.size())
@@ -1370,6 +1419,12 @@ class Evaluator {
       }
       return new_string(std::move(out), at.pos);
     }
+    // jinja2's select_or_reject and map start with `if value:`: a false
+    // value (none, undefined, an empty list) gives an empty generator and
+    // the arguments are never looked at.
+    if ((name == "select" || name == "reject" || name == "selectattr" || name == "rejectattr" || name == "map") &&
+        !truthy(value))
+      return new_list({}, at.pos);
     if (name == "select" || name == "reject" || name == "selectattr" || name == "rejectattr") {
       const bool by_attribute = name == "selectattr" || name == "rejectattr";
       const bool keep_passing = name == "select" || name == "selectattr";

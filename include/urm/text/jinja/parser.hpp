@@ -122,8 +122,8 @@ class Parser {
   }
 
   // ---- statements -----------------------------------------------------------
-  static constexpr std::array<std::string_view, 14> kKnownStatements = {
-      "block", "extends", "print", "include", "from", "import", "with", "autoescape", "filter",
+  static constexpr std::array<std::string_view, 13> kKnownStatements = {
+      "block", "extends", "print", "include", "from", "import", "with", "autoescape",
       "raw", "do", "trans", "pluralize", "endraw"};
 
   // Statements until one of `ends` (not consumed: the caller reads it), or
@@ -182,6 +182,8 @@ class Parser {
         next();
         expect_block_end("endgeneration");
         body.push_back(std::move(n));
+      } else if (keyword.text == "filter") {
+        body.push_back(parse_filter_block(pos));
       } else if (keyword.text == "break" || keyword.text == "continue") {
         if (loop_depth_ == 0) fail(keyword.pos, "'" + keyword.text + "' outside a for-loop");
         expect_block_end(keyword.text);
@@ -236,6 +238,29 @@ class Parser {
     Node n{NodeKind::Set, pos, {}, {}, std::move(value), nullptr, {}, {}};
     if (names.size() == 1) n.text = name;
     else n.unpack = std::move(names);
+    return n;
+  }
+
+  // `{% filter f(args) | g %} body {% endfilter %}`: the body renders into a
+  // string of its own scope, which goes through the filters (jinja2's
+  // FilterBlock). The filters apply to kFilterBlockBody, a name no template
+  // can write, that the evaluator binds to the rendered body.
+  Node parse_filter_block(Pos pos) {
+    ExprPtr e = make(ExprKind::Name, pos);
+    e->name = std::string(kFilterBlockBody);
+    while (true) {
+      const Token t = peek();
+      const std::string name = expect_name("a filter name after 'filter'");
+      e = parse_filter(std::move(e), name, t.pos);
+      if (!at_op("|")) break;
+      next();
+    }
+    refuse_generator(*e);
+    expect_block_end("filter");
+    Node n{NodeKind::FilterBlock, pos, {}, {}, std::move(e), nullptr, parse_body({"endfilter"}, pos, "filter"), {}};
+    next();
+    next();
+    expect_block_end("endfilter");
     return n;
   }
 
@@ -704,7 +729,7 @@ class Parser {
     if (callee->kind != ExprKind::Name) unsupported(pos, "calling the result of an expression");
     std::vector<ExprPtr> args;
     args.push_back(std::move(callee));
-    std::vector<std::string> keywords = parse_arguments(args, "a call");
+    std::vector<std::string> keywords = parse_arguments(args, "a call", true);
     const std::string& name = args[0]->name;
     if (name == "raise_exception" && (args.size() != 2 || !keywords[0].empty()))
       fail(args[0]->pos, "raise_exception takes exactly one argument, the message");
@@ -716,7 +741,10 @@ class Parser {
 
   // `(a, b, k=v, ...)` after a callee (args[0]), the '(' next: appends the
   // arguments to args and returns their keywords ("" for positional ones).
-  std::vector<std::string> parse_arguments(std::vector<ExprPtr>& args, std::string_view what) {
+  // pass_generators: a generator argument is passed on as a generator (to a
+  // macro; the evaluator refuses it for a global function).
+  std::vector<std::string> parse_arguments(std::vector<ExprPtr>& args, std::string_view what,
+                                           bool pass_generators = false) {
     const Pos open = next().pos;
     const Depth depth(*this, open);
     std::vector<std::string> keywords;
@@ -738,6 +766,10 @@ class Parser {
         keywords.emplace_back();
       }
       args.push_back(parse_expression());
+      if (pass_generators && args.back()->generator) {
+        args.back()->generator = false;
+        args.back()->pass_generator = true;
+      }
       refuse_generator(*args.back());
     }
     next();

@@ -69,6 +69,17 @@ struct LoopState {
 struct Namespace {
   Map attributes;
 };
+// The Python generator that select, reject, selectattr, rejectattr, map,
+// unique and items give, when a template passes it to a macro instead of
+// consuming it on the spot (`json_to_python_type(spec|items)` in Hermes' and
+// Command-R's tool templates). Its items are computed up front (the filters
+// have no side effects); iterating it consumes it, as in Python. Everything
+// else a generator does in Python (printing its repr with an address, a
+// second iteration, a partial one) is refused.
+struct Generator {
+  std::vector<Value> items;
+  bool consumed = false;
+};
 struct Node;
 // What a template can call: a global function of transformers' environment
 // (raise_exception, namespace, range, strftime_now, dict), a macro of the
@@ -89,7 +100,7 @@ struct Callable {
 struct Value {
   std::variant<Undefined, None, bool, std::int64_t, double, std::shared_ptr<const std::string>, std::shared_ptr<List>,
                std::shared_ptr<const Map>, std::shared_ptr<const LoopState>, std::shared_ptr<Namespace>,
-               std::shared_ptr<const Callable>>
+               std::shared_ptr<const Callable>, std::shared_ptr<Generator>>
       data;
   bool tuple = false;   // a list that is a Python tuple: (a, b), dictsort's and items' pairs
   bool markup = false;  // a string that is a markupsafe.Markup (the |safe filter)
@@ -108,6 +119,7 @@ struct Value {
   Value(LoopState l) : data(std::make_shared<const LoopState>(std::move(l))) {}
   Value(std::shared_ptr<Namespace> n) : data(std::move(n)) {}
   Value(Callable c) : data(std::make_shared<const Callable>(std::move(c))) {}
+  Value(Generator g) : data(std::make_shared<Generator>(std::move(g))) {}
   static Value make_tuple(List l) {
     Value v(std::move(l));
     v.tuple = true;
@@ -125,6 +137,7 @@ struct Value {
   bool is_loop() const { return std::holds_alternative<std::shared_ptr<const LoopState>>(data); }
   bool is_namespace() const { return std::holds_alternative<std::shared_ptr<Namespace>>(data); }
   bool is_callable() const { return std::holds_alternative<std::shared_ptr<const Callable>>(data); }
+  bool is_generator() const { return std::holds_alternative<std::shared_ptr<Generator>>(data); }
   // Python's numbers: bool is a subclass of int.
   bool is_integral() const { return is_bool() || is_int(); }
   bool is_number() const { return is_integral() || is_float(); }
@@ -137,6 +150,7 @@ struct Value {
   const LoopState& loop() const { return *std::get<std::shared_ptr<const LoopState>>(data); }
   Namespace& ns() const { return *std::get<std::shared_ptr<Namespace>>(data); }
   const Callable& callable() const { return *std::get<std::shared_ptr<const Callable>>(data); }
+  Generator& generator() const { return *std::get<std::shared_ptr<Generator>>(data); }
   std::int64_t integer() const { return is_bool() ? (std::get<bool>(data) ? 1 : 0) : std::get<std::int64_t>(data); }
   double number() const { return is_float() ? std::get<double>(data) : static_cast<double>(integer()); }
 };
@@ -153,6 +167,7 @@ inline std::string_view python_type_name(const Value& v) {
   if (v.is_map()) return "dict";
   if (v.is_namespace()) return "Namespace";
   if (v.is_callable()) return v.callable().kind == Callable::Kind::Builtin ? "function" : "Macro";
+  if (v.is_generator()) return "generator";
   return "LoopContext";
 }
 
@@ -334,7 +349,7 @@ inline void python_repr(const Value& v, const Where& at, std::string& out, std::
       python_repr(x, at, out, depth + 1, limit);
     }
     out += '}';
-  } else if (v.is_undefined() || v.is_loop() || v.is_namespace() || v.is_callable()) {
+  } else if (v.is_undefined() || v.is_loop() || v.is_namespace() || v.is_callable() || v.is_generator()) {
     outside_subset(at, "the Python repr of a " + std::string(python_type_name(v)));
   } else {
     out += python_str(v, at);
@@ -377,6 +392,7 @@ inline bool python_equal(const Value& a, const Value& b) {
   }
   if (a.is_loop()) return &a.loop() == &b.loop();
   if (a.is_namespace()) return &a.ns() == &b.ns();
+  if (a.is_generator()) return &a.generator() == &b.generator();
   return &a.callable() == &b.callable();
 }
 
