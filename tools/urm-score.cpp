@@ -49,7 +49,6 @@
 #include "urm/serve/cached_scorer.hpp"
 #include "urm/serve/line_stream.hpp"
 #include "urm/serve/score_json.hpp"
-#include "urm/text/jinja/strftime.hpp"
 
 #ifndef URM_DEMO_MODEL_DIR
 #define URM_DEMO_MODEL_DIR ".cache/demo-model"
@@ -153,15 +152,12 @@ Args parse_args(int argc, char** argv) {
       else usage_error("--bos expects card or single, got \"" + b + "\"");
     } else if (f == "--mode") {
       const std::string m = value();
-      try {
-        a.options.compute = urm::parse_compute_mode(m);
-      } catch (const urm::Error&) {
-        usage_error("--mode expects " + urm::compute_mode_names(" or ") + ", got \"" + m + "\"");
-      }
+      const auto mode = urm::cli::compute_mode(m);
+      if (!mode) usage_error(urm::cli::expects_compute_mode(m));
+      a.options.compute = *mode;
     } else if (f == "--date") {
       a.options.date = value();
-      if (!urm::detail::jinja::parse_date(a.options.date))
-        usage_error("--date expects a date YYYY-MM-DD, got \"" + a.options.date + "\"");
+      if (!urm::cli::valid_date(a.options.date)) usage_error(urm::cli::expects_date(a.options.date));
     } else if (f == "--stats") {
       a.stats = true;
     } else if (f == "--prefix-cache-mb") {

@@ -27,7 +27,6 @@
 #include "urm/core/thread_pool.hpp"
 #include "urm/model/reward_model.hpp"
 #include "urm/serve/http_server.hpp"
-#include "urm/text/jinja/strftime.hpp"
 
 #ifndef URM_DEMO_MODEL_DIR
 #define URM_DEMO_MODEL_DIR ".cache/demo-model"
@@ -102,11 +101,9 @@ Args parse_args(int argc, char** argv) {
       a.model_options.threads = parse_count(f, value(), 1, urm::ThreadPool::kMaxThreads);
     } else if (f == "--mode") {
       const std::string m = value();
-      try {
-        a.model_options.compute = urm::parse_compute_mode(m);
-      } catch (const urm::Error&) {
-        usage_error("--mode expects " + urm::compute_mode_names(" or ") + ", got \"" + m + "\"");
-      }
+      const auto mode = urm::cli::compute_mode(m);
+      if (!mode) usage_error(urm::cli::expects_compute_mode(m));
+      a.model_options.compute = *mode;
     } else if (f == "--tokenizer-dir") {
       a.model_options.tokenizer_dir = value();
     } else if (f == "--single-bos") {
@@ -129,8 +126,7 @@ Args parse_args(int argc, char** argv) {
       a.server.served_model_name = value();
     } else if (f == "--date") {
       a.model_options.date = value();
-      if (!urm::detail::jinja::parse_date(a.model_options.date))
-        usage_error("--date expects a date YYYY-MM-DD, got \"" + a.model_options.date + "\"");
+      if (!urm::cli::valid_date(a.model_options.date)) usage_error(urm::cli::expects_date(a.model_options.date));
     } else {
       usage_error("unknown argument \"" + f + "\"");
     }

@@ -205,11 +205,10 @@ static void test_point_scores(void) {
   urm_model_free(m);
 }
 
-static void test_score_conversation(const urm_model* m) {
-  const char* roles[2] = {"user", "assistant"};
-  const char* contents[2] = {"when were the first Olympic Games held?", "April 1896"};
-  urm_score* s = urm_score_conversation(m, roles, contents, 2);
-  if (!s) fprintf(stderr, "urm_score_conversation: %s\n", urm_last_error());
+/* The demo model's score of the Olympic Games conversation (24 tokens,
+ * reward kReward), then freed; `what` names the call that made it. */
+static void check_olympics_score(urm_score* s, const char* what) {
+  if (!s) fprintf(stderr, "%s: %s\n", what, urm_last_error());
   CHECK(s != NULL);
   if (s) {
     float reward = 0;
@@ -219,6 +218,12 @@ static void test_score_conversation(const urm_model* m) {
     CHECK(urm_score_n_tokens(s, &n_tokens) == URM_OK && n_tokens == 24);
     urm_score_free(s);
   }
+}
+
+static void test_score_conversation(const urm_model* m) {
+  const char* roles[2] = {"user", "assistant"};
+  const char* contents[2] = {"when were the first Olympic Games held?", "April 1896"};
+  check_olympics_score(urm_score_conversation(m, roles, contents, 2), "urm_score_conversation");
 
   /* Bad conversations. */
   CHECK(urm_score_conversation(m, NULL, contents, 2) == NULL);
@@ -245,18 +250,8 @@ static void test_score_json(const urm_model* m) {
       "{\"messages\": [{\"role\": \"user\", \"content\": \"when were the first Olympic Games held?\"},"
       " {\"role\": \"assistant\", \"content\": \"April 1896\", \"reasoning_content\": \"unused\"}],"
       " \"chat_template_kwargs\": {\"enable_thinking\": false}}";
-  urm_score* s = urm_score_json(m, json);
-  if (!s) fprintf(stderr, "urm_score_json: %s\n", urm_last_error());
-  CHECK(s != NULL);
-  if (s) {
-    float reward = 0;
-    size_t n_tokens = 0;
-    CHECK(urm_score_reward(s, &reward, NULL) == URM_OK);
-    CHECK_NEAR(reward, kReward, 1e-4);
-    CHECK(urm_score_n_tokens(s, &n_tokens) == URM_OK && n_tokens == 24);
-    urm_score_free(s);
-  }
-  s = urm_score_json(m, "{\"input_ids\": [128000, 9906]}");
+  check_olympics_score(urm_score_json(m, json), "urm_score_json");
+  urm_score* s = urm_score_json(m, "{\"input_ids\": [128000, 9906]}");
   CHECK(s != NULL);
   urm_score_free(s);
   CHECK(urm_score_json(m, "{\"messages\": [{\"role\": 1, \"content\": \"x\"}]}") == NULL);

@@ -1366,6 +1366,19 @@ class Evaluator {
     return v;
   }
 
+  // |sort and |dictsort: the values in the stable order of their keys
+  // (Python's sorted(key=..., reverse=...), which keeps equal keys in order
+  // either way), as a new list.
+  Value sorted_by_key(std::vector<std::pair<Value, Value>> keyed, bool reverse, const Where& at) {
+    steps(keyed.size() * 20, at.pos);
+    std::stable_sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
+      return reverse ? less(b.first, a.first, "<", at) : less(a.first, b.first, "<", at);
+    });
+    List out;
+    for (auto& kv : keyed) out.push_back(std::move(kv.second));
+    return new_list(std::move(out), at.pos);
+  }
+
   // jinja2's ignore_case: the key of a case-insensitive sort, min, max, unique.
   Value sort_key(const Value& item, const Value& attribute, bool case_sensitive, const Where& at) {
     Value key = get_path(item, attribute, at);
@@ -1503,13 +1516,7 @@ class Evaluator {
       List items = items_of(value, at, "sort");
       std::vector<std::pair<Value, Value>> keyed;
       for (Value& item : items) keyed.emplace_back(sort_key(item, attribute, case_sensitive, at), std::move(item));
-      steps(keyed.size() * 20, at.pos);
-      std::stable_sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
-        return reverse ? less(b.first, a.first, "<", at) : less(a.first, b.first, "<", at);
-      });
-      List out;
-      for (auto& kv : keyed) out.push_back(std::move(kv.second));
-      return new_list(std::move(out), at.pos);
+      return sorted_by_key(std::move(keyed), reverse, at);
     }
     if (name == "min" || name == "max") {
       const bool case_sensitive = truthy(arg("case_sensitive", Value(false)));
@@ -1559,13 +1566,7 @@ class Evaluator {
       List pairs = call_method(value, "items", {}, at).list();
       std::vector<std::pair<Value, Value>> keyed;
       for (Value& pair : pairs) keyed.emplace_back(sort_key(pair.list()[pos], Value(None{}), case_sensitive, at), std::move(pair));
-      steps(keyed.size() * 20, at.pos);
-      std::stable_sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
-        return reverse ? less(b.first, a.first, "<", at) : less(a.first, b.first, "<", at);
-      });
-      List out;
-      for (auto& kv : keyed) out.push_back(std::move(kv.second));
-      return new_list(std::move(out), at.pos);
+      return sorted_by_key(std::move(keyed), reverse, at);
     }
     if (name == "string") {
       if (value.is_string()) return value;
