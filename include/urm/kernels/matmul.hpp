@@ -23,7 +23,7 @@
 // Three forms, chosen by m, compute that order:
 //   m < gemm_min_rows        matrix-vector: gemv_columns, w read once and
 //                            transposed in registers (where the build has no
-//                            register transpose, gemm_columns reading x in place)
+//                            register transpose, gemm_columns)
 //   m ≤ GemmFew::max_rows    few rows: gemm_few_columns
 //   otherwise                packed panels: gemm_columns, described here
 // (under gemm_min_rows rows the work is cut into small dynamically handed-out
@@ -82,9 +82,8 @@ struct Gemm {
   static_assert(B.nc % B.nr == 0);
 };
 
-// Below this many rows gemm_columns reads x in place (a copy would be
-// wasted) and hands out small tasks: w streams from memory and dynamic
-// hand-out keeps both cores busy on a shared machine.
+// Below this many rows matmul hands out small tasks: w streams from memory
+// and dynamic hand-out keeps both cores busy on a shared machine.
 inline constexpr std::size_t gemm_min_rows = 4;
 static_assert(gemm_min_rows == 4, "matmul dispatches gemv_columns for 1, 2 and 3 rows");
 inline constexpr std::size_t gemm_small_task = 64;  // output features per task under gemm_min_rows rows
@@ -126,17 +125,24 @@ inline void gemm_pack_w(const std::byte* w, std::size_t k, std::size_t j0, std::
 
 // y[r, 0 … cols) = the chains of rows r < R continued over one k block:
 // s ← (first ? 0 : y[r, c]);  s ← fma(x[r, p], wp[p][c], s) for p < kc.
-// x row r is at x + r·x_stride. Prefetches one line of pf every 4 steps of p.
+// x row r is at xp + r·kc_max (the packed block: a compile-time stride, so
+// the R row addresses are one register plus constant offsets; a run-time
+// stride needs R registers and spills the loop's state, 20% slower
+// measured). Prefetches one line of pf every 4 steps of p.
 template <std::size_t R>
-inline void gemm_micro_kernel(const float* x, std::size_t x_stride, const float* wp, std::size_t kc, float* y,
+inline void gemm_micro_kernel(const float* xp, const float* wp, std::size_t kc, float* y, const float* y_next,
                               std::size_t n, std::size_t cols, bool first, PrefetchCursor& pf) {
-  constexpr std::size_t L = Gemm::L, NR = Gemm::B.nr;
-  // The next micro-panel of these rows (the next nr features) starts its
-  // chains from y: fetch its lines while the FMAs below run. (Past the end of
-  // the row block the prefetch is wasted, never a fault.)
-  for (std::size_t r = 0; r < R; ++r) {
-    __builtin_prefetch(y + r * n + NR, 1, 3);
-    __builtin_prefetch(y + r * n + 2 * NR - 1, 1, 3);
+  constexpr std::size_t L = Gemm::L, NR = Gemm::B.nr, KC = Gemm::B.kc;
+  // The next call's micro-panel (y_next: the next nr features of these rows,
+  // or the first ones of the next mr rows) starts its chains from y, which a
+  // later k block finds in L3 at best: fetch its lines while the FMAs below
+  // run, so that its first FMAs do not wait on them. (A prefetch past the
+  // end of y is wasted, never a fault.)
+  if (y_next != nullptr) {
+    for (std::size_t r = 0; r < R; ++r) {
+      __builtin_prefetch(y_next + r * n, 1, 3);
+      __builtin_prefetch(y_next + r * n + NR - 1, 1, 3);
+    }
   }
   fbatch acc[R][2];
   for (std::size_t r = 0; r < R; ++r) {
@@ -157,7 +163,7 @@ inline void gemm_micro_kernel(const float* x, std::size_t x_stride, const float*
     if ((p & 3) == 3) pf.next();
     const fbatch b0 = fbatch::load_aligned(wp + p * NR), b1 = fbatch::load_aligned(wp + p * NR + L);
     for (std::size_t r = 0; r < R; ++r) {
-      const fbatch a(x[r * x_stride + p]);
+      const fbatch a(xp[r * KC + p]);
       acc[r][0] = xsimd::fma(a, b0, acc[r][0]);
       acc[r][1] = xsimd::fma(a, b1, acc[r][1]);
     }
@@ -177,11 +183,11 @@ inline void gemm_micro_kernel(const float* x, std::size_t x_stride, const float*
 }
 
 template <std::size_t... R>
-inline void gemm_micro_kernel_rows(std::size_t rows, std::index_sequence<R...>, const float* x, std::size_t x_stride,
-                                   const float* wp, std::size_t kc, float* y, std::size_t n, std::size_t cols,
+inline void gemm_micro_kernel_rows(std::size_t rows, std::index_sequence<R...>, const float* xp, const float* wp,
+                                   std::size_t kc, float* y, const float* y_next, std::size_t n, std::size_t cols,
                                    bool first, PrefetchCursor& pf) {
   // rows ∈ [1, mr]: call the instantiation for exactly that many rows.
-  ((rows == R + 1 ? (gemm_micro_kernel<R + 1>(x, x_stride, wp, kc, y, n, cols, first, pf), 0) : 0), ...);
+  ((rows == R + 1 ? (gemm_micro_kernel<R + 1>(xp, wp, kc, y, y_next, n, cols, first, pf), 0) : 0), ...);
 }
 
 // Output features [j_begin, j_end) of y = x · wᵀ, all rows.
@@ -190,21 +196,14 @@ inline void gemm_columns(const float* x, std::size_t m, std::size_t k, const std
                          std::size_t j_begin, std::size_t j_end, float* y) {
   constexpr std::size_t NR = Gemm::B.nr, MR = Gemm::B.mr, KC = Gemm::B.kc, NC = Gemm::B.nc, MC = Gemm::B.mc;
   constexpr std::size_t es = dtype_size(D);
-  const bool copy_x = m >= gemm_min_rows;  // fewer rows are read in place
-  float* xp = copy_x ? thread_scratch<GemmXpTag>(MC * KC) : nullptr;
+  float* xp = thread_scratch<GemmXpTag>(MC * KC);
   float* wp = thread_scratch<GemmWpTag>(NC * KC);
   for (std::size_t i0 = 0; i0 < m; i0 += MC) {
     const std::size_t mb = std::min(MC, m - i0);
     for (std::size_t p0 = 0; p0 < k; p0 += KC) {
       const std::size_t kc = std::min(KC, k - p0);
       const bool first = p0 == 0;
-      const float* xb = x + i0 * k + p0;  // rows of this block and k block, x_stride apart
-      std::size_t x_stride = k;
-      if (copy_x) {
-        for (std::size_t i = 0; i < mb; ++i) std::memcpy(xp + i * KC, xb + i * k, kc * sizeof(float));
-        xb = xp;
-        x_stride = KC;
-      }
+      for (std::size_t i = 0; i < mb; ++i) std::memcpy(xp + i * KC, x + (i0 + i) * k + p0, kc * sizeof(float));
       for (std::size_t j0 = j_begin; j0 < j_end; j0 += NC) {
         const std::size_t nc = std::min(NC, j_end - j0);
         gemm_pack_w<D>(w, k, j0, nc, p0, kc, wp);
@@ -227,9 +226,10 @@ inline void gemm_columns(const float* x, std::size_t m, std::size_t k, const std
         for (std::size_t ir = 0; ir < mb; ir += MR) {
           const std::size_t rows = std::min(MR, mb - ir);
           for (std::size_t jr = 0; jr < nc; jr += NR) {
-            gemm_micro_kernel_rows(rows, std::make_index_sequence<MR>{}, xb + ir * x_stride, x_stride,
-                                   wp + (jr / NR) * KC * NR, kc, y + (i0 + ir) * n + j0 + jr, n,
-                                   std::min(NR, nc - jr), first, pf);
+            float* yt = y + (i0 + ir) * n + j0 + jr;
+            const float* y_next = first ? nullptr : jr + NR < nc ? yt + NR : ir + MR < mb ? yt + MR * n - jr : nullptr;
+            gemm_micro_kernel_rows(rows, std::make_index_sequence<MR>{}, xp + ir * KC, wp + (jr / NR) * KC * NR, kc,
+                                   yt, y_next, n, std::min(NR, nc - jr), first, pf);
           }
         }
         while (pf.rows_left > 0) pf.next();
