@@ -7,7 +7,9 @@
 //                 [--threads 1,2] [--reps 5] [--quick] [--no-prefill]
 //                 [--prefix-reuse] [--deviation N] [--deviation-max-len L]
 //
-// Modes: exact (float32 on the stored weights), fast (the path RewardModel's
+// Modes: exact (the path RewardModel's exact mode takes for this checkpoint on
+// this CPU, kernels::exact_mode_path: float32 on the stored weights, or
+// bf16x3-amx for BF16 weights on AMX), fast (the path RewardModel's
 // fast mode takes on this CPU, kernels::fast_mode_path), fast-single (bf16
 // projections on the best bf16 kernel with one rounding of x: half the work,
 // larger deviations; for comparison only), or a path by name
@@ -28,8 +30,9 @@
 // Prefix reuse: a 400-token prompt + 8 responses of 100 tokens, scored with
 // score_ids_batch (prompt once) and one by one; speed-up and max |difference|.
 //
-// Deviation: N random sequences of 8 … L (default 256) tokens scored in exact and fast
-// mode; min / median / p95 / max of |fast − exact|.
+// Deviation: N random sequences of 8 … L (default 256) tokens scored on the
+// float32 FMA path (exact mode's arithmetic without AMX) and in each mode of
+// --modes that takes another path; min / median / p95 / max of |mode − FMA|.
 //
 // Peak RSS (getrusage) is per process: run one mode per process to compare.
 #include <sys/resource.h>
@@ -107,15 +110,15 @@ double forward_flops(const urm::LlamaShape& s, std::size_t n, std::size_t past) 
 struct Mode {
   std::string name;
   urm::ComputeMode compute;
-  urm::kernels::LinearPath path;  // of the projections
+  std::optional<urm::kernels::LinearPath> path;  // of the projections; unset: the mode's own
 };
 
 std::optional<Mode> mode_named(const std::string& name) {
   using urm::kernels::LinearKind;
-  if (name == "exact") return Mode{name, urm::ComputeMode::Exact, urm::kernels::kStoredPath};
+  if (name == "exact") return Mode{name, urm::ComputeMode::Exact, std::nullopt};
   if (name == "fast") return Mode{name, urm::ComputeMode::Fast, urm::kernels::fast_mode_path()};
   if (name == "fast-single")
-    return Mode{name, urm::ComputeMode::Fast, {LinearKind::PackedBf16, urm::kernels::best_bf16_kernel(), 1}};
+    return Mode{name, urm::ComputeMode::Fast, urm::kernels::LinearPath{LinearKind::PackedBf16, urm::kernels::best_bf16_kernel(), 1}};
   std::vector<urm::kernels::LinearPath> paths = {urm::kernels::kStoredPath};
   for (auto kernel : {urm::kernels::Bf16Kernel::Amx, urm::kernels::Bf16Kernel::Avx512Bf16, urm::kernels::Bf16Kernel::Generic})
     for (std::size_t parts = 1; parts <= 3; ++parts) paths.push_back({LinearKind::PackedBf16, kernel, parts});
@@ -127,7 +130,7 @@ std::optional<Mode> mode_named(const std::string& name) {
 urm::RewardModel load(const std::string& dir, const Mode& mode, std::size_t threads) {
   urm::RewardModel::Options o;
   o.compute = mode.compute;
-  o.fast_path = mode.path;
+  (mode.compute == urm::ComputeMode::Exact ? o.exact_path : o.fast_path) = mode.path;
   o.threads = threads;
   return urm::RewardModel::load(dir, o);
 }
@@ -263,25 +266,32 @@ int main(int argc, char** argv) {
   if (deviation > 0) {
     std::vector<std::vector<std::int32_t>> inputs;
     std::uniform_int_distribution<std::size_t> len(8, deviation_max_len);
-    std::vector<float> exact_scores;
+    // The reference: exact mode on the float32 FMA path (the reference's
+    // arithmetic, whatever exact mode takes on this CPU).
+    std::vector<float> fma_scores;
     {
-      const urm::RewardModel exact = load(model_dir, *mode_named("exact"), max_threads);
-      for (std::size_t i = 0; i < deviation; ++i) inputs.push_back(random_ids(len(rng), exact.model().shape().vocab, rng));
-      for (const auto& ids : inputs) exact_scores.push_back(exact.score_ids(ids).reward);
+      const urm::RewardModel fma =
+          load(model_dir, Mode{"float32", urm::ComputeMode::Exact, urm::kernels::kStoredPath}, max_threads);
+      for (std::size_t i = 0; i < deviation; ++i) inputs.push_back(random_ids(len(rng), fma.model().shape().vocab, rng));
+      for (const auto& ids : inputs) fma_scores.push_back(fma.score_ids(ids).reward);
     }
-    const urm::RewardModel fast = load(model_dir, *mode_named("fast"), max_threads);
-    std::vector<double> diff;
-    double mean_abs_score = 0;
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      diff.push_back(std::abs(static_cast<double>(fast.score_ids(inputs[i]).reward) - exact_scores[i]));
-      mean_abs_score += std::abs(exact_scores[i]) / static_cast<double>(inputs.size());
+    for (const Mode& mode : modes) {
+      const urm::RewardModel rm = load(model_dir, mode, max_threads);
+      if (rm.model().path() == urm::kernels::kStoredPath) continue;  // the reference itself
+      std::vector<double> diff;
+      double mean_abs_score = 0;
+      for (std::size_t i = 0; i < inputs.size(); ++i) {
+        diff.push_back(std::abs(static_cast<double>(rm.score_ids(inputs[i]).reward) - fma_scores[i]));
+        mean_abs_score += std::abs(fma_scores[i]) / static_cast<double>(inputs.size());
+      }
+      std::sort(diff.begin(), diff.end());
+      const auto at = [&](double q) { return diff[std::min(diff.size() - 1, static_cast<std::size_t>(q * static_cast<double>(diff.size())))]; };
+      std::printf("%s (%s) vs float32 FMA over %zu random sequences of 8-%zu tokens (mean |score| %.3g): |diff| min "
+                  "%.3g, median %.3g, p95 %.3g, max %.3g; %zu above 0.02\n",
+                  mode.name.c_str(), urm::kernels::linear_path_name(rm.model().path()).c_str(), diff.size(),
+                  deviation_max_len, mean_abs_score, diff.front(), at(0.5), at(0.95), diff.back(),
+                  static_cast<std::size_t>(std::count_if(diff.begin(), diff.end(), [](double d) { return d > 0.02; })));
     }
-    std::sort(diff.begin(), diff.end());
-    const auto at = [&](double q) { return diff[std::min(diff.size() - 1, static_cast<std::size_t>(q * static_cast<double>(diff.size())))]; };
-    std::printf("fast vs exact over %zu random sequences of 8-%zu tokens (mean |score| %.3g): |diff| min %.3g, median "
-                "%.3g, p95 %.3g, max %.3g; %zu above 0.02\n",
-                diff.size(), deviation_max_len, mean_abs_score, diff.front(), at(0.5), at(0.95), diff.back(),
-                static_cast<std::size_t>(std::count_if(diff.begin(), diff.end(), [](double d) { return d > 0.02; })));
   }
   std::printf("peak RSS of this process: %.0f MB\n", peak_rss_mb());
   return 0;

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -120,6 +121,28 @@ TEST_CASE("fast mode takes AMX where it runs, else float32: no bf16 emulation sl
   CHECK(urm::kernels::linear_path_available(fast_mode_path()));
 }
 
+TEST_CASE("exact mode takes 3-part bfloat16 on AMX for BF16 weights only, else float32") {
+  using urm::DType;
+  using urm::kernels::exact_mode_path;
+  using urm::kernels::LinearKind;
+  const urm::kernels::LinearPath amx3{LinearKind::PackedBf16, Bf16Kernel::Amx, 3};
+  CpuFeatures f = avx512_bf16_cpu();
+  for (auto d : {std::optional<DType>(DType::BF16), std::optional<DType>(DType::F16), std::optional<DType>(DType::F32),
+                 std::optional<DType>()})
+    CHECK(exact_mode_path(d, f) == urm::kernels::kStoredPath);  // no AMX: float32 (VDPBF16PS x 3 would be slower)
+  f.amx_tile = f.amx_bf16 = true;
+  CHECK(exact_mode_path(DType::BF16, f) == urm::kernels::kStoredPath);  // no tile-data permission
+  f.os_amx = true;
+  CHECK(exact_mode_path(DType::BF16, f) == (URM_HAVE_X86_BF16_KERNELS ? amx3 : urm::kernels::kStoredPath));
+  // float16 and float32 weights are not exact in one bfloat16 part; mixed dtypes take the float32 path too.
+  CHECK(exact_mode_path(DType::F16, f) == urm::kernels::kStoredPath);
+  CHECK(exact_mode_path(DType::F32, f) == urm::kernels::kStoredPath);
+  CHECK(exact_mode_path(std::nullopt, f) == urm::kernels::kStoredPath);
+  // Every candidate keeps exact mode's accuracy: 3 parts of x (24 significant bits) or float32.
+  for (const auto& p : urm::kernels::kExactModeBf16Paths) CHECK((p.kind == LinearKind::Stored || p.parts >= 3));
+  CHECK(urm::kernels::linear_path_available(exact_mode_path(DType::BF16)));
+}
+
 TEST_CASE("describe_kernels names the features and the path of each mode") {
   CpuFeatures f = avx512_bf16_cpu();
   f.brand = "Test CPU";
@@ -132,6 +155,9 @@ TEST_CASE("describe_kernels names the features and the path of each mode") {
                               std::string(xsimd::default_arch::name()) + ")";
   CHECK(s.find("\nexact mode matmul: " + float32 + "\n") != std::string::npos);
   CHECK(s.find("\nfast mode matmul: " + float32 + "\n") != std::string::npos);
+  CHECK(s.find("\nexact mode matmul, BF16 weights: " + float32 + "\n") != std::string::npos);
+  CHECK(s.find("\nexact mode candidates for BF16 weights, fastest first: bf16x3-amx [needs AMX-BF16 with the OS's "
+               "tile-data permission], float32\n") != std::string::npos);
   CHECK(s.find("\nfast mode candidates, fastest first: bf16x2-amx [needs AMX-BF16 with the OS's tile-data "
                "permission], float32") != std::string::npos);
 #if URM_HAVE_X86_BF16_KERNELS
@@ -139,6 +165,9 @@ TEST_CASE("describe_kernels names the features and the path of each mode") {
   CHECK(urm::kernels::describe_kernels(f).find(
             "\nfast mode matmul: bf16x2-amx (bf16 x bf16 -> float32 on amx, x in 2 bf16 parts, weights packed at "
             "load)\nfast mode candidates, fastest first: bf16x2-amx, float32") != std::string::npos);
+  CHECK(urm::kernels::describe_kernels(f).find(
+            "\nexact mode matmul, BF16 weights: bf16x3-amx (bf16 x bf16 -> float32 on amx, x in 3 bf16 parts, "
+            "weights packed at load)\n") != std::string::npos);
 #endif
   const std::string here = urm::kernels::describe_kernels();
   CHECK(here.find("fast mode matmul: " + urm::kernels::linear_path_name(urm::kernels::fast_mode_path()) + " (") !=

@@ -12,9 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "support/kernel_reference.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/io/checkpoint.hpp"
 #include "urm/io/llama_config.hpp"
+#include "urm/kernels/linear.hpp"
 #include "urm/model/llama_model.hpp"
 #include "urm/model/model_family.hpp"
 #include "urm/model/value_head.hpp"
@@ -46,15 +48,19 @@ void check_close(const std::vector<float>& got, const nlohmann::json& want, cons
   CHECK_MESSAGE(worst <= kTol, what << ": max |diff| " << worst << " at " << at);
 }
 
-void check_model(const std::string& name) {
+// Every case, the projections on `path` (the default: exact mode's float32
+// FMA path; the test below: the 3-part bfloat16 paths of exact mode on AMX).
+void check_model(const std::string& name, const kernels::LinearPath& path = kernels::kStoredPath) {
+  CAPTURE(kernels::linear_path_name(path));
   const std::string dir = std::string(URM_TEST_DATA_DIR) + "/models/" + name;
   const Checkpoint ckpt = Checkpoint::open(dir);
   const LlamaConfig cfg = LlamaConfig::load(dir + "/config.json");
   const ModelFamily family = validate_checkpoint(ckpt, cfg);
-  const LlamaModel model = LlamaModel::from_validated_checkpoint(ckpt, cfg);
+  ThreadPool pool(2);
+  LlamaModel model = LlamaModel::from_validated_checkpoint(ckpt, cfg);
+  if (path != kernels::kStoredPath) model.pack_projections(pool, path);
   const UncertainValueHead head = UncertainValueHead::from_checkpoint(ckpt, cfg, family);
   const std::size_t L = model.shape().n_layers;
-  ThreadPool pool(2);
   LlamaState st;
   const auto& cases = golden()["models"][name]["cases"];
   REQUIRE(!cases.empty());
@@ -98,6 +104,19 @@ void check_model(const std::string& name) {
 
 TEST_CASE("parity: tiny-urm-llama3 (float16, 2 shards, Llama-3 vocabulary)") { check_model("tiny-urm-llama3"); }
 TEST_CASE("parity: small-gqa-bf16 (bfloat16, GQA 4:1, head_dim 64)") { check_model("small-gqa-bf16"); }
+TEST_CASE("parity: exact mode's 3-part bfloat16 path (AMX machines), on every kernel this CPU runs") {
+  // BF16 projections: exact mode on AMX takes bf16x3-amx (exact_mode_path);
+  // the other kernels compute the same exact products in another order of
+  // float32 sums, so the bound is checked on every machine. (tiny-urm-llama3
+  // is float16: exact mode keeps the float32 path for it.)
+  for (const kernels::LinearPath& path : test::bf16_paths(3))
+    for (const char* name : {"small-gqa-bf16", "small-urm31-gated"}) {
+      const std::string dir = std::string(URM_TEST_DATA_DIR) + "/models/" + name;
+      REQUIRE(LlamaModel::from_checkpoint(Checkpoint::open(dir), LlamaConfig::load(dir + "/config.json"))
+                  .projection_dtype() == DType::BF16);
+      check_model(name, path);
+    }
+}
 TEST_CASE("parity: small-urm31-gated (llama3 RoPE scaling, head_dim 128, URM-3.1 gate)") {
   check_model("small-urm31-gated");
 }

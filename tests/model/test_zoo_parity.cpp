@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "support/kernel_reference.hpp"
 #include "support/zoo_fixtures.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/io/checkpoint.hpp"
@@ -50,7 +51,10 @@ std::vector<float> hidden_row(std::span<const float> rows, std::size_t i, std::s
   return {rows.begin() + static_cast<std::ptrdiff_t>(i * d), rows.begin() + static_cast<std::ptrdiff_t>((i + 1) * d)};
 }
 
-void check_family(const std::string& name) {
+// Every case through exact mode on `path` (the default: the float32 FMA
+// path; exact_path_cases below: the 3-part bfloat16 paths of AMX machines).
+void check_family(const std::string& name, const kernels::LinearPath& path = kernels::kStoredPath) {
+  CAPTURE(kernels::linear_path_name(path));
   const std::string dir = test::zoo_model_dir(name);
   const Checkpoint ckpt = Checkpoint::open(dir);
   const LlamaConfig cfg = LlamaConfig::load(dir + "/config.json");
@@ -60,13 +64,16 @@ void check_family(const std::string& name) {
   CHECK(family.backbone() == want.backbone);
   CHECK(family.head == want.head);
 
-  const LlamaModel model = LlamaModel::from_validated_checkpoint(ckpt, cfg);
+  ThreadPool pool(2);
+  LlamaModel model = LlamaModel::from_validated_checkpoint(ckpt, cfg);
+  if (path != kernels::kStoredPath) model.pack_projections(pool, path);
   const RewardHead head = RewardHead::from_checkpoint(ckpt, cfg, family);
   RewardModel::Options options;
   options.threads = 2;
+  options.exact_path = path;
   const RewardModel rm = RewardModel::load(dir, options);
+  REQUIRE(rm.model().path() == path);
   const std::size_t L = model.shape().n_layers, D = model.shape().dim;
-  ThreadPool pool(2);
   LlamaState st;
   float worst_state = 0, worst_head = 0, worst_score = 0;
   std::size_t matched = 0, errors = 0;
@@ -189,6 +196,15 @@ TEST_CASE("zoo parity: skywork-llama31-scalar (llama3 RoPE scaling, last non-pad
 }
 TEST_CASE("zoo parity: inform-mlp-llama31 (MLP head, the old pooling rule, no pad id)") {
   check_family("inform-mlp-llama31");
+}
+TEST_CASE("zoo parity: exact mode's 3-part bfloat16 path (AMX machines), on every kernel this CPU runs") {
+  // The zoo checkpoints store their projections as BF16: exact mode on AMX
+  // takes bf16x3-amx (kernels::exact_mode_path). The generic and AVX512-BF16
+  // kernels compute the same exact products, only summed in another order,
+  // so the parity bound is checked here on every machine.
+  for (const kernels::LinearPath& path : test::bf16_paths(3))
+    for (const char* name : {"qwen3-rm", "armorm-llama3", "skywork-llama31-scalar", "inform-mlp-llama31"})
+      check_family(name, path);
 }
 
 namespace {

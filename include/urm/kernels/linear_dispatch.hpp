@@ -1,8 +1,29 @@
 // Which LinearPath each compute mode takes on this CPU, and the description
 // `urm-inspect --cpu`, `urm-score --stats` and the benchmarks print.
 //
-// Exact mode always takes kStoredPath (float32 on the stored weights: the
-// reference's arithmetic). Fast mode takes the first path of
+// Exact mode keeps float32-level accuracy (parity 1e-4 with the reference on
+// every fixture). It takes kStoredPath (float32 FMA on the stored weights:
+// the reference's arithmetic) except for BF16 weights on a CPU with AMX,
+// where it takes bf16x3-amx (kExactModeBf16Paths). That path loses nothing:
+//   - a BF16 weight is packed as it is (no rounding);
+//   - x is split into three bfloat16 parts, x = x0 + x1 + x2 + r with
+//     x_p = bf16(x − Σ_{q<p} x_q): each part carries the next 8 significant
+//     bits, so |r| ≤ 2⁻²⁴·|x| is below float32's own rounding of x
+//     (tests/kernels/test_matmul_bf16.cpp);
+//   - each product x_p · w of two bfloat16 values is exact in float32;
+// so the only rounding is that of the float32 sums, as in the FMA path, in
+// another order (three times as many terms, each smaller). Measured on the
+// 1B shape against the FMA path: benchmarks/RESULTS.md, "Exact mode on AMX".
+// Three products per weight still win: an AMX tile unit does 512 bf16
+// multiply-adds per cycle where two AVX-512 FMA ports do 32 float32 ones.
+// For F16 weights the float32 path stays: a float16 weight is exactly the
+// sum of two bfloat16 values, but packing both would take 4 bytes per weight
+// (32 GB for an 8B checkpoint, more than a float32 copy), and the kernel
+// that would split them from the mapped float16 weights tile by tile needs
+// an AMX machine to be written and tested on. F32 weights are not bfloat16
+// sums of few parts: the float32 path.
+//
+// Fast mode takes the first path of
 // kFastModePaths that this build and CPU can run (linear_path_available).
 // Every path in that table keeps fast mode's accuracy contract (scores
 // within 0.02 of exact on the fixtures, tests/model/test_fast_mode.cpp), and
@@ -20,17 +41,35 @@
 //               contract.
 //
 // A new path (int8 with per-channel scales on AVX-VNNI / AVX512-VNNI /
-// AMX-INT8, AMX exact with 3-part activations, ...) is a new row here, at
+// AMX-INT8, ...) is a new row here, at
 // the place its measured speed puts it, once it meets the contract.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <xsimd/xsimd.hpp>
 
 #include "urm/core/cpu_features.hpp"
+#include "urm/core/dtype.hpp"
 #include "urm/kernels/linear.hpp"
 
 namespace urm::kernels {
+
+// Exact mode's candidates for BF16 weights, fastest first. The last one runs
+// everywhere (and is exact mode's path for F32 and F16 weights).
+inline constexpr LinearPath kExactModeBf16Paths[] = {
+    {LinearKind::PackedBf16, Bf16Kernel::Amx, 3},
+    kStoredPath,
+};
+
+// Exact mode's path for projections whose weights are all stored as
+// `weights` (std::nullopt: mixed dtypes, the float32 path).
+inline LinearPath exact_mode_path(std::optional<DType> weights, const CpuFeatures& f = cpu_features()) {
+  if (weights != DType::BF16) return kStoredPath;
+  for (const LinearPath& p : kExactModeBf16Paths)
+    if (linear_path_available(p, f)) return p;
+  return kStoredPath;
+}
 
 // Fast mode's candidates, fastest first. The last one runs everywhere.
 inline constexpr LinearPath kFastModePaths[] = {
@@ -75,18 +114,25 @@ inline std::string linear_path_requirement(const LinearPath& p) {
 // The CPU's features and the path of each mode on it:
 //   cpu: …  isa: …  os: …                                   (describe_cpu)
 //   exact mode matmul: float32 (float32 FMA on the stored weights, xsimd avx512bw)
+//   exact mode matmul, BF16 weights: bf16x3-amx (bf16 x bf16 -> float32 on amx, ...)
+//   exact mode candidates for BF16 weights, fastest first: bf16x3-amx [needs …], float32
 //   fast mode matmul: bf16x2-amx (bf16 x bf16 -> float32 on amx, ...)
 //   fast mode candidates, fastest first: bf16x2-amx [needs AMX-BF16 ...], float32
 inline std::string describe_kernels(const CpuFeatures& f = cpu_features()) {
-  const LinearPath fast = fast_mode_path(f);
-  std::string candidates;
-  for (const LinearPath& p : kFastModePaths) {
-    candidates += (candidates.empty() ? "" : ", ") + linear_path_name(p);
-    if (!linear_path_available(p, f)) candidates += " [needs " + linear_path_requirement(p) + "]";
-  }
-  return describe_cpu(f) + "\nexact mode matmul: " + linear_path_name(kStoredPath) + " (" +
-         linear_path_description(kStoredPath) + ")\nfast mode matmul: " + linear_path_name(fast) + " (" +
-         linear_path_description(fast) + ")\nfast mode candidates, fastest first: " + candidates;
+  const auto list = [&](const auto& paths) {
+    std::string out;
+    for (const LinearPath& p : paths) {
+      out += (out.empty() ? "" : ", ") + linear_path_name(p);
+      if (!linear_path_available(p, f)) out += " [needs " + linear_path_requirement(p) + "]";
+    }
+    return out;
+  };
+  const auto path = [](const LinearPath& p) { return linear_path_name(p) + " (" + linear_path_description(p) + ")"; };
+  return describe_cpu(f) + "\nexact mode matmul: " + path(kStoredPath) +
+         "\nexact mode matmul, BF16 weights: " + path(exact_mode_path(DType::BF16, f)) +
+         "\nexact mode candidates for BF16 weights, fastest first: " + list(kExactModeBf16Paths) +
+         "\nfast mode matmul: " + path(fast_mode_path(f)) +
+         "\nfast mode candidates, fastest first: " + list(kFastModePaths);
 }
 
 }  // namespace urm::kernels

@@ -25,6 +25,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -312,6 +313,16 @@ class LlamaModel {
   }
   // The path of the projections (kernels::kStoredPath until pack_projections).
   const kernels::LinearPath& path() const { return path_; }
+  // The dtype every projection is stored in; std::nullopt if they differ.
+  std::optional<DType> projection_dtype() const {
+    std::optional<DType> d;
+    for (const LlamaLayerWeights& w : w_.layers)
+      for (const kernels::Linear* p : projections(w)) {
+        if (d && *d != p->stored().dtype) return std::nullopt;
+        d = p->stored().dtype;
+      }
+    return d;
+  }
 
   // Runs tokens `ids` at positions st.n_past() … st.n_past() + n − 1, after the
   // positions already in st. Returns the final-norm hidden states asked for
@@ -458,6 +469,9 @@ class LlamaModel {
   }
 
   static std::array<kernels::Linear*, 7> projections(LlamaLayerWeights& w) {
+    return {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down};
+  }
+  static std::array<const kernels::Linear*, 7> projections(const LlamaLayerWeights& w) {
     return {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down};
   }
 

@@ -57,7 +57,8 @@ enum class Truncation {
 
 // How matrix products are computed.
 enum class ComputeMode {
-  Exact,  // float32 arithmetic on the stored weights (matches the reference to ~1e-5)
+  Exact,  // float32-level arithmetic, matches the reference to ~1e-5 (kernels::exact_mode_path: float32
+          // FMA on the stored weights; BF16 weights on AMX: exact bfloat16 products of 3-part activations)
   Fast,   // the projections on the fastest path this CPU has that keeps scores within ~0.02 of
           // exact (kernels::fast_mode_path: bfloat16 on AMX tiles, weights packed once at load;
           // benchmarks/RESULTS.md)
@@ -112,6 +113,8 @@ struct RewardModelOptions {
   RewardModelOptionNames names;      // how error messages call these options
   std::optional<kernels::LinearPath> fast_path;  // fast mode's path; unset: kernels::fast_mode_path() (the
                                                  // fastest one this CPU runs; set by benchmarks and tests)
+  std::optional<kernels::LinearPath> exact_path;  // exact mode's path; unset: kernels::exact_mode_path() for
+                                                  // the projections' dtype (set by benchmarks and tests)
 };
 
 class RewardModel {
@@ -251,6 +254,10 @@ class RewardModel {
       max_tokens = o.max_tokens == 0 ? limit : o.max_tokens;
       if (o.compute == ComputeMode::Fast)
         model.pack_projections(*pool, o.fast_path.value_or(kernels::fast_mode_path()));
+      if (o.compute == ComputeMode::Exact) {
+        const kernels::LinearPath p = o.exact_path.value_or(kernels::exact_mode_path(model.projection_dtype()));
+        if (p != kernels::kStoredPath) model.pack_projections(*pool, p);
+      }
       // A tokenizer folder given explicitly must load; the model folder is
       // used if it has a tokenizer (test fixtures and id-only uses have none).
       namespace fs = std::filesystem;
