@@ -854,7 +854,10 @@ class Regex {
     Compiler c{re, parser.nodes};
     const std::int32_t start = c.emit_program(root);
     if (start != 0) throw Error("regex: internal error: the program does not start at 0");
+    re.compile_assertions();
     re.compute_first_sets();
+    re.index_ascii();
+    re.build_split_follow();
     return re;
   }
 
@@ -893,46 +896,69 @@ class Regex {
       // Where the program goes first for the character here (-1: nowhere).
       std::int32_t entry = entry_[0];
       if (start < text.size()) {
-        std::uint32_t len;
-        entry = entry_[1 + std::size_t{class_at(text, start, len)}];
+        const auto b = static_cast<std::uint8_t>(text[start]);
+        std::uint32_t len = 1;
+        entry = b < 0x80 ? entry_ascii_[b] : entry_[1 + std::size_t{class_at(text, start, len)}];
         if (entry < 0) {
           start += len;
           continue;
         }
       }
       if (entry >= 0) {
-        // The deterministic start (runs that never give back, single
-        // characters) here; the machine only from the first choice on.
+        // The simple part of the machine here, without a call: single
+        // characters, runs that never give back, one-character look-aheads,
+        // jumps, and splits, which leave a retry point only when the two
+        // characters at hand do not decide them. The rest (runs that may
+        // give back, look-aheads, atomic groups) is run(); if that fails,
+        // the retry points here are taken in order. Most words never get to
+        // run().
         std::int32_t pc = entry;
         std::size_t pos = start;
-        bool failed = false;
+        s.size = 0;
         for (;;) {
           const Inst& in = prog_[static_cast<std::size_t>(pc)];
-          if (in.op == kMatch) return Match{start, pos};
           std::uint32_t len;
-          if (in.op == kChar) {
-            if (!in_class(in, text, pos, len)) {
-              failed = true;
+          bool failed = false;
+          switch (in.op) {
+            case kMatch:
+              return Match{start, pos};
+            case kChar:
+              failed = !in_class(in, text, pos, len);
+              pos += failed ? 0 : len;
+              ++pc;
+              break;
+            case kAssert:
+              failed = in_class(in, text, pos, len) == in.negate;
+              ++pc;
+              break;
+            case kJump:
+              pc = in.x;
+              break;
+            case kSplit: {
+              const std::uint8_t ok = branches(in, text, pos);
+              if (ok == 3) s.push({in.y, kRetry, static_cast<std::uint32_t>(pos), 0});
+              failed = ok == 0;
+              pc = ok & 1 ? in.x : in.y;
               break;
             }
-            pos += len;
-            ++pc;
-            continue;
+            default: {
+              if (in.op == kCharRepeat && in.greed == regex_detail::Greed::kPossessive) {
+                failed = span(in, text, pos, in.max) < in.min;
+                ++pc;
+                break;
+              }
+              std::size_t end = 0;
+              if (run(text, pc, pos, end, s, 0)) return Match{start, end};
+              failed = true;
+            }
           }
-          if (in.op != kCharRepeat || in.greed != regex_detail::Greed::kPossessive) break;
-          std::uint32_t count = 0;
-          while (count < in.max && in_class(in, text, pos, len)) {
-            pos += len;
-            ++count;
-          }
-          if (count < in.min) {
-            failed = true;
-            break;
-          }
-          ++pc;
+          if (!failed) continue;
+          if (s.size == 0) break;  // no match here
+          if (s.budget-- == 0) budget_exhausted();
+          const Frame& f = s.frames[--s.size];  // only kRetry frames are left here
+          pc = f.pc;
+          pos = f.pos;
         }
-        std::size_t end = 0;
-        if (!failed && run(text, pc, pos, end, s, 0)) return Match{start, end};
       }
       if (start >= text.size()) return std::nullopt;
       start += char_len(text, start);
@@ -970,16 +996,26 @@ class Regex {
   // Backtracking steps a find may take: kBudgetBase + kBudgetPerByte per byte searched.
   static constexpr std::size_t kBudgetBase = 1'000'000, kBudgetPerByte = 64;
   static constexpr std::size_t kMaxProgram = 10'000;
+  // split_follow_ entries at most (64 bytes each).
+  static constexpr std::size_t kMaxFollowEntries = 4096;
+  // The class id that stands for the end of the text in split_follow_
+  // (build_classes makes at most 255 classes, 0..254).
+  static constexpr std::size_t kEndClass = 255;
 
-  enum Op : std::uint8_t { kChar, kCharRepeat, kSplit, kJump, kLookAhead, kAtomic, kMatch };
+  enum Op : std::uint8_t { kChar, kCharRepeat, kSplit, kJump, kLookAhead, kAssert, kAtomic, kMatch };
   struct Inst {
     Op op = kMatch;
     regex_detail::Greed greed = regex_detail::Greed::kGreedy;
-    bool negate = false;            // kLookAhead
-    std::uint16_t cls = 0;          // kChar, kCharRepeat: index into class_sets_
+    bool negate = false;            // kLookAhead, kAssert: (?!...)
+    std::uint16_t cls = 0;          // kChar, kCharRepeat, kAssert: index into set_classes_
     std::uint32_t min = 0, max = 0; // kCharRepeat
+    // kChar, kCharRepeat, kAssert: bit b of ascii[b / 64] = byte b < 0x80 is in the
+    // set. Most text is ASCII, and this tests it with the instruction at
+    // hand instead of two table lookups (byte -> class -> set).
+    std::array<std::uint64_t, 2> ascii{};
     std::int32_t x = -1, y = -1;    // kSplit: x preferred, then y; kJump: x; kLookAhead, kAtomic: x = sub-program
     std::int32_t table = -1;        // kSplit: index into split_tables_
+    std::int32_t follow = -1;       // kSplit: first entry in split_follow_, or -1
   };
   using ClassBits = std::bitset<256>;
 
@@ -1016,6 +1052,7 @@ class Regex {
         if (ids.size() == 255) throw Error("regex: more than 255 distinct character classes in the pattern");
         it = ids.emplace(sig, static_cast<std::uint8_t>(ids.size())).first;
         signatures.push_back(sig);
+        ++n_classes_;
       }
       const std::uint8_t id = it->second;
       for (std::uint32_t a = cp; a <= last && a < 128; ++a) ascii_class_[a] = id;
@@ -1277,6 +1314,7 @@ class Regex {
             null = re.nullable_[static_cast<std::size_t>(in.x)];
             break;
           case kLookAhead:
+          case kAssert:
           case kAtomic:
           case kMatch:
             null = true;  // no filtering through these
@@ -1333,6 +1371,102 @@ class Regex {
     }
   }
 
+  // A look-ahead of one character set, such as (?!\S), becomes kAssert: a
+  // test of the character at the position (or of the end of the text),
+  // instead of running a sub-program for it. (Its sub-program stays in
+  // prog_, unreached.)
+  void compile_assertions() {
+    for (Inst& in : prog_) {
+      if (in.op != kLookAhead) continue;
+      const auto sub = static_cast<std::size_t>(in.x);
+      if (prog_[sub].op != kChar || prog_[sub + 1].op != kMatch) continue;
+      in.op = kAssert;
+      in.cls = prog_[sub].cls;
+    }
+  }
+
+  // split_follow_ (see kSplit in branches()): for each split and each class
+  // c that both its branches can start with, the classes that can come
+  // right after a first character of class c in a match of each branch.
+  // Alternations such as [^\r\n\p{L}\p{N}]?\p{L}+ | ... | \s+ mostly differ
+  // in their second character, so this settles most of the choices that the
+  // first character leaves open, without trying a branch that must fail.
+  // Skipped (follow = -1) when the tables would be large (many splits and
+  // classes): then the splits just try both branches.
+  void build_split_follow() {
+    std::size_t splits = 0;
+    for (const Inst& in : prog_) splits += in.op == kSplit ? 1 : 0;
+    if (splits * n_classes_ > kMaxFollowEntries) return;
+    for (Inst& in : prog_) {
+      if (in.op != kSplit) continue;
+      in.follow = static_cast<std::int32_t>(split_follow_.size());
+      for (std::size_t c = 0; c < n_classes_; ++c) {
+        SplitFollow f;
+        if (split_tables_[static_cast<std::size_t>(in.table)][1 + c] == 3) {
+          f.x = follow(static_cast<std::size_t>(in.x), c);
+          f.y = follow(static_cast<std::size_t>(in.y), c);
+        }
+        split_follow_.push_back(f);
+      }
+    }
+  }
+
+  // The classes (bit kEndClass: the end of the text) that can follow a first
+  // character of class c in a match from pc; a superset (possessive runs
+  // are taken as greedy), and every class when the match may end, or look
+  // ahead, before that character or right after it.
+  ClassBits follow(std::size_t pc, std::size_t c) const {
+    ClassBits all;
+    all.set();
+    const auto after = [&](std::size_t q) { return nullable_[q] ? all : first_[q]; };
+    ClassBits out;
+    std::vector<std::uint8_t> seen(prog_.size(), 0);
+    std::vector<std::size_t> todo = {pc};
+    while (!todo.empty()) {
+      const std::size_t q = todo.back();
+      todo.pop_back();
+      if (seen[q]) continue;
+      seen[q] = 1;
+      const Inst& in = prog_[q];
+      switch (in.op) {
+        case kChar:
+          if (set_classes_[in.cls][c]) out |= after(q + 1);
+          break;
+        case kCharRepeat:
+          if (set_classes_[in.cls][c]) {
+            if (in.max > 1) out |= set_classes_[in.cls];
+            if (in.min <= 1) out |= after(q + 1);
+          }
+          if (in.min == 0) todo.push_back(q + 1);
+          break;
+        case kSplit:
+          todo.push_back(static_cast<std::size_t>(in.y));
+          todo.push_back(static_cast<std::size_t>(in.x));
+          break;
+        case kJump:
+          todo.push_back(static_cast<std::size_t>(in.x));
+          break;
+        case kLookAhead:
+        case kAssert:
+        case kAtomic:
+        case kMatch:
+          return all;
+      }
+    }
+    return out;
+  }
+
+  // The ASCII masks of the character instructions and entry_ascii_.
+  void index_ascii() {
+    for (Inst& in : prog_) {
+      if (in.op != kChar && in.op != kCharRepeat && in.op != kAssert) continue;
+      in.ascii = {};
+      for (std::uint32_t b = 0; b < 128; ++b)
+        if (set_classes_[in.cls][ascii_class_[b]]) in.ascii[b >> 6] |= std::uint64_t{1} << (b & 63);
+    }
+    for (std::uint32_t b = 0; b < 128; ++b) entry_ascii_[b] = entry_[1 + std::size_t{ascii_class_[b]}];
+  }
+
   // A greedy run followed by something that cannot start with a character
   // of the run never needs to give characters back: the continuation would
   // then have to start with one. Unless the continuation can match empty
@@ -1378,7 +1512,62 @@ class Regex {
 
   [[gnu::always_inline]] bool in_class(const Inst& in, std::string_view t, std::size_t p, std::uint32_t& len) const {
     if (p >= t.size()) return false;
+    const auto b = static_cast<std::uint8_t>(t[p]);
+    if (b < 0x80) {
+      len = 1;
+      return ((in.ascii[b >> 6] >> (b & 63)) & 1) != 0;
+    }
     return set_classes_[in.cls][class_at(t, p, len)];
+  }
+
+  // Moves pos over up to `max` characters of the set of `in` (kChar or
+  // kCharRepeat); returns how many. The loop of every run such as \p{L}+,
+  // where most of the matching time goes: ASCII bytes are tested against
+  // the instruction's own mask, in registers.
+  [[gnu::always_inline]] std::uint32_t span(const Inst& in, std::string_view t, std::size_t& pos, std::uint32_t max) const {
+    const std::uint64_t lo = in.ascii[0], hi = in.ascii[1];
+    const ClassBits& set = set_classes_[in.cls];
+    const char* const data = t.data();
+    const std::size_t n = t.size();
+    std::size_t p = pos;
+    std::uint32_t count = 0;
+    while (count < max && p < n) {
+      const auto b = static_cast<std::uint8_t>(data[p]);
+      if (b < 0x80) {
+        if ((((b < 64 ? lo : hi) >> (b & 63)) & 1) == 0) break;
+        ++p;
+      } else {
+        std::uint32_t len;
+        if (!set[class_at(t, p, len)]) break;
+        p += len;
+      }
+      ++count;
+    }
+    pos = p;
+    return count;
+  }
+
+  // Which branches of the split `in` may match at pos: bit 0 x, bit 1 y.
+  // split_tables_ has them per class of the character at pos (index 0: the
+  // end of the text); when both may, split_follow_ looks at the character
+  // after it.
+  [[gnu::always_inline]] std::uint8_t branches(const Inst& in, std::string_view t, std::size_t pos) const {
+    const auto& table = split_tables_[static_cast<std::size_t>(in.table)];
+    if (pos >= t.size()) return table[0];
+    std::uint32_t len;
+    const std::uint8_t c0 = class_at(t, pos, len);
+    const std::uint8_t ok = table[1 + std::size_t{c0}];
+    if (ok != 3 || in.follow < 0) return ok;
+    const std::size_t next = pos + len;
+    std::size_t c1 = kEndClass;
+    if (next < t.size()) c1 = class_at(t, next, len);
+    const SplitFollow& f = split_follow_[static_cast<std::size_t>(in.follow) + c0];
+    return static_cast<std::uint8_t>((f.x[c1] ? 1 : 0) | (f.y[c1] ? 2 : 0));
+  }
+
+  [[noreturn, gnu::noinline]] void budget_exhausted() const {
+    throw Error("regex: more than " + std::to_string(kBudgetBase) + " + " + std::to_string(kBudgetPerByte) +
+                " per byte backtracking steps (pattern " + pattern_ + ")");
   }
 
   // Runs the program from pc at pos; true with `end` set if it reaches kMatch.
@@ -1387,18 +1576,6 @@ class Regex {
     const std::size_t base = s.size;
     const auto push = [&](std::int32_t p, std::uint8_t kind, std::size_t at, std::uint32_t aux) {
       s.push({p, kind, static_cast<std::uint32_t>(at), aux});
-    };
-    // The class of the character at cached_pos (splits in a row look at the same one).
-    std::size_t cached_pos = std::string_view::npos;
-    std::uint8_t cached_cls = 0;
-    const auto class_here = [&]() -> int {  // -1 at the end of the text
-      if (pos >= t.size()) return -1;
-      if (pos != cached_pos) {
-        std::uint32_t len;
-        cached_cls = class_at(t, pos, len);
-        cached_pos = pos;
-      }
-      return cached_cls;
     };
     for (;;) {
       const Inst& in = prog_[static_cast<std::size_t>(pc)];
@@ -1413,42 +1590,29 @@ class Regex {
           goto fail;
         }
         case kCharRepeat: {
-          std::uint32_t count = 0, len;
+          std::uint32_t count = 0;
           if (in.greed == regex_detail::Greed::kPossessive) {
-            while (count < in.max && in_class(in, t, pos, len)) {
-              pos += len;
-              ++count;
-            }
+            count = span(in, t, pos, in.max);
             if (count < in.min) goto fail;
             ++pc;
             continue;
           }
           if (in.greed == regex_detail::Greed::kLazy) {
-            while (count < in.min && in_class(in, t, pos, len)) {
-              pos += len;
-              ++count;
-            }
+            count = span(in, t, pos, in.min);
             if (count < in.min) goto fail;
             if (count < in.max) push(pc, kLazyMore, pos, count);
             ++pc;
             continue;
           }
-          std::size_t min_pos = pos;
-          while (count < in.max && in_class(in, t, pos, len)) {
-            pos += len;
-            if (++count == in.min) min_pos = pos;
-          }
+          count = span(in, t, pos, in.min);
           if (count < in.min) goto fail;
-          if (in.greed == regex_detail::Greed::kGreedy && count > in.min)
-            push(pc, kGreedyBack, pos, static_cast<std::uint32_t>(min_pos));
+          const std::size_t min_pos = pos;
+          if (span(in, t, pos, in.max - in.min) > 0) push(pc, kGreedyBack, pos, static_cast<std::uint32_t>(min_pos));
           ++pc;
           continue;
         }
         case kSplit: {
-          // Skip a branch that cannot start with the character here:
-          // split_tables_ has, per class, bit 0 "x may match", bit 1 "y may".
-          const int cls = class_here();
-          const std::uint8_t ok = split_tables_[static_cast<std::size_t>(in.table)][static_cast<std::size_t>(cls + 1)];
+          const std::uint8_t ok = branches(in, t, pos);
           if (ok & 1) {
             if (ok & 2) push(in.y, kRetry, pos, 0);
             pc = in.x;
@@ -1463,6 +1627,14 @@ class Regex {
         case kJump:
           pc = in.x;
           continue;
+        case kAssert: {
+          std::uint32_t len;
+          if (in_class(in, t, pos, len) != in.negate) {
+            ++pc;
+            continue;
+          }
+          goto fail;
+        }
         case kLookAhead: {
           std::size_t e;
           const bool ok = run(t, in.x, pos, e, s, depth + 1);
@@ -1488,9 +1660,7 @@ class Regex {
       }
     fail:
       for (;;) {
-        if (s.budget-- == 0)
-          throw Error("regex: more than " + std::to_string(kBudgetBase) + " + " + std::to_string(kBudgetPerByte) +
-                      " per byte backtracking steps (pattern " + pattern_ + ")");
+        if (s.budget-- == 0) budget_exhausted();
         if (s.size == base) return false;
         const Frame f = s.frames[--s.size];
         if (f.kind == kRetry) {
@@ -1503,15 +1673,18 @@ class Regex {
           // One character back; when what follows cannot match empty, on
           // back to a character it can start with (e.g. \s*[\r\n]+ goes
           // straight to the run's last newline).
+          // With a one-character look-ahead next (\s+(?!\S)), on back to
+          // a character that passes it.
           const auto next = static_cast<std::size_t>(f.pc) + 1;
-          const bool filter = !nullable_[next];
+          const Inst& after = prog_[next];
+          const bool filter = !nullable_[next], assert_next = after.op == kAssert;
           std::size_t p = f.pos;
           bool found = true;
           for (;;) {
             do --p;
             while ((static_cast<std::uint8_t>(t[p]) & 0xC0) == 0x80);
             std::uint32_t len;
-            if (!filter || first_[next][class_at(t, p, len)]) break;
+            if (assert_next ? in_class(after, t, p, len) != after.negate : !filter || first_[next][class_at(t, p, len)]) break;
             if (p <= f.aux) {
               found = false;
               break;
@@ -1551,6 +1724,12 @@ class Regex {
   std::vector<std::uint8_t> nullable_;      // per instruction: bool
   std::vector<std::array<std::uint8_t, 257>> split_tables_;  // see kSplit
   std::array<std::int32_t, 257> entry_{};   // see compute_first_sets
+  std::array<std::int32_t, 128> entry_ascii_{};  // entry_ of each ASCII byte's class
+  struct SplitFollow {
+    ClassBits x, y;  // see build_split_follow
+  };
+  std::vector<SplitFollow> split_follow_;   // per split with follow >= 0: n_classes_ entries
+  std::size_t n_classes_ = 0;
 };
 
 }  // namespace urm::detail
