@@ -35,6 +35,8 @@ class BpeWordCache {
   static constexpr std::size_t kShards = 16;
   static constexpr std::size_t kMaxEntriesPerShard = 4096;
   static constexpr std::size_t kMaxWordBytes = 64;
+  // Slots per shard: twice the entries, so probe sequences stay short.
+  static constexpr std::size_t kSlotsPerShard = 2 * kMaxEntriesPerShard;
 
   // Appends the cached ids of `word` (whose hash_bytes is `hash`) to out;
   // false if not cached.
@@ -59,7 +61,7 @@ class BpeWordCache {
     Shard& s = shard(hash);
     const std::lock_guard<std::mutex> lock(s.mutex);
     if (s.slots.empty() || s.size >= kMaxEntriesPerShard) {
-      s.slots.assign(kSlots, Slot{});
+      s.slots.assign(kSlotsPerShard, Slot{});
       s.words.clear();
       s.ids.clear();
       s.size = 0;
@@ -78,10 +80,8 @@ class BpeWordCache {
   }
 
  private:
-  // Twice the entries, so probe sequences stay short.
-  static constexpr std::size_t kSlots = 2 * kMaxEntriesPerShard;
-  static constexpr std::size_t kSlotMask = kSlots - 1;
-  static_assert((kSlots & kSlotMask) == 0, "kSlots must be a power of two");
+  static constexpr std::size_t kSlotMask = kSlotsPerShard - 1;
+  static_assert((kSlotsPerShard & kSlotMask) == 0, "kSlotsPerShard must be a power of two");
 
   struct Slot {
     std::uint64_t hash = 0;
@@ -90,7 +90,7 @@ class BpeWordCache {
   };
   struct Shard {
     std::mutex mutex;
-    std::vector<Slot> slots;            // kSlots once used
+    std::vector<Slot> slots;            // kSlotsPerShard once used
     std::string words;                  // at most kMaxEntriesPerShard * kMaxWordBytes bytes
     std::vector<std::int32_t> ids;      // as many ids at most
     std::size_t size = 0;
