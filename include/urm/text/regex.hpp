@@ -44,10 +44,17 @@
 // per character, and none at all when what follows cannot start with a
 // character of the run (then giving characters back cannot help: the run is
 // made possessive at compile time). Each alternative carries the set of
-// classes it can start with, so alternatives that cannot match are skipped
-// without being tried. A match that needs more backtracking steps
-// than a budget proportional to the text throws (Oniguruma has a similar
-// retry limit), so no pattern can take unbounded time.
+// classes it can start with, and, for each first class, the set of classes
+// that can come second, so alternatives that cannot match are mostly
+// skipped without being tried. A look-ahead of one character set, such as
+// (?!\S), is a test of the next character, not a sub-program. The simple
+// part of the machine (characters, runs that never give back, decided
+// choices) runs inline in find; only runs that may give back, look-aheads
+// and atomic groups go to the general backtracking loop. ASCII characters
+// are tested against a mask in the instruction. A match that needs more
+// backtracking steps than a budget proportional to the text throws
+// (Oniguruma has a similar retry limit), so no pattern can take unbounded
+// time.
 #pragma once
 
 #include <algorithm>
