@@ -126,6 +126,11 @@ TEST_CASE("regex: the matcher's shortcuts keep Oniguruma's matches") {
   CHECK(pieces("ab|ac|a", "acaab") == Pieces{"ac", "a", "ab"});
   CHECK(pieces("a[bc]d|a.|a", "abdacxa") == Pieces{"abd", "ac", "x", "a"});
   CHECK(pieces("\u00E9\u00E8|\u00E9", "\u00E9\u00E9\u00E8") == Pieces{"\u00E9", "\u00E9\u00E8"});
+  // Entries by the first two characters: taking the first, leaving a retry
+  // point that a later failure goes back to.
+  CHECK(pieces("abc|abd|a", "abdabca") == Pieces{"abd", "abc", "a"});
+  CHECK(pieces("[ ]?[a-z]+|[ ]+", "  ab c") == Pieces{"  ", "ab", " c"});
+  CHECK(pieces("[ ]?[a-z]+[0-9]|[ ]+", " a ") == Pieces{" ", "a", " "});
   // An optional run that the first character cannot start is skipped.
   CHECK(pieces("x?y|x", "xyxxyyx") == Pieces{"xy", "x", "xy", "y", "x"});
   CHECK(pieces("[^ab]?b+|a", "bb cb ab") == Pieces{"bb", " ", "cb", " ", "a", "b"});

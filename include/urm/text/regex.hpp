@@ -865,6 +865,7 @@ class Regex {
     re.compute_first_sets();
     re.index_ascii();
     re.build_split_follow();
+    re.build_entry_pairs();
     return re;
   }
 
@@ -900,12 +901,24 @@ class Regex {
     s.size = 0;
     s.budget = kBudgetBase + kBudgetPerByte * (text.size() - from);
     for (std::size_t start = from;;) {
-      // Where the program goes first for the character here (-1: nowhere).
-      std::int32_t entry = entry_[0];
+      // Where the program goes first for the characters here (-1: nowhere),
+      // and where to retry if that fails (-1: nowhere).
+      std::int32_t entry = entry_[0], retry = -1;
+      std::size_t skip = 0;  // bytes the entry has taken
       if (start < text.size()) {
-        const auto b = static_cast<std::uint8_t>(text[start]);
-        std::uint32_t len = 1;
-        entry = b < 0x80 ? entry_ascii_[b] : entry_[1 + std::size_t{class_at(text, start, len)}];
+        std::uint32_t len;
+        const std::uint8_t c0 = class_at(text, start, len);
+        if (entry_pairs_.empty()) {
+          entry = entry_[1 + std::size_t{c0}];
+        } else {
+          const std::size_t next = start + len;
+          std::uint32_t len1;
+          const std::size_t c1 = next < text.size() ? class_at(text, next, len1) : n_classes_;
+          const EntryPair& e = entry_pairs_[c0 * (n_classes_ + 1) + c1];
+          entry = e.pc;
+          retry = e.retry;
+          skip = e.skip ? len : 0;
+        }
         if (entry < 0) {
           start += len;
           continue;
@@ -920,8 +933,9 @@ class Regex {
         // the retry points here are taken in order. Most words never get to
         // run().
         std::int32_t pc = entry;
-        std::size_t pos = start;
+        std::size_t pos = start + skip;
         s.size = 0;
+        if (retry >= 0) s.push({retry, kRetry, static_cast<std::uint32_t>(start), 0});
         for (;;) {
           const Inst& in = prog_[static_cast<std::size_t>(pc)];
           std::uint32_t len;
@@ -998,6 +1012,8 @@ class Regex {
   static constexpr std::size_t kMaxProgram = 10'000;
   // split_follow_ entries at most (64 bytes each).
   static constexpr std::size_t kMaxFollowEntries = 4096;
+  // entry_pairs_ only for patterns of at most this many classes (8 bytes per pair).
+  static constexpr std::size_t kMaxPairClasses = 64;
   // The class id that stands for the end of the text in split_follow_
   // (build_classes makes at most 255 classes, 0..254).
   static constexpr std::size_t kEndClass = 255;
@@ -1462,6 +1478,66 @@ class Regex {
     return out;
   }
 
+  // entry_pairs_: like entry_, for the first two characters, through the
+  // splits that split_follow_ decides for them; at most one split that they
+  // leave open is passed, its second branch becoming the retry point. (At
+  // a '.' the Llama-3 program goes straight to the run of symbols, past four
+  // splits.) Only for patterns with few classes, so that the table stays
+  // small.
+  void build_entry_pairs() {
+    const bool splits = std::any_of(prog_.begin(), prog_.end(), [](const Inst& in) { return in.op == kSplit; });
+    if (n_classes_ > kMaxPairClasses || (splits && split_follow_.empty())) return;
+    const std::size_t n1 = n_classes_ + 1;  // the second: a class, or n_classes_ for the end of the text
+    entry_pairs_.assign(n_classes_ * n1, EntryPair{});
+    for (std::size_t c0 = 0; c0 < n_classes_; ++c0) {
+      for (std::size_t c1 = 0; c1 < n1; ++c1) {
+        const std::size_t second = c1 == n_classes_ ? kEndClass : c1;
+        std::int32_t pc = 0, retry = -1;
+        bool consumed = false;  // the first character is taken (then the second is the one at hand)
+        const auto in_set = [&](const Inst& in, std::size_t c) { return c < n_classes_ && set_classes_[in.cls][c]; };
+        for (int hops = 0; pc >= 0 && hops < 10000; ++hops) {
+          const Inst& in = prog_[static_cast<std::size_t>(pc)];
+          const std::size_t here = consumed ? c1 : c0;
+          if (in.op == kJump) {
+            pc = in.x;
+            continue;
+          }
+          if (in.op == kCharRepeat && in.min == 0 && !in_set(in, here)) {  // matches nothing here
+            ++pc;
+            continue;
+          }
+          // The first character, where taking it is no choice.
+          const bool takes_one = in.op == kChar || (in.op == kCharRepeat && in.greed == regex_detail::Greed::kPossessive && in.max == 1);
+          if (!consumed && takes_one && in_set(in, c0)) {
+            consumed = true;
+            ++pc;
+            continue;
+          }
+          if (in.op != kSplit) break;
+          std::uint8_t ok = split_tables_[static_cast<std::size_t>(in.table)][consumed ? (c1 == n_classes_ ? 0 : 1 + c1) : 1 + c0];
+          if (ok == 3 && !consumed) {
+            const SplitFollow& f = split_follow_[static_cast<std::size_t>(in.follow) + c0];
+            ok = static_cast<std::uint8_t>((f.x[second] ? 1 : 0) | (f.y[second] ? 2 : 0));
+          }
+          if (ok == 3) {
+            // A second open choice, or one after the first character (the
+            // retry point would be elsewhere): the machine takes it from here.
+            if (retry >= 0 || consumed) break;
+            retry = in.y;
+            pc = in.x;
+          } else if (ok == 0) {  // neither branch: what is left is the retry point, at the start
+            pc = retry;
+            retry = -1;
+            consumed = false;
+          } else {
+            pc = ok == 1 ? in.x : in.y;
+          }
+        }
+        entry_pairs_[c0 * n1 + c1] = {pc, retry, consumed};
+      }
+    }
+  }
+
   // The ASCII masks of the character instructions and entry_ascii_.
   void index_ascii() {
     for (Inst& in : prog_) {
@@ -1735,6 +1811,11 @@ class Regex {
     ClassBits x, y;  // see build_split_follow
   };
   std::vector<SplitFollow> split_follow_;   // per split with follow >= 0: n_classes_ entries
+  struct EntryPair {
+    std::int32_t pc = -1, retry = -1;  // see build_entry_pairs
+    bool skip = false;                 // pc is after the first character
+  };
+  std::vector<EntryPair> entry_pairs_;      // [first class * (n_classes_ + 1) + second class or n_classes_]
   std::size_t n_classes_ = 0;
 };
 
