@@ -48,7 +48,7 @@ class BpeWordCache {
     for (std::size_t i = hash & kSlotMask;; i = (i + 1) & kSlotMask) {
       const Slot& e = s.slots[i];
       if (e.n_ids == 0) return false;
-      if (e.hash == hash && e.word_len == word.size() && std::memcmp(s.words.data() + e.word, word.data(), word.size()) == 0) {
+      if (holds(s, e, word, hash)) {
         const std::int32_t* ids = s.ids.data() + e.ids;
         out.insert(out.end(), ids, ids + e.n_ids);
         return true;
@@ -67,11 +67,8 @@ class BpeWordCache {
       s.size = 0;
     }
     std::size_t i = hash & kSlotMask;
-    for (; s.slots[i].n_ids != 0; i = (i + 1) & kSlotMask) {
-      const Slot& e = s.slots[i];
-      if (e.hash == hash && e.word_len == word.size() && std::memcmp(s.words.data() + e.word, word.data(), word.size()) == 0)
-        return;  // another thread put it there first
-    }
+    for (; s.slots[i].n_ids != 0; i = (i + 1) & kSlotMask)
+      if (holds(s, s.slots[i], word, hash)) return;  // another thread put it there first
     s.slots[i] = {hash, static_cast<std::uint32_t>(s.words.size()), static_cast<std::uint32_t>(s.ids.size()),
                   static_cast<std::uint16_t>(word.size()), static_cast<std::uint16_t>(ids.size())};
     s.words.append(word);
@@ -95,6 +92,9 @@ class BpeWordCache {
     std::vector<std::int32_t> ids;      // as many ids at most
     std::size_t size = 0;
   };
+  static bool holds(const Shard& s, const Slot& e, std::string_view word, std::uint64_t hash) {
+    return e.hash == hash && e.word_len == word.size() && std::memcmp(s.words.data() + e.word, word.data(), word.size()) == 0;
+  }
   // The shard is chosen by the top bits of the hash (the slots use the low ones).
   Shard& shard(std::uint64_t hash) const { return shards_[hash >> 60]; }
 
