@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "support/tokenizer_fixtures.hpp"
 #include "urm/core/error.hpp"
 #include "urm/text/bpe_word_cache.hpp"
+#include "urm/text/string_id_map.hpp"
 #include "urm/text/tokenizer.hpp"
 
 using urm::test::tiny;
@@ -324,4 +326,13 @@ TEST_CASE("word cache: hits by hash and bytes, misses on a hash collision, bound
   CHECK_FALSE(cache.find("hello", 7, out));
   CHECK(cache.find("last", 99, out));
   CHECK(out == Ids{1, 2, 3, 4, 1, 2, 7});
+}
+
+TEST_CASE("load_up_to_8 is the zero-padded memcpy of 0 to 8 bytes") {
+  const char bytes[] = "\x01\x82\x03\xF4\x05\x06\x87\x08";
+  for (std::size_t n = 0; n <= 8; ++n) {
+    std::uint64_t want = 0;
+    std::memcpy(&want, bytes, n);
+    CHECK(urm::detail::load_up_to_8(bytes, n) == want);
+  }
 }
