@@ -1012,7 +1012,7 @@ class Regex {
   static constexpr std::size_t kMaxProgram = 10'000;
   // split_follow_ entries at most (64 bytes each).
   static constexpr std::size_t kMaxFollowEntries = 4096;
-  // entry_pairs_ only for patterns of at most this many classes (8 bytes per pair).
+  // entry_pairs_ only for patterns of at most this many classes (12 bytes per pair: at most ~50 KB).
   static constexpr std::size_t kMaxPairClasses = 64;
   // The class id that stands for the end of the text in split_follow_
   // (build_classes makes at most 255 classes, 0..254).
