@@ -906,11 +906,24 @@ class Regex {
       std::int32_t entry = entry_[0], retry = -1;
       std::size_t skip = 0;  // bytes the entry has taken
       if (start < text.size()) {
-        std::uint32_t len;
-        const std::uint8_t c0 = class_at(text, start, len);
-        if (entry_pairs_.empty()) {
-          entry = entry_[1 + std::size_t{c0}];
+        // First by the first character alone: where no match can start
+        // (most places, for patterns such as \p{N}{1,3}) this is the whole
+        // cost of a place.
+        const auto b = static_cast<std::uint8_t>(text[start]);
+        std::uint32_t len = 1;
+        std::uint8_t c0;
+        if (b < 0x80) {
+          c0 = ascii_class_[b];
+          entry = entry_ascii_[b];
         } else {
+          c0 = class_at(text, start, len);
+          entry = entry_[1 + std::size_t{c0}];
+        }
+        if (entry < 0) {
+          start += len;
+          continue;
+        }
+        if (!entry_pairs_.empty()) {
           const std::size_t next = start + len;
           std::uint32_t len1;
           const std::size_t c1 = next < text.size() ? class_at(text, next, len1) : n_classes_;
@@ -918,10 +931,10 @@ class Regex {
           entry = e.pc;
           retry = e.retry;
           skip = e.skip ? len : 0;
-        }
-        if (entry < 0) {
-          start += len;
-          continue;
+          if (entry < 0) {
+            start += len;
+            continue;
+          }
         }
       }
       if (entry >= 0) {
@@ -1383,6 +1396,11 @@ class Regex {
           ++pc;
           continue;
         }
+        // Nothing from here can start with this character: no match.
+        if (!nullable_[static_cast<std::size_t>(pc)] && (c == 0 || !first_[static_cast<std::size_t>(pc)][c - 1])) {
+          pc = -1;
+          break;
+        }
         if (in.op != kSplit) break;
         const std::uint8_t ok = split_tables_[static_cast<std::size_t>(in.table)][c];
         if (ok == 3) break;
@@ -1504,6 +1522,14 @@ class Regex {
           }
           if (in.op == kCharRepeat && in.min == 0 && !in_set(in, here)) {  // matches nothing here
             ++pc;
+            continue;
+          }
+          // Nothing from here can start with the character at hand: this
+          // way fails; what is left is the retry point, at the start.
+          if (!nullable_[static_cast<std::size_t>(pc)] && !(here < n_classes_ && first_[static_cast<std::size_t>(pc)][here])) {
+            pc = retry;
+            retry = -1;
+            consumed = false;
             continue;
           }
           // The first character, where taking it is no choice.
