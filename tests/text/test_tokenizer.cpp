@@ -3,12 +3,15 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "support/tokenizer_fixtures.hpp"
 #include "urm/core/error.hpp"
+#include "urm/text/bpe_word_cache.hpp"
+#include "urm/text/string_id_map.hpp"
 #include "urm/text/tokenizer.hpp"
 
 using urm::test::tiny;
@@ -296,4 +299,40 @@ TEST_CASE("long runs: one word each, encoded without quadratic work") {
     return s;
   }();
   CHECK(t.encode(hello, false) == Ids(20'000, 259));  // hellohello… merges into "hello"s
+}
+
+TEST_CASE("word cache: hits by hash and bytes, misses on a hash collision, bounded per shard") {
+  using Cache = urm::detail::BpeWordCache;
+  const Cache cache;
+  Ids out;
+  CHECK_FALSE(cache.find("hello", 7, out));
+  cache.insert("hello", 7, Ids{1, 2});
+  cache.insert("world", 7 + Cache::kSlotsPerShard, Ids{3});  // same shard, same first slot: probes on
+  cache.insert("other", 7, Ids{4});                          // the same hash as "hello": not "hello"
+  CHECK(cache.find("hello", 7, out));
+  CHECK(cache.find("world", 7 + Cache::kSlotsPerShard, out));
+  CHECK(cache.find("other", 7, out));
+  CHECK(out == Ids{1, 2, 3, 4});
+  CHECK_FALSE(cache.find("hellp", 7, out));  // same hash and length, other bytes
+  CHECK_FALSE(cache.find("hello", 8, out));
+  const std::string long_word(Cache::kMaxWordBytes + 1, 'a');
+  cache.insert(long_word, 9, Ids{5});
+  CHECK_FALSE(cache.find(long_word, 9, out));
+  CHECK(out == Ids{1, 2, 3, 4});
+  // A shard that is full is emptied before the next insertion.
+  for (std::uint64_t k = 0; k < Cache::kMaxEntriesPerShard - 3; ++k) cache.insert(std::to_string(k) + "w", 100 + k, Ids{6});
+  CHECK(cache.find("hello", 7, out));
+  cache.insert("last", 99, Ids{7});
+  CHECK_FALSE(cache.find("hello", 7, out));
+  CHECK(cache.find("last", 99, out));
+  CHECK(out == Ids{1, 2, 3, 4, 1, 2, 7});
+}
+
+TEST_CASE("load_up_to_8 is the zero-padded memcpy of 0 to 8 bytes") {
+  const char bytes[] = "\x01\x82\x03\xF4\x05\x06\x87\x08";
+  for (std::size_t n = 0; n <= 8; ++n) {
+    std::uint64_t want = 0;
+    std::memcpy(&want, bytes, n);
+    CHECK(urm::detail::load_up_to_8(bytes, n) == want);
+  }
 }

@@ -113,6 +113,29 @@ TEST_CASE("regex: construct by construct as HF (Oniguruma), or an error naming t
   CHECK(compared > 3000);
 }
 
+TEST_CASE("regex: the matcher's shortcuts keep Oniguruma's matches") {
+  const auto pieces = [](const char* pattern, const std::string& text) { return split(urm::detail::Regex::compile(pattern), text); };
+  // One-character look-aheads (tested in place, not run as sub-programs),
+  // also at the end of the text and while a greedy run gives back.
+  CHECK(pieces("\\s+(?!\\S)", "a   b  ") == Pieces{"a", "  ", " b", "  "});
+  CHECK(pieces("ab(?=.)|a", "abab") == Pieces{"ab", "a", "b"});
+  CHECK(pieces("a+(?=a)", "aaab") == Pieces{"aa", "ab"});
+  CHECK(pieces("a+(?!a)", "aaab") == Pieces{"aaa", "b"});
+  CHECK(pieces("\\s+(?=x)|\\s", "  x ") == Pieces{"  ", "x", " "});
+  // Splits that the second character decides.
+  CHECK(pieces("ab|ac|a", "acaab") == Pieces{"ac", "a", "ab"});
+  CHECK(pieces("a[bc]d|a.|a", "abdacxa") == Pieces{"abd", "ac", "x", "a"});
+  CHECK(pieces("\u00E9\u00E8|\u00E9", "\u00E9\u00E9\u00E8") == Pieces{"\u00E9", "\u00E9\u00E8"});
+  // Entries by the first two characters: taking the first, leaving a retry
+  // point that a later failure goes back to.
+  CHECK(pieces("abc|abd|a", "abdabca") == Pieces{"abd", "abc", "a"});
+  CHECK(pieces("[ ]?[a-z]+|[ ]+", "  ab c") == Pieces{"  ", "ab", " c"});
+  CHECK(pieces("[ ]?[a-z]+[0-9]|[ ]+", " a ") == Pieces{" ", "a", " "});
+  // An optional run that the first character cannot start is skipped.
+  CHECK(pieces("x?y|x", "xyxxyyx") == Pieces{"xy", "x", "xy", "y", "x"});
+  CHECK(pieces("[^ab]?b+|a", "bb cb ab") == Pieces{"bb", " ", "cb", " ", "a", "b"});
+}
+
 TEST_CASE("regex: malformed patterns are errors with the offset") {
   const std::string p = " of the pattern";
   CHECK_THROWS_WITH_AS(urm::detail::Regex::compile("(a"), ("regex: unterminated group \"(\" at byte offset 0" + p).c_str(), urm::Error);

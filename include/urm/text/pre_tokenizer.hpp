@@ -151,9 +151,16 @@ class PreTokenizer {
       return;
     }
     const SplitStep& s = steps_[k];
+    const bool last = k + 1 == steps_.size();
     const auto piece = [&](std::size_t b, std::size_t e) {
-      if (e > b) apply(k + 1, text.substr(b, e - b), word);
+      if (e <= b) return;
+      if (last) word(text.substr(b, e - b));  // the common case, without a call
+      else apply(k + 1, text.substr(b, e - b), word);
     };
+    if (s.behavior == SplitBehavior::kIsolated) {  // every piece is a word: no fold
+      s.regex.for_each_split(text, [&](std::size_t b, std::size_t e, bool) { piece(b, e); });
+      return;
+    }
     // The behaviours as a fold over (begin, end, is_match) with one pending piece.
     struct Pending {
       std::size_t b = 0, e = 0;
@@ -163,8 +170,7 @@ class PreTokenizer {
     s.regex.for_each_split(text, [&](std::size_t b, std::size_t e, bool is_match) {
       if (s.invert) is_match = !is_match;
       switch (s.behavior) {
-        case SplitBehavior::kIsolated:
-          piece(b, e);
+        case SplitBehavior::kIsolated:  // handled above
           break;
         case SplitBehavior::kRemoved:
           if (!is_match) piece(b, e);

@@ -44,10 +44,17 @@
 // per character, and none at all when what follows cannot start with a
 // character of the run (then giving characters back cannot help: the run is
 // made possessive at compile time). Each alternative carries the set of
-// classes it can start with, so alternatives that cannot match are skipped
-// without being tried. A match that needs more backtracking steps
-// than a budget proportional to the text throws (Oniguruma has a similar
-// retry limit), so no pattern can take unbounded time.
+// classes it can start with, and, for each first class, the set of classes
+// that can come second, so alternatives that cannot match are mostly
+// skipped without being tried. A look-ahead of one character set, such as
+// (?!\S), is a test of the next character, not a sub-program. The simple
+// part of the machine (characters, runs that never give back, decided
+// choices) runs inline in find; only runs that may give back, look-aheads
+// and atomic groups go to the general backtracking loop. ASCII characters
+// are tested against a mask in the instruction. A match that needs more
+// backtracking steps than a budget proportional to the text throws
+// (Oniguruma has a similar retry limit), so no pattern can take unbounded
+// time.
 #pragma once
 
 #include <algorithm>
@@ -854,7 +861,11 @@ class Regex {
     Compiler c{re, parser.nodes};
     const std::int32_t start = c.emit_program(root);
     if (start != 0) throw Error("regex: internal error: the program does not start at 0");
+    re.compile_assertions();
     re.compute_first_sets();
+    re.index_ascii();
+    re.build_split_follow();
+    re.build_entry_pairs();
     return re;
   }
 
@@ -890,49 +901,91 @@ class Regex {
     s.size = 0;
     s.budget = kBudgetBase + kBudgetPerByte * (text.size() - from);
     for (std::size_t start = from;;) {
-      // Where the program goes first for the character here (-1: nowhere).
-      std::int32_t entry = entry_[0];
+      // Where the program goes first for the characters here (-1: nowhere),
+      // and where to retry if that fails (-1: nowhere).
+      std::int32_t entry = entry_[0], retry = -1;
+      std::size_t skip = 0;  // bytes the entry has taken
       if (start < text.size()) {
-        std::uint32_t len;
-        entry = entry_[1 + std::size_t{class_at(text, start, len)}];
+        // First by the first character alone: where no match can start
+        // (most places, for patterns such as \p{N}{1,3}) this is the whole
+        // cost of a place.
+        const auto b = static_cast<std::uint8_t>(text[start]);
+        std::uint32_t len = 1;
+        std::uint8_t c0;
+        if (b < 0x80) {
+          c0 = ascii_class_[b];
+          entry = entry_ascii_[b];
+        } else {
+          c0 = class_at(text, start, len);
+          entry = entry_[1 + std::size_t{c0}];
+        }
         if (entry < 0) {
           start += len;
           continue;
         }
-      }
-      if (entry >= 0) {
-        // The deterministic start (runs that never give back, single
-        // characters) here; the machine only from the first choice on.
-        std::int32_t pc = entry;
-        std::size_t pos = start;
-        bool failed = false;
-        for (;;) {
-          const Inst& in = prog_[static_cast<std::size_t>(pc)];
-          if (in.op == kMatch) return Match{start, pos};
-          std::uint32_t len;
-          if (in.op == kChar) {
-            if (!in_class(in, text, pos, len)) {
-              failed = true;
-              break;
-            }
-            pos += len;
-            ++pc;
+        if (!entry_pairs_.empty()) {
+          const std::size_t next = start + len;
+          std::uint32_t len1;
+          const std::size_t c1 = next < text.size() ? class_at(text, next, len1) : n_classes_;
+          const EntryPair& e = entry_pairs_[c0 * (n_classes_ + 1) + c1];
+          entry = e.pc;
+          retry = e.retry;
+          skip = e.skip ? len : 0;
+          if (entry < 0) {
+            start += len;
             continue;
           }
-          if (in.op != kCharRepeat || in.greed != regex_detail::Greed::kPossessive) break;
-          std::uint32_t count = 0;
-          while (count < in.max && in_class(in, text, pos, len)) {
-            pos += len;
-            ++count;
-          }
-          if (count < in.min) {
-            failed = true;
-            break;
-          }
-          ++pc;
         }
-        std::size_t end = 0;
-        if (!failed && run(text, pc, pos, end, s, 0)) return Match{start, end};
+      }
+      if (entry >= 0) {
+        // The simple part of the machine here, without a call: single
+        // characters, runs that never give back, one-character look-aheads,
+        // jumps, and splits, which leave a retry point only when the two
+        // characters at hand do not decide them. The rest (runs that may
+        // give back, look-aheads, atomic groups) is run(); if that fails,
+        // the retry points here are taken in order. Most words never get to
+        // run().
+        std::int32_t pc = entry;
+        std::size_t pos = start + skip;
+        s.size = 0;
+        if (retry >= 0) s.push({retry, kRetry, static_cast<std::uint32_t>(start), 0});
+        for (;;) {
+          const Inst& in = prog_[static_cast<std::size_t>(pc)];
+          std::uint32_t len;
+          bool failed = false;
+          // Tests in order of frequency rather than a switch: these
+          // branches predict better than one indirect jump.
+          if (in.op == kCharRepeat && in.greed == regex_detail::Greed::kPossessive) {
+            failed = span(in, text, pos, in.max) < in.min;
+            ++pc;
+          } else if (in.op == kSplit) {
+            const std::uint8_t ok = branches(in, text, pos);
+            if (ok == 3) s.push({in.y, kRetry, static_cast<std::uint32_t>(pos), 0});
+            failed = ok == 0;
+            pc = ok & 1 ? in.x : in.y;
+          } else if (in.op == kMatch) {
+            return Match{start, pos};
+          } else if (in.op == kChar) {
+            failed = !in_class(in, text, pos, len);
+            pos += failed ? 0 : len;
+            ++pc;
+          } else if (in.op == kAssert) {
+            failed = in_class(in, text, pos, len) == in.negate;
+            ++pc;
+          } else if (in.op == kJump) {
+            pc = in.x;
+          } else {
+            std::size_t end = 0;
+            if (run(text, pc, pos, end, s, 0)) return Match{start, end};
+            failed = true;
+          }
+          if (!failed) continue;
+          if (s.size == 0) break;  // no match here
+          if (s.budget-- == 0) budget_exhausted();
+          const Frame& f = s.frames[--s.size];  // only kRetry frames are left here
+          pc = f.pc;
+          pos = f.pos;
+        }
       }
       if (start >= text.size()) return std::nullopt;
       start += char_len(text, start);
@@ -970,16 +1023,28 @@ class Regex {
   // Backtracking steps a find may take: kBudgetBase + kBudgetPerByte per byte searched.
   static constexpr std::size_t kBudgetBase = 1'000'000, kBudgetPerByte = 64;
   static constexpr std::size_t kMaxProgram = 10'000;
+  // split_follow_ entries at most (64 bytes each).
+  static constexpr std::size_t kMaxFollowEntries = 4096;
+  // entry_pairs_ only for patterns of at most this many classes (12 bytes per pair: at most ~50 KB).
+  static constexpr std::size_t kMaxPairClasses = 64;
+  // The class id that stands for the end of the text in split_follow_
+  // (build_classes makes at most 255 classes, 0..254).
+  static constexpr std::size_t kEndClass = 255;
 
-  enum Op : std::uint8_t { kChar, kCharRepeat, kSplit, kJump, kLookAhead, kAtomic, kMatch };
+  enum Op : std::uint8_t { kChar, kCharRepeat, kSplit, kJump, kLookAhead, kAssert, kAtomic, kMatch };
   struct Inst {
     Op op = kMatch;
     regex_detail::Greed greed = regex_detail::Greed::kGreedy;
-    bool negate = false;            // kLookAhead
-    std::uint16_t cls = 0;          // kChar, kCharRepeat: index into class_sets_
+    bool negate = false;            // kLookAhead, kAssert: (?!...)
+    std::uint16_t cls = 0;          // kChar, kCharRepeat, kAssert: index into set_classes_
     std::uint32_t min = 0, max = 0; // kCharRepeat
+    // kChar, kCharRepeat, kAssert: bit b of ascii[b / 64] = byte b < 0x80 is in the
+    // set. Most text is ASCII, and this tests it with the instruction at
+    // hand instead of two table lookups (byte -> class -> set).
+    std::array<std::uint64_t, 2> ascii{};
     std::int32_t x = -1, y = -1;    // kSplit: x preferred, then y; kJump: x; kLookAhead, kAtomic: x = sub-program
     std::int32_t table = -1;        // kSplit: index into split_tables_
+    std::int32_t follow = -1;       // kSplit: first entry in split_follow_, or -1
   };
   using ClassBits = std::bitset<256>;
 
@@ -1016,6 +1081,7 @@ class Regex {
         if (ids.size() == 255) throw Error("regex: more than 255 distinct character classes in the pattern");
         it = ids.emplace(sig, static_cast<std::uint8_t>(ids.size())).first;
         signatures.push_back(sig);
+        ++n_classes_;
       }
       const std::uint8_t id = it->second;
       for (std::uint32_t a = cp; a <= last && a < 128; ++a) ascii_class_[a] = id;
@@ -1277,6 +1343,7 @@ class Regex {
             null = re.nullable_[static_cast<std::size_t>(in.x)];
             break;
           case kLookAhead:
+          case kAssert:
           case kAtomic:
           case kMatch:
             null = true;  // no filtering through these
@@ -1323,6 +1390,17 @@ class Regex {
           pc = in.x;
           continue;
         }
+        // An optional run that cannot take this character matches nothing
+        // here (the [^\r\n\p{L}\p{N}]? before \p{L}+ at a letter).
+        if (in.op == kCharRepeat && in.min == 0 && c > 0 && !set_classes_[in.cls][c - 1]) {
+          ++pc;
+          continue;
+        }
+        // Nothing from here can start with this character: no match.
+        if (!nullable_[static_cast<std::size_t>(pc)] && (c == 0 || !first_[static_cast<std::size_t>(pc)][c - 1])) {
+          pc = -1;
+          break;
+        }
         if (in.op != kSplit) break;
         const std::uint8_t ok = split_tables_[static_cast<std::size_t>(in.table)][c];
         if (ok == 3) break;
@@ -1331,6 +1409,170 @@ class Regex {
       }
       entry_[c] = pc;
     }
+  }
+
+  // A look-ahead of one character set, such as (?!\S), becomes kAssert: a
+  // test of the character at the position (or of the end of the text),
+  // instead of running a sub-program for it. (Its sub-program stays in
+  // prog_, unreached.)
+  void compile_assertions() {
+    for (Inst& in : prog_) {
+      if (in.op != kLookAhead) continue;
+      const auto sub = static_cast<std::size_t>(in.x);
+      if (prog_[sub].op != kChar || prog_[sub + 1].op != kMatch) continue;
+      in.op = kAssert;
+      in.cls = prog_[sub].cls;
+    }
+  }
+
+  // split_follow_ (see kSplit in branches()): for each split and each class
+  // c that both its branches can start with, the classes that can come
+  // right after a first character of class c in a match of each branch.
+  // Alternations such as [^\r\n\p{L}\p{N}]?\p{L}+ | ... | \s+ mostly differ
+  // in their second character, so this settles most of the choices that the
+  // first character leaves open, without trying a branch that must fail.
+  // Skipped (follow = -1) when the tables would be large (many splits and
+  // classes): then the splits just try both branches.
+  void build_split_follow() {
+    std::size_t splits = 0;
+    for (const Inst& in : prog_) splits += in.op == kSplit ? 1 : 0;
+    if (splits * n_classes_ > kMaxFollowEntries) return;
+    for (Inst& in : prog_) {
+      if (in.op != kSplit) continue;
+      in.follow = static_cast<std::int32_t>(split_follow_.size());
+      for (std::size_t c = 0; c < n_classes_; ++c) {
+        SplitFollow f;
+        if (split_tables_[static_cast<std::size_t>(in.table)][1 + c] == 3) {
+          f.x = follow(static_cast<std::size_t>(in.x), c);
+          f.y = follow(static_cast<std::size_t>(in.y), c);
+        }
+        split_follow_.push_back(f);
+      }
+    }
+  }
+
+  // The classes (bit kEndClass: the end of the text) that can follow a first
+  // character of class c in a match from pc; a superset (possessive runs
+  // are taken as greedy), and every class when the match may end, or look
+  // ahead, before that character or right after it.
+  ClassBits follow(std::size_t pc, std::size_t c) const {
+    ClassBits all;
+    all.set();
+    const auto after = [&](std::size_t q) { return nullable_[q] ? all : first_[q]; };
+    ClassBits out;
+    std::vector<std::uint8_t> seen(prog_.size(), 0);
+    std::vector<std::size_t> todo = {pc};
+    while (!todo.empty()) {
+      const std::size_t q = todo.back();
+      todo.pop_back();
+      if (seen[q]) continue;
+      seen[q] = 1;
+      const Inst& in = prog_[q];
+      switch (in.op) {
+        case kChar:
+          if (set_classes_[in.cls][c]) out |= after(q + 1);
+          break;
+        case kCharRepeat:
+          if (set_classes_[in.cls][c]) {
+            if (in.max > 1) out |= set_classes_[in.cls];
+            if (in.min <= 1) out |= after(q + 1);
+          }
+          if (in.min == 0) todo.push_back(q + 1);
+          break;
+        case kSplit:
+          todo.push_back(static_cast<std::size_t>(in.y));
+          todo.push_back(static_cast<std::size_t>(in.x));
+          break;
+        case kJump:
+          todo.push_back(static_cast<std::size_t>(in.x));
+          break;
+        case kLookAhead:
+        case kAssert:
+        case kAtomic:
+        case kMatch:
+          return all;
+      }
+    }
+    return out;
+  }
+
+  // entry_pairs_: like entry_, for the first two characters, through the
+  // splits that split_follow_ decides for them; at most one split that they
+  // leave open is passed, its second branch becoming the retry point. (At
+  // a '.' the Llama-3 program goes straight to the run of symbols, past four
+  // splits.) Only for patterns with few classes, so that the table stays
+  // small.
+  void build_entry_pairs() {
+    const bool splits = std::any_of(prog_.begin(), prog_.end(), [](const Inst& in) { return in.op == kSplit; });
+    if (n_classes_ > kMaxPairClasses || (splits && split_follow_.empty())) return;
+    const std::size_t n1 = n_classes_ + 1;  // the second: a class, or n_classes_ for the end of the text
+    entry_pairs_.assign(n_classes_ * n1, EntryPair{});
+    for (std::size_t c0 = 0; c0 < n_classes_; ++c0) {
+      for (std::size_t c1 = 0; c1 < n1; ++c1) {
+        const std::size_t second = c1 == n_classes_ ? kEndClass : c1;
+        std::int32_t pc = 0, retry = -1;
+        bool consumed = false;  // the first character is taken (then the second is the one at hand)
+        const auto in_set = [&](const Inst& in, std::size_t c) { return c < n_classes_ && set_classes_[in.cls][c]; };
+        for (int hops = 0; pc >= 0 && hops < 10000; ++hops) {
+          const Inst& in = prog_[static_cast<std::size_t>(pc)];
+          const std::size_t here = consumed ? c1 : c0;
+          if (in.op == kJump) {
+            pc = in.x;
+            continue;
+          }
+          if (in.op == kCharRepeat && in.min == 0 && !in_set(in, here)) {  // matches nothing here
+            ++pc;
+            continue;
+          }
+          // Nothing from here can start with the character at hand: this
+          // way fails; what is left is the retry point, at the start.
+          if (!nullable_[static_cast<std::size_t>(pc)] && !(here < n_classes_ && first_[static_cast<std::size_t>(pc)][here])) {
+            pc = retry;
+            retry = -1;
+            consumed = false;
+            continue;
+          }
+          // The first character, where taking it is no choice.
+          const bool takes_one = in.op == kChar || (in.op == kCharRepeat && in.greed == regex_detail::Greed::kPossessive && in.max == 1);
+          if (!consumed && takes_one && in_set(in, c0)) {
+            consumed = true;
+            ++pc;
+            continue;
+          }
+          if (in.op != kSplit) break;
+          std::uint8_t ok = split_tables_[static_cast<std::size_t>(in.table)][consumed ? (c1 == n_classes_ ? 0 : 1 + c1) : 1 + c0];
+          if (ok == 3 && !consumed) {
+            const SplitFollow& f = split_follow_[static_cast<std::size_t>(in.follow) + c0];
+            ok = static_cast<std::uint8_t>((f.x[second] ? 1 : 0) | (f.y[second] ? 2 : 0));
+          }
+          if (ok == 3) {
+            // A second open choice, or one after the first character (the
+            // retry point would be elsewhere): the machine takes it from here.
+            if (retry >= 0 || consumed) break;
+            retry = in.y;
+            pc = in.x;
+          } else if (ok == 0) {  // neither branch: what is left is the retry point, at the start
+            pc = retry;
+            retry = -1;
+            consumed = false;
+          } else {
+            pc = ok == 1 ? in.x : in.y;
+          }
+        }
+        entry_pairs_[c0 * n1 + c1] = {pc, retry, consumed};
+      }
+    }
+  }
+
+  // The ASCII masks of the character instructions and entry_ascii_.
+  void index_ascii() {
+    for (Inst& in : prog_) {
+      if (in.op != kChar && in.op != kCharRepeat && in.op != kAssert) continue;
+      in.ascii = {};
+      for (std::uint32_t b = 0; b < 128; ++b)
+        if (set_classes_[in.cls][ascii_class_[b]]) in.ascii[b >> 6] |= std::uint64_t{1} << (b & 63);
+    }
+    for (std::uint32_t b = 0; b < 128; ++b) entry_ascii_[b] = entry_[1 + std::size_t{ascii_class_[b]}];
   }
 
   // A greedy run followed by something that cannot start with a character
@@ -1378,7 +1620,62 @@ class Regex {
 
   [[gnu::always_inline]] bool in_class(const Inst& in, std::string_view t, std::size_t p, std::uint32_t& len) const {
     if (p >= t.size()) return false;
+    const auto b = static_cast<std::uint8_t>(t[p]);
+    if (b < 0x80) {
+      len = 1;
+      return ((in.ascii[b >> 6] >> (b & 63)) & 1) != 0;
+    }
     return set_classes_[in.cls][class_at(t, p, len)];
+  }
+
+  // Moves pos over up to `max` characters of the set of `in` (kChar or
+  // kCharRepeat); returns how many. The loop of every run such as \p{L}+,
+  // where most of the matching time goes: ASCII bytes are tested against
+  // the instruction's own mask, in registers.
+  [[gnu::always_inline]] std::uint32_t span(const Inst& in, std::string_view t, std::size_t& pos, std::uint32_t max) const {
+    const std::uint64_t lo = in.ascii[0], hi = in.ascii[1];
+    const ClassBits& set = set_classes_[in.cls];
+    const char* const data = t.data();
+    const std::size_t n = t.size();
+    std::size_t p = pos;
+    std::uint32_t count = 0;
+    while (count < max && p < n) {
+      const auto b = static_cast<std::uint8_t>(data[p]);
+      if (b < 0x80) {
+        if ((((b < 64 ? lo : hi) >> (b & 63)) & 1) == 0) break;
+        ++p;
+      } else {
+        std::uint32_t len;
+        if (!set[class_at(t, p, len)]) break;
+        p += len;
+      }
+      ++count;
+    }
+    pos = p;
+    return count;
+  }
+
+  // Which branches of the split `in` may match at pos: bit 0 x, bit 1 y.
+  // split_tables_ has them per class of the character at pos (index 0: the
+  // end of the text); when both may, split_follow_ looks at the character
+  // after it.
+  [[gnu::always_inline]] std::uint8_t branches(const Inst& in, std::string_view t, std::size_t pos) const {
+    const auto& table = split_tables_[static_cast<std::size_t>(in.table)];
+    if (pos >= t.size()) return table[0];
+    std::uint32_t len;
+    const std::uint8_t c0 = class_at(t, pos, len);
+    const std::uint8_t ok = table[1 + std::size_t{c0}];
+    if (ok != 3 || in.follow < 0) return ok;
+    const std::size_t next = pos + len;
+    std::size_t c1 = kEndClass;
+    if (next < t.size()) c1 = class_at(t, next, len);
+    const SplitFollow& f = split_follow_[static_cast<std::size_t>(in.follow) + c0];
+    return static_cast<std::uint8_t>((f.x[c1] ? 1 : 0) | (f.y[c1] ? 2 : 0));
+  }
+
+  [[noreturn, gnu::noinline]] void budget_exhausted() const {
+    throw Error("regex: more than " + std::to_string(kBudgetBase) + " + " + std::to_string(kBudgetPerByte) +
+                " per byte backtracking steps (pattern " + pattern_ + ")");
   }
 
   // Runs the program from pc at pos; true with `end` set if it reaches kMatch.
@@ -1387,18 +1684,6 @@ class Regex {
     const std::size_t base = s.size;
     const auto push = [&](std::int32_t p, std::uint8_t kind, std::size_t at, std::uint32_t aux) {
       s.push({p, kind, static_cast<std::uint32_t>(at), aux});
-    };
-    // The class of the character at cached_pos (splits in a row look at the same one).
-    std::size_t cached_pos = std::string_view::npos;
-    std::uint8_t cached_cls = 0;
-    const auto class_here = [&]() -> int {  // -1 at the end of the text
-      if (pos >= t.size()) return -1;
-      if (pos != cached_pos) {
-        std::uint32_t len;
-        cached_cls = class_at(t, pos, len);
-        cached_pos = pos;
-      }
-      return cached_cls;
     };
     for (;;) {
       const Inst& in = prog_[static_cast<std::size_t>(pc)];
@@ -1413,42 +1698,29 @@ class Regex {
           goto fail;
         }
         case kCharRepeat: {
-          std::uint32_t count = 0, len;
+          std::uint32_t count = 0;
           if (in.greed == regex_detail::Greed::kPossessive) {
-            while (count < in.max && in_class(in, t, pos, len)) {
-              pos += len;
-              ++count;
-            }
+            count = span(in, t, pos, in.max);
             if (count < in.min) goto fail;
             ++pc;
             continue;
           }
           if (in.greed == regex_detail::Greed::kLazy) {
-            while (count < in.min && in_class(in, t, pos, len)) {
-              pos += len;
-              ++count;
-            }
+            count = span(in, t, pos, in.min);
             if (count < in.min) goto fail;
             if (count < in.max) push(pc, kLazyMore, pos, count);
             ++pc;
             continue;
           }
-          std::size_t min_pos = pos;
-          while (count < in.max && in_class(in, t, pos, len)) {
-            pos += len;
-            if (++count == in.min) min_pos = pos;
-          }
+          count = span(in, t, pos, in.min);
           if (count < in.min) goto fail;
-          if (in.greed == regex_detail::Greed::kGreedy && count > in.min)
-            push(pc, kGreedyBack, pos, static_cast<std::uint32_t>(min_pos));
+          const std::size_t min_pos = pos;
+          if (span(in, t, pos, in.max - in.min) > 0) push(pc, kGreedyBack, pos, static_cast<std::uint32_t>(min_pos));
           ++pc;
           continue;
         }
         case kSplit: {
-          // Skip a branch that cannot start with the character here:
-          // split_tables_ has, per class, bit 0 "x may match", bit 1 "y may".
-          const int cls = class_here();
-          const std::uint8_t ok = split_tables_[static_cast<std::size_t>(in.table)][static_cast<std::size_t>(cls + 1)];
+          const std::uint8_t ok = branches(in, t, pos);
           if (ok & 1) {
             if (ok & 2) push(in.y, kRetry, pos, 0);
             pc = in.x;
@@ -1463,6 +1735,14 @@ class Regex {
         case kJump:
           pc = in.x;
           continue;
+        case kAssert: {
+          std::uint32_t len;
+          if (in_class(in, t, pos, len) != in.negate) {
+            ++pc;
+            continue;
+          }
+          goto fail;
+        }
         case kLookAhead: {
           std::size_t e;
           const bool ok = run(t, in.x, pos, e, s, depth + 1);
@@ -1488,9 +1768,7 @@ class Regex {
       }
     fail:
       for (;;) {
-        if (s.budget-- == 0)
-          throw Error("regex: more than " + std::to_string(kBudgetBase) + " + " + std::to_string(kBudgetPerByte) +
-                      " per byte backtracking steps (pattern " + pattern_ + ")");
+        if (s.budget-- == 0) budget_exhausted();
         if (s.size == base) return false;
         const Frame f = s.frames[--s.size];
         if (f.kind == kRetry) {
@@ -1503,15 +1781,18 @@ class Regex {
           // One character back; when what follows cannot match empty, on
           // back to a character it can start with (e.g. \s*[\r\n]+ goes
           // straight to the run's last newline).
+          // With a one-character look-ahead next (\s+(?!\S)), on back to
+          // a character that passes it.
           const auto next = static_cast<std::size_t>(f.pc) + 1;
-          const bool filter = !nullable_[next];
+          const Inst& after = prog_[next];
+          const bool filter = !nullable_[next], assert_next = after.op == kAssert;
           std::size_t p = f.pos;
           bool found = true;
           for (;;) {
             do --p;
             while ((static_cast<std::uint8_t>(t[p]) & 0xC0) == 0x80);
             std::uint32_t len;
-            if (!filter || first_[next][class_at(t, p, len)]) break;
+            if (assert_next ? in_class(after, t, p, len) != after.negate : !filter || first_[next][class_at(t, p, len)]) break;
             if (p <= f.aux) {
               found = false;
               break;
@@ -1551,6 +1832,17 @@ class Regex {
   std::vector<std::uint8_t> nullable_;      // per instruction: bool
   std::vector<std::array<std::uint8_t, 257>> split_tables_;  // see kSplit
   std::array<std::int32_t, 257> entry_{};   // see compute_first_sets
+  std::array<std::int32_t, 128> entry_ascii_{};  // entry_ of each ASCII byte's class
+  struct SplitFollow {
+    ClassBits x, y;  // see build_split_follow
+  };
+  std::vector<SplitFollow> split_follow_;   // per split with follow >= 0: n_classes_ entries
+  struct EntryPair {
+    std::int32_t pc = -1, retry = -1;  // see build_entry_pairs
+    bool skip = false;                 // pc is after the first character
+  };
+  std::vector<EntryPair> entry_pairs_;      // [first class * (n_classes_ + 1) + second class or n_classes_]
+  std::size_t n_classes_ = 0;
 };
 
 }  // namespace urm::detail

@@ -18,6 +18,21 @@
 
 namespace urm::detail {
 
+// The n <= 8 bytes at p as a little-endian word, zero padded (what
+// std::memcpy(&w, p, n) into w = 0 gives, without calling memcpy for a
+// length known only at run time: two fixed-size loads that overlap).
+inline std::uint64_t load_up_to_8(const char* p, std::size_t n) {
+  if (n >= 4) {
+    std::uint32_t lo, hi;
+    std::memcpy(&lo, p, 4);
+    std::memcpy(&hi, p + n - 4, 4);
+    return lo | (static_cast<std::uint64_t>(hi) << (8 * (n - 4)));
+  }
+  if (n == 0) return 0;
+  const auto byte = [&](std::size_t k) { return static_cast<std::uint64_t>(static_cast<std::uint8_t>(p[k])) << (8 * k); };
+  return byte(0) | byte(n / 2) | byte(n - 1);
+}
+
 // A fast non-cryptographic hash of a short byte string: 8 bytes at a time,
 // each folded in by a multiply (the 64-bit golden ratio) and a shift.
 inline std::uint64_t hash_bytes(std::string_view s) {
@@ -29,11 +44,7 @@ inline std::uint64_t hash_bytes(std::string_view s) {
     std::memcpy(&w, s.data() + i, 8);
     h = (h ^ w) * kMul;
   }
-  if (i < s.size()) {
-    std::uint64_t w = 0;
-    std::memcpy(&w, s.data() + i, s.size() - i);
-    h = (h ^ w) * kMul;
-  }
+  if (i < s.size()) h = (h ^ load_up_to_8(s.data() + i, s.size() - i)) * kMul;
   // MurmurHash3's 64-bit finaliser: every input bit reaches every output bit.
   h ^= h >> 33;
   h *= 0xFF51AFD7ED558CCDull;
@@ -114,9 +125,7 @@ class StringIdMap {
 
   static std::uint64_t word_of(std::string_view key, std::uint64_t h) {
     if (key.size() > kInline) return h & 0xFFFFFFFF00000000ull;
-    std::uint64_t w = 0;
-    std::memcpy(&w, key.data(), key.size());
-    return w;
+    return load_up_to_8(key.data(), key.size());
   }
   bool equal(const Slot& s, std::string_view key, std::uint64_t word) const {
     if (s.length != key.size()) return false;
