@@ -1,18 +1,20 @@
 // bench-prefill — scoring speed of a reward model checkpoint: prefill
 // tokens/s per compute mode, prompt length and thread count, the GFLOP/s that
 // is and its fraction of the machine's measured peak, peak RSS; the speed-up
-// of score_batch's prefix reuse; and the deviation of fast mode from exact.
+// of score_batch's prefix reuse; and the deviation of each mode from exact.
 //
-//   bench-prefill --model DIR [--modes exact,fast,fast-single,PATH] [--lengths 64,512,2048]
+//   bench-prefill --model DIR [--modes exact,fast,int8,fast-single,PATH] [--lengths 64,512,2048]
 //                 [--threads 1,2] [--reps 5] [--quick] [--no-prefill]
 //                 [--prefix-reuse] [--deviation N] [--deviation-max-len L]
 //
 // Modes: exact (float32 on the stored weights), fast (the path RewardModel's
-// fast mode takes on this CPU, kernels::fast_mode_path), fast-single (bf16
+// fast mode takes on this CPU, kernels::fast_mode_path), int8 (int8 mode's,
+// kernels::int8_mode_path), fast-single (bf16
 // projections on the best bf16 kernel with one rounding of x: half the work,
 // larger deviations; for comparison only), or a path by name
 // (kernels::linear_path_name: float32, bf16x2-amx, bf16x2-avx512_bf16,
-// bf16x1-generic, ...), run as fast mode.
+// bf16x1-generic, ... run as fast mode; int8x2-avx2, int8x1-avx512_vnni, ...
+// run as int8 mode: a way to force a kernel).
 //
 // Prefill: one forward pass over random token ids of the given length (the
 // last position's hidden state, as scoring needs), median of --reps runs after
@@ -28,8 +30,11 @@
 // Prefix reuse: a 400-token prompt + 8 responses of 100 tokens, scored with
 // score_ids_batch (prompt once) and one by one; speed-up and max |difference|.
 //
-// Deviation: N random sequences of 8 … L (default 256) tokens scored in exact and fast
-// mode; min / median / p95 / max of |fast − exact|.
+// Deviation: N random sequences of 8 … L (default 256) tokens scored in exact
+// mode and in every other mode of --modes; per mode the median / p95 / max of
+// |mode − exact|, also as a percentage of the std of the exact scores (the
+// spread a ranking of responses works with), and the Spearman rank
+// correlation with exact (int8 mode's targets: >= 0.999, max <= 2% of the std).
 //
 // Peak RSS (getrusage) is per process: run one mode per process to compare.
 #include <sys/resource.h>
@@ -110,24 +115,56 @@ struct Mode {
   urm::kernels::LinearPath path;  // of the projections
 };
 
+// Spearman's rank correlation: Pearson's of the ranks (ties get their mean rank).
+std::vector<double> ranks(const std::vector<double>& v) {
+  std::vector<std::size_t> order(v.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return v[a] < v[b]; });
+  std::vector<double> r(v.size());
+  for (std::size_t i = 0; i < order.size();) {
+    std::size_t j = i;
+    while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]]) ++j;
+    for (std::size_t t = i; t <= j; ++t) r[order[t]] = 0.5 * static_cast<double>(i + j);
+    i = j + 1;
+  }
+  return r;
+}
+double spearman(const std::vector<double>& a, const std::vector<double>& b) {
+  const std::vector<double> ra = ranks(a), rb = ranks(b);
+  const double n = static_cast<double>(a.size()), mean = (n - 1) / 2;
+  double sab = 0, saa = 0, sbb = 0;
+  for (std::size_t i = 0; i < ra.size(); ++i) {
+    sab += (ra[i] - mean) * (rb[i] - mean);
+    saa += (ra[i] - mean) * (ra[i] - mean);
+    sbb += (rb[i] - mean) * (rb[i] - mean);
+  }
+  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0.0;
+}
+
 std::optional<Mode> mode_named(const std::string& name) {
   using urm::kernels::LinearKind;
   if (name == "exact") return Mode{name, urm::ComputeMode::Exact, urm::kernels::kStoredPath};
   if (name == "fast") return Mode{name, urm::ComputeMode::Fast, urm::kernels::fast_mode_path()};
+  if (name == "int8") return Mode{name, urm::ComputeMode::Int8, urm::kernels::int8_mode_path()};
   if (name == "fast-single")
     return Mode{name, urm::ComputeMode::Fast, {LinearKind::PackedBf16, urm::kernels::best_bf16_kernel(), 1}};
   std::vector<urm::kernels::LinearPath> paths = {urm::kernels::kStoredPath};
   for (auto kernel : {urm::kernels::Bf16Kernel::Amx, urm::kernels::Bf16Kernel::Avx512Bf16, urm::kernels::Bf16Kernel::Generic})
     for (std::size_t parts = 1; parts <= 3; ++parts) paths.push_back({LinearKind::PackedBf16, kernel, parts});
+  for (auto kernel : urm::kernels::kInt8Kernels)
+    for (std::size_t parts = 1; parts <= urm::kernels::kMaxInt8Parts; ++parts)
+      paths.push_back({.kind = LinearKind::PackedInt8, .parts = parts, .int8_kernel = kernel});
   for (const auto& p : paths)
-    if (urm::kernels::linear_path_name(p) == name) return Mode{name, urm::ComputeMode::Fast, p};
+    if (urm::kernels::linear_path_name(p) == name)
+      return Mode{name, p.kind == LinearKind::PackedInt8 ? urm::ComputeMode::Int8 : urm::ComputeMode::Fast, p};
   return std::nullopt;
 }
 
 urm::RewardModel load(const std::string& dir, const Mode& mode, std::size_t threads) {
   urm::RewardModel::Options o;
   o.compute = mode.compute;
-  o.fast_path = mode.path;
+  if (mode.compute == urm::ComputeMode::Int8) o.int8_path = mode.path;
+  else o.fast_path = mode.path;
   o.threads = threads;
   return urm::RewardModel::load(dir, o);
 }
@@ -172,7 +209,7 @@ int main(int argc, char** argv) {
   for (const auto& n : mode_names) {
     const auto m = mode_named(n);
     if (!m) {
-      std::fprintf(stderr, "bench-prefill: unknown mode %s (exact, fast, fast-single or a path name)\n", n.c_str());
+      std::fprintf(stderr, "bench-prefill: unknown mode %s (exact, fast, int8, fast-single or a path name)\n", n.c_str());
       return 2;
     }
     modes.push_back(*m);
@@ -263,25 +300,36 @@ int main(int argc, char** argv) {
   if (deviation > 0) {
     std::vector<std::vector<std::int32_t>> inputs;
     std::uniform_int_distribution<std::size_t> len(8, deviation_max_len);
-    std::vector<float> exact_scores;
+    std::vector<double> exact_scores;
     {
       const urm::RewardModel exact = load(model_dir, *mode_named("exact"), max_threads);
       for (std::size_t i = 0; i < deviation; ++i) inputs.push_back(random_ids(len(rng), exact.model().shape().vocab, rng));
       for (const auto& ids : inputs) exact_scores.push_back(exact.score_ids(ids).reward);
     }
-    const urm::RewardModel fast = load(model_dir, *mode_named("fast"), max_threads);
-    std::vector<double> diff;
-    double mean_abs_score = 0;
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      diff.push_back(std::abs(static_cast<double>(fast.score_ids(inputs[i]).reward) - exact_scores[i]));
-      mean_abs_score += std::abs(exact_scores[i]) / static_cast<double>(inputs.size());
+    double mean = 0, var = 0;
+    for (double e : exact_scores) mean += e / static_cast<double>(exact_scores.size());
+    for (double e : exact_scores) var += (e - mean) * (e - mean) / static_cast<double>(exact_scores.size());
+    const double sd = std::sqrt(var);
+    std::printf("exact scores of %zu random sequences of 8-%zu tokens: mean %.4g, std %.4g\n", inputs.size(),
+                deviation_max_len, mean, sd);
+    for (const Mode& mode : modes) {
+      if (mode.compute == urm::ComputeMode::Exact) continue;
+      const urm::RewardModel other = load(model_dir, mode, max_threads);
+      std::vector<double> scores, diff;
+      for (std::size_t i = 0; i < inputs.size(); ++i) {
+        scores.push_back(other.score_ids(inputs[i]).reward);
+        diff.push_back(std::abs(scores.back() - exact_scores[i]));
+      }
+      std::sort(diff.begin(), diff.end());
+      const auto at = [&](double q) { return diff[std::min(diff.size() - 1, static_cast<std::size_t>(q * static_cast<double>(diff.size())))]; };
+      const auto rel = [&](double d) { return sd > 0 ? 100.0 * d / sd : 0.0; };
+      std::printf("%s (path %s) vs exact: |diff| median %.3g, p95 %.3g, max %.3g = %.2f%% / %.2f%% / %.2f%% of the std; "
+                  "Spearman %.6f; %zu above 0.02\n",
+                  mode.name.c_str(), urm::kernels::linear_path_name(other.model().path()).c_str(), at(0.5), at(0.95),
+                  diff.back(), rel(at(0.5)), rel(at(0.95)), rel(diff.back()), spearman(scores, exact_scores),
+                  static_cast<std::size_t>(std::count_if(diff.begin(), diff.end(), [](double d) { return d > 0.02; })));
+      std::fflush(stdout);
     }
-    std::sort(diff.begin(), diff.end());
-    const auto at = [&](double q) { return diff[std::min(diff.size() - 1, static_cast<std::size_t>(q * static_cast<double>(diff.size())))]; };
-    std::printf("fast vs exact over %zu random sequences of 8-%zu tokens (mean |score| %.3g): |diff| min %.3g, median "
-                "%.3g, p95 %.3g, max %.3g; %zu above 0.02\n",
-                diff.size(), deviation_max_len, mean_abs_score, diff.front(), at(0.5), at(0.95), diff.back(),
-                static_cast<std::size_t>(std::count_if(diff.begin(), diff.end(), [](double d) { return d > 0.02; })));
   }
   std::printf("peak RSS of this process: %.0f MB\n", peak_rss_mb());
   return 0;

@@ -166,7 +166,7 @@ TEST_CASE("urm-score: fatal errors exit 2") {
 
   r = urm_score("--model " + kTiny + " --mode slow", ids_line(0));
   CHECK(r.status == 2);
-  CHECK(r.err.rfind("urm-score: --mode expects exact or fast, got \"slow\"\n", 0) == 0);
+  CHECK(r.err.rfind("urm-score: --mode expects exact or fast or int8, got \"slow\"\n", 0) == 0);
 
   r = urm_score("--bogus", "");
   CHECK(r.status == 2);

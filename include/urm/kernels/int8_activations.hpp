@@ -33,9 +33,70 @@
 #include "urm/core/error.hpp"
 #include "urm/core/thread_pool.hpp"
 #include "urm/kernels/int8_weights.hpp"
+#include "urm/kernels/simd.hpp"
 
 namespace urm::detail {
+
 inline constexpr std::size_t kInt8RowAlign = 8;  // activation rows are padded to this
+
+// xsimd's nearbyint and to_int inline GCC 12's unmasked AVX-512 intrinsics (simd.hpp's note).
+URM_GCC_PUSH_NO_MAYBE_UNINITIALIZED
+
+// amax = max |x[0, n)|; false if some x is NaN or infinite (then x · 0 is NaN).
+inline bool abs_max(const float* x, std::size_t n, float& amax) {
+  const std::size_t nv = n - n % simd_width;
+  fbatch m(0.0f), nan(0.0f);
+  for (std::size_t j = 0; j < nv; j += simd_width) {
+    const fbatch v = fbatch::load_unaligned(x + j);
+    const fbatch a = xsimd::abs(v);
+    m = xsimd::select(a > m, a, m);
+    nan += v * 0.0f;
+  }
+  float lanes[simd_width];
+  m.store_unaligned(lanes);
+  amax = 0.0f;
+  for (float l : lanes) amax = std::max(amax, l);
+  float bad = xsimd::hadd(nan);
+  for (std::size_t j = nv; j < n; ++j) {
+    amax = std::max(amax, std::abs(x[j]));
+    bad += x[j] * 0.0f;
+  }
+  return bad == 0.0f;
+}
+
+// hi[j] = q₀ + 128, lo[j] = q₁ + 128 (lo null: one part), the rounding of
+// int8_activations.hpp's formulas (nearest, ties to even: the same in the
+// vector body and the scalar tail).
+inline void quantize_row(const float* x, std::size_t n, float s0, float inv0, float inv1, std::uint8_t* hi,
+                         std::uint8_t* lo) {
+  using ibatch = xsimd::batch<std::int32_t>;
+  const std::size_t nv = n - n % simd_width;
+  const fbatch top(127.0f), bottom(-127.0f);
+  const auto clamp = [&](fbatch v) { return xsimd::select(v > top, top, xsimd::select(v < bottom, bottom, v)); };
+  alignas(64) std::int32_t q0[simd_width], q1[simd_width];
+  for (std::size_t j = 0; j < nv; j += simd_width) {
+    const fbatch v = fbatch::load_unaligned(x + j);
+    const fbatch h = clamp(xsimd::nearbyint(v * fbatch(inv0)));
+    (xsimd::to_int(h) + ibatch(128)).store_aligned(q0);
+    for (std::size_t i = 0; i < simd_width; ++i) hi[j + i] = static_cast<std::uint8_t>(q0[i]);
+    if (lo) {
+      const fbatch l = clamp(xsimd::nearbyint((v - h * fbatch(s0)) * fbatch(inv1)));
+      (xsimd::to_int(l) + ibatch(128)).store_aligned(q1);
+      for (std::size_t i = 0; i < simd_width; ++i) lo[j + i] = static_cast<std::uint8_t>(q1[i]);
+    }
+  }
+  for (std::size_t j = nv; j < n; ++j) {
+    const float h = std::clamp(std::nearbyint(x[j] * inv0), -127.0f, 127.0f);
+    hi[j] = static_cast<std::uint8_t>(static_cast<int>(h) + 128);
+    if (lo) {
+      const float l = std::clamp(std::nearbyint((x[j] - h * s0) * inv1), -127.0f, 127.0f);
+      lo[j] = static_cast<std::uint8_t>(static_cast<int>(l) + 128);
+    }
+  }
+}
+
+URM_GCC_POP
+
 }  // namespace urm::detail
 
 namespace urm::kernels {
@@ -81,11 +142,7 @@ inline void quantize_activations(Int8Activations& a, const float* x, std::size_t
       }
       const float* xr = x + r * k;
       float amax = 0.0f;
-      bool finite = true;
-      for (std::size_t j = 0; j < k; ++j) {
-        finite = finite && std::isfinite(xr[j]);
-        amax = std::max(amax, std::abs(xr[j]));
-      }
+      const bool finite = detail::abs_max(xr, k, amax);
       if (!finite || amax == 0.0f) {
         std::fill(hi, hi + k, std::uint8_t{128});
         if (parts > 1) std::fill(lo, lo + k, std::uint8_t{128});
@@ -97,15 +154,7 @@ inline void quantize_activations(Int8Activations& a, const float* x, std::size_t
       const float s1 = s0 / 254.0f, inv1 = 254.0f / s0;
       scales[r * parts] = s0;
       if (parts > 1) scales[r * parts + 1] = s1;
-      for (std::size_t j = 0; j < k; ++j) {
-        const float q0 = std::clamp(std::nearbyint(xr[j] * inv0), -127.0f, 127.0f);
-        hi[j] = static_cast<std::uint8_t>(static_cast<int>(q0) + 128);
-        if (parts > 1) {
-          const float rest = xr[j] - q0 * s0;
-          const float q1 = std::clamp(std::nearbyint(rest * inv1), -127.0f, 127.0f);
-          lo[j] = static_cast<std::uint8_t>(static_cast<int>(q1) + 128);
-        }
-      }
+      detail::quantize_row(xr, k, s0, inv0, inv1, hi, parts > 1 ? lo : nullptr);
     }
   });
 }
