@@ -79,10 +79,9 @@ struct RandomDecoder {
   LlamaWeights weights;
 
   explicit RandomDecoder(bool massive) {
+    shape = small_shape();  // GQA 2:1, widened
     shape.dim = 128;
     shape.n_layers = 4;
-    shape.n_heads = 4;
-    shape.n_kv_heads = 2;
     shape.head_dim = 32;
     shape.ffn_dim = 256;
     shape.vocab = 500;

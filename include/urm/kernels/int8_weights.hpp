@@ -82,21 +82,11 @@ class PackedInt8Weights {
 // Quantizes a weight W [n, k] stored as F32, F16 or BF16 (see the top of
 // this file). Parallel over panels.
 inline PackedInt8Weights pack_int8(const TensorView& w, ThreadPool& pool) {
-  if (w.rank() != 2 || w.dim(0) <= 0 || w.dim(1) <= 0)
-    throw Error("pack_int8: weight " + w.name + " has shape " + shape_string(w.shape) +
-                ", expected [n, k] with n, k > 0");
-  require_dtype(w, kFloatDTypes, "pack_int8: weight " + w.name);
-  const std::size_t n = static_cast<std::size_t>(w.dim(0)), k = static_cast<std::size_t>(w.dim(1));
+  const auto [n, k] = detail::checked_weight_shape(w, "pack_int8");
   if (k > detail::kInt8MaxK)
     throw Error("pack_int8: weight " + w.name + " has shape " + shape_string(w.shape) + ": k = " +
                 std::to_string(k) + " is more than " + std::to_string(detail::kInt8MaxK) +
                 ", where int32 sums of int8 products could overflow");
-  if (n > SIZE_MAX / 4 / k)
-    throw Error("pack_int8: weight " + w.name + " has shape " + shape_string(w.shape) + ", too large to address");
-  if (w.data == nullptr || w.nbytes != n * k * dtype_size(w.dtype))
-    throw Error("pack_int8: weight " + w.name + " holds " + std::to_string(w.nbytes) + " bytes, expected " +
-                std::to_string(n * k * dtype_size(w.dtype)) + " for " + std::string(dtype_name(w.dtype)) + " " +
-                shape_string(w.shape));
 
   PackedInt8Weights p;
   p.name_ = w.name;
