@@ -1,20 +1,22 @@
 // bench-prefill — scoring speed of a reward model checkpoint: prefill
 // tokens/s per compute mode, prompt length and thread count, the GFLOP/s that
 // is and its fraction of the machine's measured peak, peak RSS; the speed-up
-// of score_batch's prefix reuse; and the deviation of fast mode from exact.
+// of score_batch's prefix reuse; and the deviation of each mode from exact.
 //
-//   bench-prefill --model DIR [--modes exact,fast,fast-single,PATH] [--lengths 64,512,2048]
+//   bench-prefill --model DIR [--modes exact,fast,int8,fast-single,PATH] [--lengths 64,512,2048]
 //                 [--threads 1,2] [--reps 5] [--quick] [--no-prefill]
 //                 [--prefix-reuse] [--deviation N] [--deviation-max-len L]
 //
 // Modes: exact (the path RewardModel's exact mode takes for this checkpoint on
 // this CPU, kernels::exact_mode_path: float32 on the stored weights, or
 // bf16x3-amx for BF16 weights on AMX), fast (the path RewardModel's
-// fast mode takes on this CPU, kernels::fast_mode_path), fast-single (bf16
+// fast mode takes on this CPU, kernels::fast_mode_path), int8 (int8 mode's,
+// kernels::int8_mode_path), fast-single (bf16
 // projections on the best bf16 kernel with one rounding of x: half the work,
 // larger deviations; for comparison only), or a path by name
 // (kernels::linear_path_name: float32, bf16x2-amx, bf16x2-avx512_bf16,
-// bf16x1-generic, ...), run as fast mode.
+// bf16x1-generic, ... run as fast mode; int8x2-avx2, int8x1-avx512_vnni, ...
+// run as int8 mode: a way to force a kernel).
 //
 // Prefill: one forward pass over random token ids of the given length (the
 // last position's hidden state, as scoring needs), median of --reps runs after
@@ -31,8 +33,12 @@
 // score_ids_batch (prompt once) and one by one; speed-up and max |difference|.
 //
 // Deviation: N random sequences of 8 … L (default 256) tokens scored on the
-// float32 FMA path (exact mode's arithmetic without AMX) and in each mode of
-// --modes that takes another path; min / median / p95 / max of |mode − FMA|.
+// float32 FMA path (exact mode's arithmetic without AMX: the reference) and
+// in every mode of --modes that takes another path; per mode the median /
+// p95 / max of |mode − FMA|, also as a percentage of the std of the FMA
+// scores (the spread a ranking of responses works with), and the Spearman
+// rank correlation with them (int8 mode's targets: >= 0.999, max <= 2% of
+// the std).
 //
 // Peak RSS (getrusage) is per process: run one mode per process to compare.
 #include <sys/resource.h>
@@ -113,24 +119,59 @@ struct Mode {
   std::optional<urm::kernels::LinearPath> path;  // of the projections; unset: the mode's own
 };
 
+// Spearman's rank correlation: Pearson's of the ranks (ties get their mean rank).
+std::vector<double> ranks(const std::vector<double>& v) {
+  std::vector<std::size_t> order(v.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return v[a] < v[b]; });
+  std::vector<double> r(v.size());
+  for (std::size_t i = 0; i < order.size();) {
+    std::size_t j = i;
+    while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]]) ++j;
+    for (std::size_t t = i; t <= j; ++t) r[order[t]] = 0.5 * static_cast<double>(i + j);
+    i = j + 1;
+  }
+  return r;
+}
+double spearman(const std::vector<double>& a, const std::vector<double>& b) {
+  const std::vector<double> ra = ranks(a), rb = ranks(b);
+  const double n = static_cast<double>(a.size()), mean = (n - 1) / 2;
+  double sab = 0, saa = 0, sbb = 0;
+  for (std::size_t i = 0; i < ra.size(); ++i) {
+    sab += (ra[i] - mean) * (rb[i] - mean);
+    saa += (ra[i] - mean) * (ra[i] - mean);
+    sbb += (rb[i] - mean) * (rb[i] - mean);
+  }
+  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0.0;
+}
+
 std::optional<Mode> mode_named(const std::string& name) {
   using urm::kernels::LinearKind;
   if (name == "exact") return Mode{name, urm::ComputeMode::Exact, std::nullopt};
   if (name == "fast") return Mode{name, urm::ComputeMode::Fast, urm::kernels::fast_mode_path()};
+  if (name == "int8") return Mode{name, urm::ComputeMode::Int8, urm::kernels::int8_mode_path()};
   if (name == "fast-single")
     return Mode{name, urm::ComputeMode::Fast, urm::kernels::LinearPath{LinearKind::PackedBf16, urm::kernels::best_bf16_kernel(), 1}};
   std::vector<urm::kernels::LinearPath> paths = {urm::kernels::kStoredPath};
   for (auto kernel : {urm::kernels::Bf16Kernel::Amx, urm::kernels::Bf16Kernel::Avx512Bf16, urm::kernels::Bf16Kernel::Generic})
     for (std::size_t parts = 1; parts <= 3; ++parts) paths.push_back({LinearKind::PackedBf16, kernel, parts});
+  for (auto kernel : urm::kernels::kInt8Kernels)
+    for (std::size_t parts = 1; parts <= urm::kernels::kMaxInt8Parts; ++parts)
+      paths.push_back({.kind = LinearKind::PackedInt8, .parts = parts, .int8_kernel = kernel});
   for (const auto& p : paths)
-    if (urm::kernels::linear_path_name(p) == name) return Mode{name, urm::ComputeMode::Fast, p};
+    if (urm::kernels::linear_path_name(p) == name)
+      return Mode{name, p.kind == LinearKind::PackedInt8 ? urm::ComputeMode::Int8 : urm::ComputeMode::Fast, p};
   return std::nullopt;
 }
 
 urm::RewardModel load(const std::string& dir, const Mode& mode, std::size_t threads) {
   urm::RewardModel::Options o;
   o.compute = mode.compute;
-  (mode.compute == urm::ComputeMode::Exact ? o.exact_path : o.fast_path) = mode.path;
+  switch (mode.compute) {
+    case urm::ComputeMode::Exact: o.exact_path = mode.path; break;
+    case urm::ComputeMode::Fast: o.fast_path = mode.path; break;
+    case urm::ComputeMode::Int8: o.int8_path = mode.path; break;
+  }
   o.threads = threads;
   return urm::RewardModel::load(dir, o);
 }
@@ -175,7 +216,7 @@ int main(int argc, char** argv) {
   for (const auto& n : mode_names) {
     const auto m = mode_named(n);
     if (!m) {
-      std::fprintf(stderr, "bench-prefill: unknown mode %s (exact, fast, fast-single or a path name)\n", n.c_str());
+      std::fprintf(stderr, "bench-prefill: unknown mode %s (exact, fast, int8, fast-single or a path name)\n", n.c_str());
       return 2;
     }
     modes.push_back(*m);
@@ -268,29 +309,36 @@ int main(int argc, char** argv) {
     std::uniform_int_distribution<std::size_t> len(8, deviation_max_len);
     // The reference: exact mode on the float32 FMA path (the reference's
     // arithmetic, whatever exact mode takes on this CPU).
-    std::vector<float> fma_scores;
+    std::vector<double> fma_scores;
     {
       const urm::RewardModel fma =
           load(model_dir, Mode{"float32", urm::ComputeMode::Exact, urm::kernels::kStoredPath}, max_threads);
       for (std::size_t i = 0; i < deviation; ++i) inputs.push_back(random_ids(len(rng), fma.model().shape().vocab, rng));
       for (const auto& ids : inputs) fma_scores.push_back(fma.score_ids(ids).reward);
     }
+    double mean = 0, var = 0;
+    for (double e : fma_scores) mean += e / static_cast<double>(fma_scores.size());
+    for (double e : fma_scores) var += (e - mean) * (e - mean) / static_cast<double>(fma_scores.size());
+    const double sd = std::sqrt(var);
+    std::printf("float32 FMA scores of %zu random sequences of 8-%zu tokens: mean %.4g, std %.4g\n", inputs.size(),
+                deviation_max_len, mean, sd);
     for (const Mode& mode : modes) {
-      const urm::RewardModel rm = load(model_dir, mode, max_threads);
-      if (rm.model().path() == urm::kernels::kStoredPath) continue;  // the reference itself
-      std::vector<double> diff;
-      double mean_abs_score = 0;
+      const urm::RewardModel other = load(model_dir, mode, max_threads);
+      if (other.model().path() == urm::kernels::kStoredPath) continue;  // the reference itself
+      std::vector<double> scores, diff;
       for (std::size_t i = 0; i < inputs.size(); ++i) {
-        diff.push_back(std::abs(static_cast<double>(rm.score_ids(inputs[i]).reward) - fma_scores[i]));
-        mean_abs_score += std::abs(fma_scores[i]) / static_cast<double>(inputs.size());
+        scores.push_back(other.score_ids(inputs[i]).reward);
+        diff.push_back(std::abs(scores.back() - fma_scores[i]));
       }
       std::sort(diff.begin(), diff.end());
       const auto at = [&](double q) { return diff[std::min(diff.size() - 1, static_cast<std::size_t>(q * static_cast<double>(diff.size())))]; };
-      std::printf("%s (%s) vs float32 FMA over %zu random sequences of 8-%zu tokens (mean |score| %.3g): |diff| min "
-                  "%.3g, median %.3g, p95 %.3g, max %.3g; %zu above 0.02\n",
-                  mode.name.c_str(), urm::kernels::linear_path_name(rm.model().path()).c_str(), diff.size(),
-                  deviation_max_len, mean_abs_score, diff.front(), at(0.5), at(0.95), diff.back(),
+      const auto rel = [&](double d) { return sd > 0 ? 100.0 * d / sd : 0.0; };
+      std::printf("%s (path %s) vs float32 FMA: |diff| median %.3g, p95 %.3g, max %.3g = %.2f%% / %.2f%% / %.2f%% of the std; "
+                  "Spearman %.6f; %zu above 0.02\n",
+                  mode.name.c_str(), urm::kernels::linear_path_name(other.model().path()).c_str(), at(0.5), at(0.95),
+                  diff.back(), rel(at(0.5)), rel(at(0.95)), rel(diff.back()), spearman(scores, fma_scores),
                   static_cast<std::size_t>(std::count_if(diff.begin(), diff.end(), [](double d) { return d > 0.02; })));
+      std::fflush(stdout);
     }
   }
   std::printf("peak RSS of this process: %.0f MB\n", peak_rss_mb());

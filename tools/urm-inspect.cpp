@@ -38,7 +38,7 @@ struct UsageError {
 
 // The CPU features detected at run time and the matmul kernel each mode uses
 // (exact: float32 FMA chosen at compile time; fast: AMX / AVX512-BF16 / xsimd
-// chosen at run time).
+// and int8: AVX512-VNNI / AVX-VNNI / AVX2 / generic, chosen at run time).
 void print_cpu(std::ostream& out) {
   out << "cpu:\n  hardware threads: " << std::thread::hardware_concurrency() << "\n";
   std::istringstream lines(urm::kernels::describe_kernels());

@@ -5,7 +5,7 @@
 //   urm-make-random-model --shape llama3-1b|llama3-8b|tiny|qwen3-0.6b --dtype float16|bfloat16|float32
 //                         --out DIR [--head urm-prior|urm-gated|scalar|inform-mlp|armorm] [--gated] [--seed N]
 //                         [--hidden H --layers L --heads A --kv-heads K --head-dim D --ffn F --vocab V]
-//                         [--shard-gb G]
+//                         [--shard-gb G] [--outliers]
 //
 // The config is written first as a family's config.json would be, read back
 // with the library's reader, and the tensors written are exactly those its
@@ -17,6 +17,16 @@
 // standard deviation of HF's initializer (0.02); norms (and ArmoRM's logit
 // scale) are 1 + noise so the residual stream stays well scaled through many
 // layers.
+//
+// --outliers gives the residual stream "massive activations", as real Llama
+// checkpoints have (a few hidden channels 100-1000x the others, Sun et al.
+// 2024): three channels c get factors 100, 300 and 1000 in every tensor that
+// writes the residual stream — column c of the embedding and row c of each
+// o_proj and down_proj — so every layer keeps them. The tool then runs the
+// model on a few random sequences and prints the measured ratio of the
+// largest channel's mean |h| to the median channel's, at the last layer's
+// output. That is the test bed of reduced-precision modes: per-token
+// quantization of such rows loses the ordinary channels.
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -29,6 +39,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -37,6 +48,7 @@
 #include "urm/core/error.hpp"
 #include "urm/io/llama_config.hpp"
 #include "urm/io/safetensors_writer.hpp"
+#include "urm/model/llama_model.hpp"
 #include "urm/model/model_family.hpp"
 
 namespace {
@@ -102,7 +114,7 @@ int usage() {
   std::cerr << "usage: urm-make-random-model --shape llama3-1b|llama3-8b|tiny|qwen3-0.6b --dtype float16|bfloat16|float32\n"
                "                             --out DIR [--head " << head_names() << "] [--gated] [--seed N]\n"
                "                             [--hidden H] [--layers L] [--heads A] [--kv-heads K] [--head-dim D]\n"
-               "                             [--ffn F] [--vocab V] [--shard-gb G]\n";
+               "                             [--ffn F] [--vocab V] [--shard-gb G] [--outliers]\n";
   return 2;
 }
 
@@ -110,10 +122,12 @@ int usage() {
 
 int main(int argc, char** argv) try {
   std::map<std::string, std::string> opt;
-  bool gated = false;
+  bool gated = false, outliers = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--gated") {
+    if (a == "--outliers") {
+      outliers = true;
+    } else if (a == "--gated") {
       gated = true;
     } else if (a.rfind("--", 0) == 0 && i + 1 < argc) {
       opt[a.substr(2)] = argv[++i];
@@ -255,6 +269,20 @@ int main(int argc, char** argv) try {
   const std::filesystem::path out = opt["out"];
   std::filesystem::create_directories(out);
   const float bound = 0.02f * std::sqrt(3.0f);  // uniform(-b, b) has std 0.02
+  // --outliers: channel -> factor, and how a tensor's element index maps to the channel.
+  const std::vector<std::pair<std::int64_t, float>> massive = {
+      {s.hidden / 7, 100.0f}, {s.hidden * 3 / 7 + 1, 300.0f}, {s.hidden * 5 / 7 + 2, 1000.0f}};
+  const auto outlier_factor = [&](const urm::TensorSpec& t, std::size_t element) {
+    if (!outliers || t.shape.size() != 2) return 1.0f;
+    const auto cols = static_cast<std::size_t>(t.shape[1]);
+    std::int64_t channel = -1;
+    if (t.name == "model.embed_tokens.weight") channel = static_cast<std::int64_t>(element % cols);
+    else if (t.name.ends_with(".self_attn.o_proj.weight") || t.name.ends_with(".mlp.down_proj.weight"))
+      channel = static_cast<std::int64_t>(element / cols);
+    for (const auto& [c, f] : massive)
+      if (c == channel) return f;
+    return 1.0f;
+  };
   nlohmann::ordered_json weight_map = nlohmann::ordered_json::object();
   std::size_t total_size = 0;
   for (std::size_t sh = 0; sh < shards.size(); ++sh) {
@@ -277,7 +305,7 @@ int main(int argc, char** argv) try {
       for (std::size_t e = 0; e < chunk.size() / esz; ++e) {
         const double u = static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53;  // [0, 1)
         const float r = static_cast<float>(2.0 * u - 1.0) * bound;
-        put(chunk.data() + e * esz, t.dtype, shard_norm[ti] ? 1.0f + r : r);
+        put(chunk.data() + e * esz, t.dtype, shard_norm[ti] ? 1.0f + r : r * outlier_factor(t, byte0 / esz + e));
       }
     });
     std::cerr << "wrote " << (out / file).string() << "\n";
@@ -289,6 +317,34 @@ int main(int argc, char** argv) try {
   std::ofstream(out / "config.json") << config.dump(2) << "\n";
   std::cerr << "wrote " << (out / "config.json").string() << " (" << total_size / 1e9 << " GB of weights, "
             << urm::describe(family) << ")\n";
+  if (outliers) {
+    // The residual stream of the written model, measured: the last layer's
+    // output (the trace's second-to-last row) of the last token of 8 random
+    // sequences of 16 tokens; per channel the mean |h|.
+    const urm::Checkpoint ckpt = urm::Checkpoint::open(out.string());
+    const urm::LlamaModel model = urm::LlamaModel::from_checkpoint(ckpt, urm::LlamaConfig::load((out / "config.json").string()));
+    urm::ThreadPool pool(0);
+    urm::LlamaState st;
+    std::vector<double> mean_abs(static_cast<std::size_t>(s.hidden));
+    std::uint64_t state = seed;
+    for (int seq = 0; seq < 8; ++seq) {
+      std::vector<std::int32_t> ids(16);
+      for (auto& id : ids) id = static_cast<std::int32_t>(splitmix64(state) % 128000);
+      std::vector<std::vector<float>> trace;
+      st.clear();
+      model.forward(ids, st, urm::LlamaOutput::Last, pool, &trace);
+      const std::vector<float>& h = trace[trace.size() - 2];
+      for (std::size_t c = 0; c < h.size(); ++c) mean_abs[c] += std::abs(h[c]) / 8.0;
+    }
+    std::vector<double> sorted = mean_abs;
+    std::sort(sorted.begin(), sorted.end());
+    const double median = sorted[sorted.size() / 2];
+    std::cout << "massive activations in channels";
+    for (const auto& [c, f] : massive) std::cout << " " << c << " (x" << f << ")";
+    std::cout << ": measured max/median channel ratio of the residual stream (mean |h| over 8 random sequences, "
+                 "last layer's output): "
+              << sorted.back() / median << "\n";
+  }
   return 0;
 } catch (const std::exception& e) {
   std::cerr << "error: " << e.what() << "\n";

@@ -58,7 +58,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: urm-score [--model DIR] [--tokenizer-dir DIR] [--threads N] [--input FILE|-] [--output FILE|-]\n"
-    "                 [--emit-ids] [--max-tokens N] [--truncate-left] [--bos card|single] [--mode exact|fast]\n"
+    "                 [--emit-ids] [--max-tokens N] [--truncate-left] [--bos card|single] [--mode exact|fast|int8]\n"
     "                 [--date YYYY-MM-DD] [--max-line-bytes N] [--stats] [--prefix-cache-mb N] [--samples N [--seed S]]\n"
     "\n"
     "Reads JSON Lines, one input per line: {\"messages\": [{\"role\": ..., \"content\": ...}, ...]} (with\n"
@@ -83,7 +83,8 @@ constexpr const char* kUsage =
     "                       (URM: two <|begin_of_text|>; Skywork-Reward-V2: the template's removed, one added;\n"
     "                       ArmoRM, INF-ORM: apply_chat_template's ids), single = apply_chat_template's ids\n"
     "  --single-bos         the same as --bos single\n"
-    "  --mode exact|fast    float32 arithmetic (default) or reduced-precision kernels\n"
+    "  --mode exact|fast|int8\n"
+    "                       float32 arithmetic (default), bf16 (fast) or int8 kernels\n"
     "  --date YYYY-MM-DD    the date a chat template's strftime_now() prints (default: today, so a\n"
     "                       template that prints the date gives scores that depend on the day)\n"
     "  --max-line-bytes N   longest input line read (default: 16777216, 16 MiB); a longer one gets an error\n"

@@ -35,7 +35,7 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: urm-serve [--model DIR] [--host ADDR] [--port N] [--threads N] [--mode exact|fast]\n"
+    "usage: urm-serve [--model DIR] [--host ADDR] [--port N] [--threads N] [--mode exact|fast|int8]\n"
     "                 [--tokenizer-dir DIR] [--single-bos] [--max-tokens N] [--truncate-left]\n"
     "                 [--api-key KEY] [--max-body-mb N] [--queue N] [--prefix-cache-mb N]\n"
     "                 [--served-model-name NAME] [--date YYYY-MM-DD]\n"
@@ -49,7 +49,8 @@ constexpr const char* kUsage =
     "  --host ADDR              address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)\n"
     "  --port N                 port (default 8000; 0 = any free port, printed when ready)\n"
     "  --threads N              compute threads (default: all cores)\n"
-    "  --mode exact|fast        float32 arithmetic (default) or reduced-precision kernels\n"
+    "  --mode exact|fast|int8\n"
+    "                           float32 arithmetic (default), bf16 (fast) or int8 kernels\n"
     "  --tokenizer-dir DIR      folder with tokenizer.json and tokenizer_config.json (default: the model's)\n"
     "  --single-bos             texts and chats get one <|begin_of_text|> (default: the model card's\n"
     "                           pipeline, which adds the post-processor's)\n"

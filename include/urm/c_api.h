@@ -57,7 +57,7 @@ typedef struct urm_load_options {
   int truncate_left;         /* nonzero: keep the last max_tokens tokens of longer inputs (else error) */
   int single_bos;            /* nonzero: apply_chat_template's ids, one BOS (default: the model family's
                                 card pipeline: two <|begin_of_text|> for URM, one for the others) */
-  const char* mode;          /* compute mode: "exact" (NULL: the default) or "fast" */
+  const char* mode;          /* compute mode: "exact" (NULL: the default), "fast" or "int8" */
   const char* date;          /* "YYYY-MM-DD": the date a chat template's strftime_now() prints;
                                 NULL = today (a template that prints it makes scores depend on the date) */
 } urm_load_options;

@@ -385,7 +385,7 @@ int main(void) {
   urm_model_free(fast);
   options.mode = "slow";
   CHECK(urm_model_load(URM_DEMO_MODEL_DIR, &options) == NULL);
-  CHECK_ERROR("compute mode \"slow\" is not one of exact, fast");
+  CHECK_ERROR("compute mode \"slow\" is not one of exact, fast, int8");
 
   urm_model_free(truncating);
   urm_model_free(short_model);

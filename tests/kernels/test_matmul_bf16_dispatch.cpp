@@ -51,6 +51,8 @@ TEST_CASE("CPUID detection agrees with the kernel's /proc/cpuinfo flags") {
   CHECK(f.avx512f == has(flags, "avx512f"));
   CHECK(f.avx512bw == has(flags, "avx512bw"));
   CHECK(f.avx512_bf16 == has(flags, "avx512_bf16"));
+  CHECK(f.avx512_vnni == has(flags, "avx512_vnni"));
+  CHECK(f.avx_vnni == has(flags, "avx_vnni"));
   CHECK(f.amx_tile == has(flags, "amx_tile"));
   CHECK(f.amx_bf16 == has(flags, "amx_bf16"));
   // Linux lists a flag only when it enables the state, so a listed AMX must

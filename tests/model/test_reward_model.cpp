@@ -135,7 +135,7 @@ TEST_CASE("RewardModel: score_ids_batch, prefix reuse and score_ids give the sam
   // Batch invariance: a score depends only on its input, never on what else
   // is in the batch (the shared prefix, and so the rows each forward pass
   // runs, change with it) nor on the thread count. Exact mode and every
-  // bf16 path this machine runs.
+  // bf16 and int8 path this machine runs.
   const auto& cs = cases("small-gqa-bf16");
   std::vector<std::vector<std::int32_t>> inputs;
   for (const auto& c : cs) inputs.push_back(ids_of(c));
@@ -151,13 +151,17 @@ TEST_CASE("RewardModel: score_ids_batch, prefix reuse and score_ids give the sam
       {2, cs.size() + 1}, {cs.size() + 2, cs.size() + 2}};
   std::vector<std::optional<kernels::LinearPath>> paths = {std::nullopt};  // nullopt: exact mode
   for (const auto& p : bf16_paths()) paths.push_back(p);
+  for (const auto& p : int8_paths()) paths.push_back(p);
   for (const auto& path : paths) {
     CAPTURE(path ? kernels::linear_path_name(*path) : std::string("exact"));
     std::vector<Score> alone;  // every input scored alone on 1 thread
     for (std::size_t threads : {1u, 2u, 7u}) {
       RewardModel::Options o;
       o.threads = threads;
-      if (path) {
+      if (path && path->kind == kernels::LinearKind::PackedInt8) {
+        o.compute = ComputeMode::Int8;
+        o.int8_path = *path;
+      } else if (path) {
         o.compute = ComputeMode::Fast;
         o.fast_path = *path;
       }

@@ -78,4 +78,13 @@ inline std::vector<urm::kernels::LinearPath> bf16_paths(std::size_t parts = 2) {
   return paths;
 }
 
+// Int8 mode's paths (its parts) on every int8 kernel this machine can run, best first.
+inline std::vector<urm::kernels::LinearPath> int8_paths() {
+  std::vector<urm::kernels::LinearPath> paths;
+  for (urm::kernels::Int8Kernel k : urm::kernels::kInt8Kernels)
+    if (urm::kernels::int8_kernel_available(k, urm::cpu_features()))
+      paths.push_back({.kind = urm::kernels::LinearKind::PackedInt8, .parts = 2, .int8_kernel = k});
+  return paths;
+}
+
 }  // namespace urm::test

@@ -7,6 +7,7 @@
 
 #include "support/io_files.hpp"
 #include "support/run_program.hpp"
+#include "urm/kernels/linear_dispatch.hpp"
 
 using urm::test::kModels;
 namespace fs = std::filesystem;
@@ -131,6 +132,9 @@ TEST_CASE("urm-inspect --cpu reports the machine without a checkpoint") {
   CHECK(r.out.find("\n  exact mode matmul: float32 (") != std::string::npos);
   CHECK(r.out.find("\n  fast mode matmul: ") != std::string::npos);
   CHECK(r.out.find("\n  fast mode candidates, fastest first: ") != std::string::npos);
+  CHECK(r.out.find("\n  int8 mode matmul: " + urm::kernels::linear_path_name(urm::kernels::int8_mode_path()) + " (int8 x int8 -> int32 on ") !=
+        std::string::npos);
+  CHECK(r.out.find("\n  int8 mode candidates, fastest first: int8x2-avx512_vnni") != std::string::npos);
 }
 
 TEST_CASE("urm-inspect shows the family of each zoo checkpoint") {

@@ -63,6 +63,42 @@ TEST_CASE("urm-make-random-model: every head, and Qwen3, load and score") {
   CHECK(qwen.config().tie_word_embeddings);
 }
 
+TEST_CASE("urm-make-random-model --outliers: three residual channels 100-1000x the rest, measured and printed") {
+  const urm::test::TempDir dir("make-random-model-outliers");
+  const std::string plain = dir.file("plain"), massive = dir.file("massive");
+  const std::string shape = "--hidden 64 --layers 2 --heads 4 --kv-heads 2 --ffn 96 --vocab 128256 --dtype bfloat16";
+  REQUIRE(make_model(shape + " --out " + plain).status == 0);
+  const auto r = make_model(shape + " --outliers --out " + massive);
+  REQUIRE(r.status == 0);
+  // Channels hidden/7, 3 hidden/7 + 1, 5 hidden/7 + 2.
+  const std::string head = "massive activations in channels 9 (x100) 28 (x300) 47 (x1000): measured max/median channel "
+                           "ratio of the residual stream (mean |h| over 8 random sequences, last layer's output): ";
+  REQUIRE(r.out.rfind(head, 0) == 0);
+  const double ratio = std::stod(r.out.substr(head.size()));
+  CHECK(ratio > 100);
+  CHECK(ratio < 2000);
+  const auto p = make_model(shape + " --out " + dir.file("plain2"));
+  CHECK(p.out.empty());  // without --outliers nothing is measured
+  // The written tensors: embedding column 47 and o_proj / down_proj row 47 are 1000x, the rest as without --outliers.
+  const urm::Checkpoint a = urm::Checkpoint::open(plain), b = urm::Checkpoint::open(massive);
+  const urm::TensorView ea = a.tensor("model.embed_tokens.weight"), eb = b.tensor("model.embed_tokens.weight");
+  for (std::size_t i : {47u, 64u + 47u, 64u * 1000u + 47u})
+    CHECK(eb.get_f32(i) == doctest::Approx(1000.0 * ea.get_f32(i)).epsilon(0.01));
+  CHECK(eb.get_f32(46) == ea.get_f32(46));
+  const urm::TensorView da = a.tensor("model.layers.1.mlp.down_proj.weight"), db = b.tensor("model.layers.1.mlp.down_proj.weight");
+  CHECK(db.get_f32(9 * 96 + 5) == doctest::Approx(100.0 * da.get_f32(9 * 96 + 5)).epsilon(0.01));
+  CHECK(db.get_f32(10 * 96 + 5) == da.get_f32(10 * 96 + 5));
+  const urm::TensorView oa = a.tensor("model.layers.0.self_attn.o_proj.weight"), ob = b.tensor("model.layers.0.self_attn.o_proj.weight");
+  CHECK(ob.get_f32(28 * 64 + 3) == doctest::Approx(300.0 * oa.get_f32(28 * 64 + 3)).epsilon(0.01));
+  // It loads and scores in every mode.
+  for (urm::ComputeMode mode : {urm::ComputeMode::Exact, urm::ComputeMode::Int8}) {
+    urm::RewardModel::Options o;
+    o.threads = 1;
+    o.compute = mode;
+    CHECK(std::isfinite(urm::RewardModel::load(massive, o).score_ids(std::vector<std::int32_t>{128000, 5, 6, 7}).reward));
+  }
+}
+
 TEST_CASE("urm-make-random-model: bad arguments are exact errors, and nothing is written") {
   const urm::test::TempDir dir("make-random-model-errors");
   const std::string out = " --out " + dir.file("never");

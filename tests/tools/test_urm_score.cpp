@@ -144,6 +144,17 @@ TEST_CASE("urm-score: --stats says which path fast mode chose on this CPU") {
                    urm::kernels::linear_path_description(path) + ")\n") != std::string::npos);
 }
 
+TEST_CASE("urm-score: --mode int8 scores and --stats names its path") {
+  const ScoreRun r = urm_score("--model " + kTiny + " --mode int8 --stats", ids_line(0));
+  CHECK(r.status == 0);
+  REQUIRE(r.out.size() == 1);
+  // tiny-urm-llama3's int8 deviation is at most 0.0193 (tests/model/test_int8_mode.cpp).
+  CHECK(std::abs(nlohmann::json::parse(r.out[0])["reward"].get<double>() - golden_case(0)["score"].get<double>()) <= 0.03);
+  const urm::kernels::LinearPath path = urm::kernels::int8_mode_path();
+  CHECK(r.err.find("\nint8 mode, matmul path " + urm::kernels::linear_path_name(path) + " (" +
+                   urm::kernels::linear_path_description(path) + ")\n") != std::string::npos);
+}
+
 TEST_CASE("urm-score: --mode fast scores within 0.02 of the reference") {
   const ScoreRun r = urm_score("--model " + kTiny + " --mode fast", ids_line(0) + ids_line(3));
   CHECK(r.status == 0);
@@ -166,7 +177,7 @@ TEST_CASE("urm-score: fatal errors exit 2") {
 
   r = urm_score("--model " + kTiny + " --mode slow", ids_line(0));
   CHECK(r.status == 2);
-  CHECK(r.err.rfind("urm-score: --mode expects exact or fast, got \"slow\"\n", 0) == 0);
+  CHECK(r.err.rfind("urm-score: --mode expects exact or fast or int8, got \"slow\"\n", 0) == 0);
 
   r = urm_score("--bogus", "");
   CHECK(r.status == 2);

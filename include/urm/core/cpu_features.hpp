@@ -44,6 +44,8 @@ struct CpuFeatures {
   bool avx512f = false;
   bool avx512bw = false;
   bool avx512_bf16 = false;  // vdpbf16ps, vcvtne2ps2bf16
+  bool avx512_vnni = false;  // vpdpbusd on zmm
+  bool avx_vnni = false;     // vpdpbusd on ymm (VEX encoding)
   bool amx_tile = false;
   bool amx_bf16 = false;  // tdpbf16ps
 
@@ -55,6 +57,9 @@ struct CpuFeatures {
   // What a kernel may actually execute: implemented and enabled.
   bool can_avx2_fma() const { return avx2 && fma && os_avx; }
   bool can_f16c() const { return f16c && os_avx; }
+  bool can_avx2() const { return avx2 && os_avx; }
+  bool can_avx_vnni() const { return avx2 && avx_vnni && os_avx; }
+  bool can_avx512_vnni() const { return avx512f && avx512bw && avx512_vnni && os_avx512; }
   bool can_avx512_bf16() const { return avx512f && avx512bw && avx512_bf16 && os_avx512; }
   bool can_amx_bf16() const { return amx_tile && amx_bf16 && os_amx && can_avx512_bf16(); }
 };
@@ -109,9 +114,13 @@ inline CpuFeatures detect_cpu_features() {
     f.avx2 = (b >> 5) & 1u;
     f.avx512f = (b >> 16) & 1u;
     f.avx512bw = (b >> 30) & 1u;
+    f.avx512_vnni = (c >> 11) & 1u;
     f.amx_bf16 = (d >> 22) & 1u;
     f.amx_tile = (d >> 24) & 1u;
-    if (subleaves >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) f.avx512_bf16 = (a >> 5) & 1u;
+    if (subleaves >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) {
+      f.avx_vnni = (a >> 4) & 1u;
+      f.avx512_bf16 = (a >> 5) & 1u;
+    }
   }
   if (static_cast<unsigned>(__get_cpuid_max(0x80000000u, nullptr)) >= 0x80000004u) {
     char brand[49] = {};
@@ -142,7 +151,7 @@ inline const CpuFeatures& cpu_features() {
 
 // One line per group, e.g.
 //   cpu: Intel(R) Xeon(R) Processor
-//   isa: avx2 fma f16c avx512f avx512bw avx512_bf16 amx_tile amx_bf16
+//   isa: avx2 fma f16c avx512f avx512bw avx512_bf16 avx512_vnni avx_vnni amx_tile amx_bf16
 //   os:  avx avx512 amx (tile data permitted)
 inline std::string describe_cpu(const CpuFeatures& f) {
   std::string s = "cpu: " + f.brand + "\nisa:";
@@ -155,6 +164,8 @@ inline std::string describe_cpu(const CpuFeatures& f) {
   add(f.avx512f, "avx512f");
   add(f.avx512bw, "avx512bw");
   add(f.avx512_bf16, "avx512_bf16");
+  add(f.avx512_vnni, "avx512_vnni");
+  add(f.avx_vnni, "avx_vnni");
   add(f.amx_tile, "amx_tile");
   add(f.amx_bf16, "amx_bf16");
   s += "\nos: ";

@@ -48,17 +48,7 @@ class PackedBf16Weights {
 // even; float16 goes to bfloat16 directly, never through a float32 copy).
 // Parallel over panels of 32 rows.
 inline PackedBf16Weights pack_bf16(const TensorView& w, ThreadPool& pool) {
-  if (w.rank() != 2 || w.dim(0) <= 0 || w.dim(1) <= 0)
-    throw Error("pack_bf16: weight " + w.name + " has shape " + shape_string(w.shape) +
-                ", expected [n, k] with n, k > 0");
-  require_dtype(w, kFloatDTypes, "pack_bf16: weight " + w.name);
-  const std::size_t n = static_cast<std::size_t>(w.dim(0)), k = static_cast<std::size_t>(w.dim(1));
-  if (k > SIZE_MAX / 4 / n)
-    throw Error("pack_bf16: weight " + w.name + " has shape " + shape_string(w.shape) + ", too large to address");
-  if (w.data == nullptr || w.nbytes != n * k * dtype_size(w.dtype))
-    throw Error("pack_bf16: weight " + w.name + " holds " + std::to_string(w.nbytes) + " bytes, expected " +
-                std::to_string(n * k * dtype_size(w.dtype)) + " for " + std::string(dtype_name(w.dtype)) + " " +
-                shape_string(w.shape));
+  const auto [n, k] = detail::checked_weight_shape(w, "pack_bf16");
 
   PackedBf16Weights p;
   p.name_ = w.name;

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <xsimd/xsimd.hpp>
 
 #include "urm/core/dtype.hpp"
@@ -156,6 +157,24 @@ inline void stored_to_bf16(const std::byte* base, DType dtype, std::size_t i, st
 // dtype I8, expected F32, F16 or BF16".
 inline void require_float_dtype(const TensorView& t, const std::string& what) {
   require_dtype(t, kFloatDTypes, what + t.name);
+}
+
+// The checks every packer (pack_bf16, pack_int8) makes of a weight W [n, k]
+// before it reads a byte: rank 2 with n, k > 0, a float dtype, addressable
+// sizes and the bytes the dtype and shape need. Messages start with
+// "<who>: weight <name>". Returns {n, k}.
+inline std::pair<std::size_t, std::size_t> checked_weight_shape(const TensorView& w, const std::string& who) {
+  if (w.rank() != 2 || w.dim(0) <= 0 || w.dim(1) <= 0)
+    throw Error(who + ": weight " + w.name + " has shape " + shape_string(w.shape) + ", expected [n, k] with n, k > 0");
+  require_dtype(w, kFloatDTypes, who + ": weight " + w.name);
+  const std::size_t n = static_cast<std::size_t>(w.dim(0)), k = static_cast<std::size_t>(w.dim(1));
+  if (k > SIZE_MAX / 4 / n)
+    throw Error(who + ": weight " + w.name + " has shape " + shape_string(w.shape) + ", too large to address");
+  if (w.data == nullptr || w.nbytes != n * k * dtype_size(w.dtype))
+    throw Error(who + ": weight " + w.name + " holds " + std::to_string(w.nbytes) + " bytes, expected " +
+                std::to_string(n * k * dtype_size(w.dtype)) + " for " + std::string(dtype_name(w.dtype)) + " " +
+                shape_string(w.shape));
+  return {n, k};
 }
 
 }  // namespace urm::detail

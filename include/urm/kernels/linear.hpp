@@ -10,12 +10,16 @@
 //   PackedBf16  bfloat16 panels packed once (bf16_weights.hpp); x rounded to
 //               `parts` bfloat16 parts, products exact, sums in float32
 //               (matmul_bf16.hpp, on the block kernel the path names)
+//   PackedInt8  int8 with one scale per output channel (int8_weights.hpp);
+//               x quantized per row into `parts` int8 parts, int32 sums
+//               (matmul_int8.hpp, on the block kernel the path names)
 // and linear(input, W, y, pool) runs the kernel of that path. Code that
 // multiplies (the forward pass) never asks which: one line per projection.
 //
 // A LinearInput is one x, prepared once for every weight that reads it (q, k
 // and v share one, gate and up another). The form a kind needs (bfloat16
-// tiles of `parts` parts for PackedBf16) is made on first use and kept until
+// tiles of `parts` parts for PackedBf16, int8 rows of `parts` parts for
+// PackedInt8) is made on first use and kept until
 // set() gives the next x, so a forward pass never names the form either.
 //
 // pack_linear maps a Linear to the Linear of another path (fast mode packs
@@ -35,6 +39,7 @@
 #include "urm/core/thread_pool.hpp"
 #include "urm/kernels/matmul.hpp"
 #include "urm/kernels/matmul_bf16.hpp"
+#include "urm/kernels/matmul_int8.hpp"
 
 namespace urm::kernels {
 
@@ -45,15 +50,18 @@ namespace urm::kernels {
 enum class LinearKind : std::uint8_t {
   Stored,      // the stored F32/F16/BF16 weights in place, float32 arithmetic (exact)
   PackedBf16,  // bfloat16 panels, x split into `parts` bfloat16 parts, float32 sums
+  PackedInt8,  // int8 panels with per-output scales, x per row in `parts` int8 parts, int32 sums
 };
 
 // A way to compute a Linear: its kind and, for packed kinds, the kernel and
-// the number of parts x is split into (x ≈ Σ_p part_p, part_p = bf16(x − Σ_{q<p} part_q):
-// each part adds about 8 significant bits of x and one more product per weight).
+// the number of parts x is split into (PackedBf16: x ≈ Σ_p part_p, part_p = bf16(x − Σ_{q<p} part_q):
+// each part adds about 8 significant bits of x and one more product per weight;
+// PackedInt8: 1 or 2 int8 parts per row, about 8 or 16 bits of the row's largest value).
 struct LinearPath {
   LinearKind kind = LinearKind::Stored;
   Bf16Kernel bf16_kernel = Bf16Kernel::Generic;  // PackedBf16: the block kernel
-  std::size_t parts = 1;                         // PackedBf16: parts of x, >= 1
+  std::size_t parts = 1;                         // packed kinds: parts of x, >= 1
+  Int8Kernel int8_kernel = Int8Kernel::Generic;  // PackedInt8: the block kernel
 
   friend bool operator==(const LinearPath&, const LinearPath&) = default;
 };
@@ -66,6 +74,8 @@ inline std::string linear_path_name(const LinearPath& p) {
     case LinearKind::Stored: return "float32";
     case LinearKind::PackedBf16:
       return "bf16x" + std::to_string(p.parts) + "-" + std::string(bf16_kernel_name(p.bf16_kernel));
+    case LinearKind::PackedInt8:
+      return "int8x" + std::to_string(p.parts) + "-" + std::string(int8_kernel_name(p.int8_kernel));
   }
   return "?";
 }
@@ -75,6 +85,8 @@ inline bool linear_path_available(const LinearPath& p, const CpuFeatures& f = cp
   switch (p.kind) {
     case LinearKind::Stored: return true;
     case LinearKind::PackedBf16: return p.parts >= 1 && bf16_kernel_available(p.bf16_kernel, f);
+    case LinearKind::PackedInt8:
+      return p.parts >= 1 && p.parts <= kMaxInt8Parts && int8_kernel_available(p.int8_kernel, f);
   }
   return false;
 }
@@ -95,7 +107,7 @@ class Linear {
   const LinearPath& path() const { return path_; }
   // Bytes of memory of its own (packed copies; 0 for a stored weight, which
   // lives in the checkpoint's map).
-  std::size_t own_bytes() const { return bf16_ ? bf16_->bytes() : 0; }
+  std::size_t own_bytes() const { return (bf16_ ? bf16_->bytes() : 0) + (int8_ ? int8_->bytes() : 0); }
 
  private:
   friend Linear pack_linear(const Linear& w, const LinearPath& path, ThreadPool& pool);
@@ -104,6 +116,7 @@ class Linear {
   TensorView stored_;
   LinearPath path_;
   std::shared_ptr<const PackedBf16Weights> bf16_;  // PackedBf16 (shared: a Linear is a cheap value)
+  std::shared_ptr<const PackedInt8Weights> int8_;  // PackedInt8
 };
 
 class LinearInput {
@@ -115,6 +128,7 @@ class LinearInput {
     m_ = m;
     k_ = k;
     bf16_parts_ = 0;
+    int8_parts_ = 0;
   }
   const float* data() const { return x_; }
   std::size_t rows() const { return m_; }
@@ -132,10 +146,21 @@ class LinearInput {
     return bf16_;
   }
 
+  // x quantized to int8 rows of `parts` parts, on first use.
+  Int8Activations& int8(std::size_t parts, ThreadPool& pool) {
+    if (int8_parts_ != parts) {
+      quantize_activations(int8_, x_, m_, k_, pool, parts);
+      int8_parts_ = parts;
+    }
+    return int8_;
+  }
+
   const float* x_ = nullptr;
   std::size_t m_ = 0, k_ = 0;
   Bf16Workspace bf16_;
   std::size_t bf16_parts_ = 0;  // parts bf16_ holds for the current x; 0: not converted
+  Int8Activations int8_;
+  std::size_t int8_parts_ = 0;  // parts int8_ holds for the current x; 0: not quantized
 };
 
 // y [in.rows(), n] = x · Wᵀ on the path of w. Errors (a weight of another k,
@@ -145,6 +170,9 @@ inline void linear(LinearInput& in, const Linear& w, float* y, ThreadPool& pool)
     case LinearKind::Stored: matmul(in.x_, in.m_, in.k_, w.stored_, y, pool); return;
     case LinearKind::PackedBf16:
       matmul_bf16(in.bf16(w.path_.parts, pool), *w.bf16_, y, pool, w.path_.bf16_kernel);
+      return;
+    case LinearKind::PackedInt8:
+      matmul_int8(in.int8(w.path_.parts, pool), *w.int8_, y, pool, w.path_.int8_kernel);
       return;
   }
 }
@@ -163,6 +191,9 @@ inline Linear pack_linear(const Linear& w, const LinearPath& path, ThreadPool& p
     case LinearKind::Stored: break;
     case LinearKind::PackedBf16:
       out.bf16_ = std::make_shared<const PackedBf16Weights>(pack_bf16(w.stored_, pool));
+      break;
+    case LinearKind::PackedInt8:
+      out.int8_ = std::make_shared<const PackedInt8Weights>(pack_int8(w.stored_, pool));
       break;
   }
   return out;

@@ -40,12 +40,23 @@
 //               rounding of x (bf16x1) would be faster but misses the 0.02
 //               contract.
 //
-// A new path (int8 with per-channel scales on AVX-VNNI / AVX512-VNNI /
-// AMX-INT8, ...) is a new row here, at
-// the place its measured speed puts it, once it meets the contract.
+// Int8 mode takes the first path of kInt8ModePaths this build and CPU can
+// run: int8 weights with per-channel scales, x per row in 2 int8 parts (hi +
+// lo, about 16 bits: one part fails the accuracy targets on models with
+// massive activations, benchmarks/RESULTS.md "Int8 mode"), on the fastest
+// int8 block kernel (AVX512-VNNI, AVX-VNNI, AVX2, generic). Its contract
+// (tests/model/test_int8_mode.cpp): Spearman >= 0.999 with exact and max
+// deviation <= 2% of the exact scores' std on random inputs, with and
+// without massive activations. An AMX-INT8 kernel would be a row above
+// avx512_vnni.
+//
+// A new path (AMX-INT8, ...) is a new row in its mode's table, at the place
+// its measured speed puts it, once it meets the contract.
 #pragma once
 
+#include <iterator>
 #include <optional>
+#include <span>
 #include <string>
 #include <xsimd/xsimd.hpp>
 
@@ -83,6 +94,21 @@ inline LinearPath fast_mode_path(const CpuFeatures& f = cpu_features()) {
   return kStoredPath;
 }
 
+// Int8 mode's candidates, fastest first. The last one runs everywhere.
+inline constexpr std::size_t kInt8ModeParts = 2;
+inline constexpr LinearPath kInt8ModePaths[] = {
+    {.kind = LinearKind::PackedInt8, .parts = kInt8ModeParts, .int8_kernel = Int8Kernel::Avx512Vnni},
+    {.kind = LinearKind::PackedInt8, .parts = kInt8ModeParts, .int8_kernel = Int8Kernel::AvxVnni},
+    {.kind = LinearKind::PackedInt8, .parts = kInt8ModeParts, .int8_kernel = Int8Kernel::Avx2},
+    {.kind = LinearKind::PackedInt8, .parts = kInt8ModeParts, .int8_kernel = Int8Kernel::Generic},
+};
+
+inline LinearPath int8_mode_path(const CpuFeatures& f = cpu_features()) {
+  for (const LinearPath& p : kInt8ModePaths)
+    if (linear_path_available(p, f)) return p;
+  return kInt8ModePaths[std::size(kInt8ModePaths) - 1];
+}
+
 // What a path computes, e.g. "float32 FMA on the stored weights, xsimd
 // avx512bw", "bf16 x bf16 -> float32 on amx, x in 2 bf16 parts, weights
 // packed at load".
@@ -93,6 +119,10 @@ inline std::string linear_path_description(const LinearPath& p) {
     case LinearKind::PackedBf16:
       return "bf16 x bf16 -> float32 on " + std::string(bf16_kernel_name(p.bf16_kernel)) + ", x in " +
              std::to_string(p.parts) + " bf16 part" + (p.parts == 1 ? "" : "s") + ", weights packed at load";
+    case LinearKind::PackedInt8:
+      return "int8 x int8 -> int32 on " + std::string(int8_kernel_name(p.int8_kernel)) + ", x per token in " +
+             std::to_string(p.parts) + " int8 part" + (p.parts == 1 ? "" : "s") +
+             ", weights quantized per output channel at load";
   }
   return "?";
 }
@@ -107,6 +137,15 @@ inline std::string linear_path_requirement(const LinearPath& p) {
         case Bf16Kernel::Avx512Bf16: return "AVX512-BF16";
         case Bf16Kernel::Generic: return "nothing";
       }
+      break;
+    case LinearKind::PackedInt8:
+      switch (p.int8_kernel) {
+        case Int8Kernel::Avx512Vnni: return "AVX512-VNNI";
+        case Int8Kernel::AvxVnni: return "AVX-VNNI";
+        case Int8Kernel::Avx2: return "AVX2";
+        case Int8Kernel::Generic: return "nothing";
+      }
+      break;
   }
   return "?";
 }
@@ -118,21 +157,27 @@ inline std::string linear_path_requirement(const LinearPath& p) {
 //   exact mode candidates for BF16 weights, fastest first: bf16x3-amx [needs …], float32
 //   fast mode matmul: bf16x2-amx (bf16 x bf16 -> float32 on amx, ...)
 //   fast mode candidates, fastest first: bf16x2-amx [needs AMX-BF16 ...], float32
+//   int8 mode matmul: int8x2-avx512_vnni (int8 x int8 -> int32 on avx512_vnni, ...)
+//   int8 mode candidates, fastest first: int8x2-avx512_vnni, int8x2-avx_vnni [needs AVX-VNNI], ...
 inline std::string describe_kernels(const CpuFeatures& f = cpu_features()) {
-  const auto list = [&](const auto& paths) {
-    std::string out;
+  const auto candidates = [&f](std::span<const LinearPath> paths) {
+    std::string s;
     for (const LinearPath& p : paths) {
-      out += (out.empty() ? "" : ", ") + linear_path_name(p);
-      if (!linear_path_available(p, f)) out += " [needs " + linear_path_requirement(p) + "]";
+      s += (s.empty() ? "" : ", ") + linear_path_name(p);
+      if (!linear_path_available(p, f)) s += " [needs " + linear_path_requirement(p) + "]";
     }
-    return out;
+    return s;
   };
-  const auto path = [](const LinearPath& p) { return linear_path_name(p) + " (" + linear_path_description(p) + ")"; };
-  return describe_cpu(f) + "\nexact mode matmul: " + path(kStoredPath) +
-         "\nexact mode matmul, BF16 weights: " + path(exact_mode_path(DType::BF16, f)) +
-         "\nexact mode candidates for BF16 weights, fastest first: " + list(kExactModeBf16Paths) +
-         "\nfast mode matmul: " + path(fast_mode_path(f)) +
-         "\nfast mode candidates, fastest first: " + list(kFastModePaths);
+  const auto chosen = [](const char* what, const LinearPath& p) {
+    return std::string("\n") + what + ": " + linear_path_name(p) + " (" + linear_path_description(p) + ")";
+  };
+  return describe_cpu(f) + chosen("exact mode matmul", kStoredPath) +
+         chosen("exact mode matmul, BF16 weights", exact_mode_path(DType::BF16, f)) +
+         "\nexact mode candidates for BF16 weights, fastest first: " + candidates(kExactModeBf16Paths) +
+         chosen("fast mode matmul", fast_mode_path(f)) +
+         "\nfast mode candidates, fastest first: " + candidates(kFastModePaths) +
+         chosen("int8 mode matmul", int8_mode_path(f)) +
+         "\nint8 mode candidates, fastest first: " + candidates(kInt8ModePaths);
 }
 
 }  // namespace urm::kernels

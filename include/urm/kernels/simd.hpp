@@ -32,7 +32,8 @@
 #include <immintrin.h>
 #endif
 
-// Whether this compiler can build the x86 kernels (AMX, AVX512-BF16) with
+// Whether this compiler can build the x86 kernels (AMX, AVX512-BF16, the
+// int8 kernels' AVX2, AVX-VNNI and AVX512-VNNI) with
 // target attributes, whatever -march the program itself is compiled for.
 #if defined(__x86_64__) && (defined(__clang__) ? __clang_major__ >= 12 : (defined(__GNUC__) && __GNUC__ >= 11))
 #define URM_HAVE_X86_BF16_KERNELS 1
@@ -43,6 +44,10 @@
 #if URM_HAVE_X86_BF16_KERNELS
 #define URM_TARGET_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
 #define URM_TARGET_AMX __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512bf16")))
+// The int8 kernels (matmul_int8_blocks.hpp).
+#define URM_TARGET_AVX2 __attribute__((target("avx2")))
+#define URM_TARGET_AVX_VNNI __attribute__((target("avx2,avxvnni")))
+#define URM_TARGET_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
 #endif
 
 #if defined(__GNUC__) && !defined(__clang__)

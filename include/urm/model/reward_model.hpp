@@ -62,11 +62,14 @@ enum class ComputeMode {
   Fast,   // the projections on the fastest path this CPU has that keeps scores within ~0.02 of
           // exact (kernels::fast_mode_path: bfloat16 on AMX tiles, weights packed once at load;
           // benchmarks/RESULTS.md)
+  Int8,   // the projections in int8 (kernels::int8_mode_path: weights quantized per output channel at
+          // load, activations per token in two int8 parts, int32 sums on VNNI/AVX2); rank correlation
+          // >= 0.999 with exact and deviations <= 2% of the scores' spread (benchmarks/RESULTS.md)
 };
 
-// The names programs and the C ABI take ("exact", "fast").
-inline constexpr std::array<std::pair<std::string_view, ComputeMode>, 2> kComputeModes = {
-    {{"exact", ComputeMode::Exact}, {"fast", ComputeMode::Fast}}};
+// The names programs and the C ABI take ("exact", "fast", "int8").
+inline constexpr std::array<std::pair<std::string_view, ComputeMode>, 3> kComputeModes = {
+    {{"exact", ComputeMode::Exact}, {"fast", ComputeMode::Fast}, {"int8", ComputeMode::Int8}}};
 
 inline std::string_view compute_mode_name(ComputeMode mode) {
   for (const auto& [name, m] : kComputeModes)
@@ -115,6 +118,7 @@ struct RewardModelOptions {
                                                  // fastest one this CPU runs; set by benchmarks and tests)
   std::optional<kernels::LinearPath> exact_path;  // exact mode's path; unset: kernels::exact_mode_path() for
                                                   // the projections' dtype (set by benchmarks and tests)
+  std::optional<kernels::LinearPath> int8_path;  // int8 mode's path; unset: kernels::int8_mode_path()
 };
 
 class RewardModel {
@@ -258,6 +262,8 @@ class RewardModel {
         const kernels::LinearPath p = o.exact_path.value_or(kernels::exact_mode_path(model.projection_dtype()));
         if (p != kernels::kStoredPath) model.pack_projections(*pool, p);
       }
+      if (o.compute == ComputeMode::Int8)
+        model.pack_projections(*pool, o.int8_path.value_or(kernels::int8_mode_path()));
       // A tokenizer folder given explicitly must load; the model folder is
       // used if it has a tokenizer (test fixtures and id-only uses have none).
       namespace fs = std::filesystem;

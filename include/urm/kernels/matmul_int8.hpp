@@ -1,0 +1,174 @@
+// matmul_int8 — the int8 matmul of a PackedInt8 Linear:
+//
+//   y[m, n] = sw[n] · Σ_p s_p[m] · acc_p[m, n],   acc_p[m, n] = Σ_j q_p[m, j] · qw[n, j]  (int32, exact)
+//
+// with W quantized once per output channel (int8_weights.hpp: qw, sw) and x
+// per row in 1 or 2 int8 parts (int8_activations.hpp: q_p, s_p). The int32
+// sums come from a block kernel chosen at run time (matmul_int8_blocks.hpp:
+// avx512_vnni, avx_vnni, avx2, generic); the float epilogue is this file's,
+// the same code for every kernel.
+//
+// Blocking: work items of 32 rows (64 virtual rows with two parts) x 64
+// outputs (4 panels), ordered so that consecutive items share the outputs and
+// their weights (64 · k bytes) stay in L2 while the rows go by; within an
+// item, k blocks of 512 k values (the block kernel's B slice, 2 panels x 16 x
+// 512 bytes = 16 KiB, and an 8-row A slice stay in L1) accumulate into a
+// per-thread int32 area C [virtual rows][64].
+//
+// Order of operations (batch invariance): the int32 sums are exact, so they
+// do not depend on the order of additions at all; the epilogue computes each
+// y[i, j] by the same float operations on (sw[j], s_p[i], acc_p[i, j]),
+// whatever the row's position, the number of rows, the thread or the kernel.
+// So a row gives the same bits alone, in any batch, for any number of
+// threads, and on every int8 kernel.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "urm/core/cpu_features.hpp"
+#include "urm/core/error.hpp"
+#include "urm/core/thread_pool.hpp"
+#include "urm/kernels/int8_activations.hpp"
+#include "urm/kernels/int8_weights.hpp"
+#include "urm/kernels/matmul_int8_blocks.hpp"
+#include "urm/kernels/simd.hpp"
+
+namespace urm::kernels {
+
+enum class Int8Kernel : std::uint8_t { Generic, Avx2, AvxVnni, Avx512Vnni };
+
+inline constexpr Int8Kernel kInt8Kernels[] = {Int8Kernel::Avx512Vnni, Int8Kernel::AvxVnni, Int8Kernel::Avx2,
+                                              Int8Kernel::Generic};  // fastest first
+
+constexpr std::string_view int8_kernel_name(Int8Kernel kernel) {
+  switch (kernel) {
+    case Int8Kernel::Generic: return "generic";
+    case Int8Kernel::Avx2: return "avx2";
+    case Int8Kernel::AvxVnni: return "avx_vnni";
+    case Int8Kernel::Avx512Vnni: return "avx512_vnni";
+  }
+  return "?";
+}
+
+// Whether this build carries the kernel and the CPU and OS let it run.
+inline bool int8_kernel_available(Int8Kernel kernel, const CpuFeatures& f) {
+  switch (kernel) {
+    case Int8Kernel::Generic: return true;
+    case Int8Kernel::Avx2: return URM_HAVE_X86_BF16_KERNELS && f.can_avx2();
+    case Int8Kernel::AvxVnni: return URM_HAVE_X86_BF16_KERNELS && f.can_avx_vnni();
+    case Int8Kernel::Avx512Vnni: return URM_HAVE_X86_BF16_KERNELS && f.can_avx512_vnni();
+  }
+  return false;
+}
+
+inline Int8Kernel best_int8_kernel(const CpuFeatures& f = cpu_features()) {
+  for (Int8Kernel k : kInt8Kernels)
+    if (int8_kernel_available(k, f)) return k;
+  return Int8Kernel::Generic;
+}
+
+}  // namespace urm::kernels
+
+namespace urm::detail {
+
+inline constexpr std::size_t kInt8ItemRows = 32;       // real rows per work item
+inline constexpr std::size_t kInt8KBlockGroups = 128;  // k groups (of 4) per k block: 512 k values
+
+using Int8BlockFn = void (*)(const Int8Block&);
+
+inline Int8BlockFn int8_block_fn(kernels::Int8Kernel kernel) {
+#if URM_HAVE_X86_BF16_KERNELS
+  switch (kernel) {
+    case kernels::Int8Kernel::Avx512Vnni: return &avx512_vnni_int8_block;
+    case kernels::Int8Kernel::AvxVnni: return &avx_vnni_int8_block;
+    case kernels::Int8Kernel::Avx2: return &avx2_int8_block;
+    case kernels::Int8Kernel::Generic: break;
+  }
+#else
+  (void)kernel;
+#endif
+  return &generic_int8_block;
+}
+
+// y[r, col … col + count) from C rows of row r (its parts at c, c + 64, …).
+inline void int8_epilogue(const std::int32_t* c, const float* row_scales, std::size_t parts, const float* w_scales,
+                          float* y, std::size_t count) {
+  if (parts == 1) {
+    const float s0 = row_scales[0];
+    for (std::size_t j = 0; j < count; ++j) y[j] = w_scales[j] * (s0 * static_cast<float>(c[j]));
+  } else {
+    const float s0 = row_scales[0], s1 = row_scales[1];
+    const std::int32_t* c1 = c + kInt8COutputs;
+    // An explicit fma: left to the compiler, a contraction could differ
+    // between the vectorised loop and its tail.
+    for (std::size_t j = 0; j < count; ++j)
+      y[j] = w_scales[j] * std::fma(s1, static_cast<float>(c1[j]), s0 * static_cast<float>(c[j]));
+  }
+}
+
+}  // namespace urm::detail
+
+namespace urm::kernels {
+
+// y [a.m, w.n()] = x · Wᵀ on the given kernel (default: the best this
+// machine runs). Throws if the kernel cannot run here or k differs.
+inline void matmul_int8(Int8Activations& a, const PackedInt8Weights& w, float* y, ThreadPool& pool,
+                        Int8Kernel kernel = best_int8_kernel()) {
+  using namespace urm::detail;
+  if (a.k != w.k())
+    throw Error("matmul_int8: activations have k = " + std::to_string(a.k) + " but weight " + w.name() +
+                " was packed with k = " + std::to_string(w.k()));
+  if (!int8_kernel_available(kernel, cpu_features()))
+    throw Error("matmul_int8: kernel " + std::string(int8_kernel_name(kernel)) + " is not available on this machine (" +
+                cpu_features().brand + ")");
+  if (a.m == 0) return;
+  const Int8BlockFn block = int8_block_fn(kernel);
+  const std::size_t m = a.m, n = w.n(), parts = a.parts, groups = w.k_groups();
+  const std::size_t m_items = (a.m_padded() + kInt8ItemRows - 1) / kInt8ItemRows;
+  const std::size_t n_items = (w.n_panels() + kInt8BlockPanels - 1) / kInt8BlockPanels;
+  const std::size_t items = m_items * n_items, slots = std::min(pool.size(), items);
+  const std::size_t slot_ints = kInt8ItemRows * parts * kInt8COutputs;
+  a.accumulators.reserve(slots * slot_ints);
+  std::atomic<std::size_t> next_item{0};
+  pool.parallel_for(slots, [&](std::size_t slot) {
+    std::int32_t* c = a.accumulators.data() + slot * slot_ints;
+    for (std::size_t item; (item = next_item.fetch_add(1, std::memory_order_relaxed)) < items;) {
+      const std::size_t row0 = (item % m_items) * kInt8ItemRows;
+      const std::size_t rows = std::min(kInt8ItemRows, a.m_padded() - row0);
+      const std::size_t panel0 = (item / m_items) * kInt8BlockPanels;
+      const std::size_t panels = std::min(kInt8BlockPanels, w.n_panels() - panel0);
+      for (std::size_t g0 = 0; g0 < groups; g0 += kInt8KBlockGroups)
+        block({.a = a.row(row0 * parts),
+               .a_stride = a.k_padded(),
+               .rows = rows * parts,
+               .b = w.panel(panel0),
+               .b_stride = w.panel_bytes(),
+               .panels = panels,
+               .bias = w.bias128() + panel0 * kInt8Panel,
+               .g0 = g0,
+               .g1 = std::min(groups, g0 + kInt8KBlockGroups),
+               .c = c,
+               .first = g0 == 0});
+      const std::size_t col0 = panel0 * kInt8Panel, cols = std::min(n, col0 + panels * kInt8Panel) - col0;
+      for (std::size_t r = 0; r < rows && row0 + r < m; ++r)
+        int8_epilogue(c + r * parts * kInt8COutputs, a.scales.data() + (row0 + r) * parts, parts,
+                      w.scales() + col0, y + (row0 + r) * n + col0, cols);
+    }
+  });
+}
+
+// One-shot form: quantizes x [m, k] into a, then multiplies.
+inline void matmul_int8(const float* x, std::size_t m, std::size_t k, const PackedInt8Weights& w, float* y,
+                        ThreadPool& pool, Int8Activations& a, std::size_t parts,
+                        Int8Kernel kernel = best_int8_kernel()) {
+  quantize_activations(a, x, m, k, pool, parts);
+  matmul_int8(a, w, y, pool, kernel);
+}
+
+}  // namespace urm::kernels
