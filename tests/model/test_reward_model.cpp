@@ -131,11 +131,13 @@ void check_same_score(const Score& a, const Score& b) {
 
 }  // namespace
 
-TEST_CASE("RewardModel: score_ids_batch, prefix reuse and score_ids give the same bits for any batch and thread count") {
-  // Batch invariance: a score depends only on its input, never on what else
-  // is in the batch (the shared prefix, and so the rows each forward pass
-  // runs, change with it) nor on the thread count. Exact mode and every
-  // bf16 and int8 path this machine runs.
+namespace {
+
+// Batch invariance: a score depends only on its input, never on what else is
+// in the batch (the shared prefix, and so the rows each forward pass runs,
+// change with it) nor on the thread count. For each path (nullopt: exact
+// mode). One test case per mode below, so that CTest runs them in parallel.
+void check_batch_invariance(const std::vector<std::optional<kernels::LinearPath>>& paths) {
   const auto& cs = cases("small-gqa-bf16");
   std::vector<std::vector<std::int32_t>> inputs;
   for (const auto& c : cs) inputs.push_back(ids_of(c));
@@ -149,9 +151,6 @@ TEST_CASE("RewardModel: score_ids_batch, prefix reuse and score_ids give the sam
   const std::vector<std::vector<std::size_t>> batches = {
       {0}, {cs.size(), cs.size() + 1, cs.size() + 2}, {cs.size() + 3, cs.size(), cs.size() + 2, 6},
       {2, cs.size() + 1}, {cs.size() + 2, cs.size() + 2}};
-  std::vector<std::optional<kernels::LinearPath>> paths = {std::nullopt};  // nullopt: exact mode
-  for (const auto& p : bf16_paths()) paths.push_back(p);
-  for (const auto& p : int8_paths()) paths.push_back(p);
   for (const auto& path : paths) {
     CAPTURE(path ? kernels::linear_path_name(*path) : std::string("exact"));
     std::vector<Score> alone;  // every input scored alone on 1 thread
@@ -181,6 +180,22 @@ TEST_CASE("RewardModel: score_ids_batch, prefix reuse and score_ids give the sam
       }
     }
   }
+}
+
+}  // namespace
+
+TEST_CASE("RewardModel: score_ids_batch, prefix reuse and score_ids give the same bits for any batch and thread count") {
+  check_batch_invariance({std::nullopt});
+}
+TEST_CASE("RewardModel: the same bits for any batch and thread count, on every bf16 path this machine runs") {
+  std::vector<std::optional<kernels::LinearPath>> paths;
+  for (const auto& p : bf16_paths()) paths.push_back(p);
+  check_batch_invariance(paths);
+}
+TEST_CASE("RewardModel: the same bits for any batch and thread count, on every int8 path this machine runs") {
+  std::vector<std::optional<kernels::LinearPath>> paths;
+  for (const auto& p : int8_paths()) paths.push_back(p);
+  check_batch_invariance(paths);
 }
 
 TEST_CASE("RewardModel: scores are bitwise identical for 1, 2 and 7 threads") {
