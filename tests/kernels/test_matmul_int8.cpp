@@ -36,10 +36,7 @@ std::vector<Int8Kernel> runnable_int8_kernels() {
   return ks;
 }
 
-// q[o, j] and the scale of output o, read back from the panel layout.
-std::int8_t weight_q(const PackedInt8Weights& w, std::size_t o, std::size_t j) {
-  return w.panel(o / 16)[(j / 4) * 64 + 4 * (o % 16) + j % 4];
-}
+// q of row r, part p, channel j, read back from the activation layout.
 int activation_q(const Int8Activations& a, std::size_t r, std::size_t p, std::size_t j) {
   return static_cast<int>(a.row(r * a.parts + p)[j]) - 128;
 }
@@ -52,7 +49,7 @@ std::vector<float> reference_y(const Int8Activations& a, const PackedInt8Weights
       float acc[2] = {};
       for (std::size_t p = 0; p < a.parts; ++p) {
         std::int64_t s = 0;
-        for (std::size_t j = 0; j < a.k; ++j) s += activation_q(a, r, p, j) * weight_q(w, o, j);
+        for (std::size_t j = 0; j < a.k; ++j) s += activation_q(a, r, p, j) * int8_weight_q(w, o, j);
         REQUIRE(std::abs(s) < (std::int64_t{1} << 31));
         acc[p] = static_cast<float>(s);
       }
@@ -86,7 +83,7 @@ TEST_CASE("pack_int8: per-output symmetric scales, values in [-127, 127], bias -
       CHECK(w.scales()[o] == amax / 127.0f);
       std::int32_t sum = 0;
       for (std::size_t j = 0; j < w.k_padded(); ++j) {
-        const int q = weight_q(w, o, j);
+        const int q = int8_weight_q(w, o, j);
         sum += q;
         CHECK(std::abs(q) <= 127);
         if (o >= n || j >= k) CHECK(q == 0);
@@ -95,7 +92,7 @@ TEST_CASE("pack_int8: per-output symmetric scales, values in [-127, 127], bias -
       }
       CHECK(w.bias128()[o] == -128 * sum);
     }
-    CHECK(weight_q(w, 7, 3) == 127);
+    CHECK(int8_weight_q(w, 7, 3) == 127);
   }
 }
 

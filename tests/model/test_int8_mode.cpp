@@ -212,19 +212,48 @@ TEST_CASE("int8 mode: the fixtures' scores near exact mode, every int8 kernel bi
   }
 }
 
+TEST_CASE("int8 mode: the calibration pass keeps the massive channels in float32, and only those") {
+  for (bool massive : {false, true}) {
+    CAPTURE(massive);
+    RandomDecoder d(massive);
+    ThreadPool pool(2);
+    LlamaModel int8(d.shape, d.weights);
+    int8.pack_projections(pool, kernels::int8_mode_path());
+    const std::vector<std::uint32_t> channels = massive ? std::vector<std::uint32_t>{5, 40, 77} : std::vector<std::uint32_t>{};
+    for (const LlamaLayerWeights& w : int8.weights().layers) {
+      // The residual stream's massive channels: inputs of the projections
+      // that read rmsnorm(x), outputs of those that write x.
+      for (const kernels::Linear* p : {&w.wq, &w.wk, &w.wv, &w.w_gate, &w.w_up}) {
+        CAPTURE(p->name());
+        CHECK(p->float_channels().inputs == channels);
+        CHECK(p->float_channels().outputs.empty());
+      }
+      for (const kernels::Linear* p : {&w.wo, &w.w_down}) {
+        CAPTURE(p->name());
+        CHECK(p->float_channels().outputs == channels);
+      }
+      CHECK(w.wo.float_channels().inputs.empty());
+      // down_proj's input silu(g) · u: on the massive model a few of its
+      // channels stand out too (2-8 per layer, measured); none on the plain one.
+      CHECK(w.w_down.float_channels().inputs.size() <= (massive ? 8u : 0u));
+    }
+  }
+}
+
 TEST_CASE("int8 mode: rank correlation and deviation on random inputs, with and without massive activations") {
   // The issue's targets: Spearman >= 0.999 and max deviation <= 2% of the std
-  // of the exact scores. Missed (benchmarks/RESULTS.md, "Int8 mode"):
-  //   plain: Spearman 0.99924 (met), max 10.4% of the std. The int8 weights
-  //     set it: round to nearest per output channel has a relative RMS error
-  //     of max|w| / (127 √12 rms(w)), 0.6-0.8% per Gaussian weight, and the
-  //     errors of every projection add up in the residual stream.
-  //   massive activations: Spearman 0.983, max 70% of the std. A channel c
-  //     16x the others after RMSNorm multiplies the rounding error of weight
-  //     column c by 16, which swamps the ordinary channels' contribution
-  //     (the activations, in two parts, are not the problem). The fix is
-  //     LLM.int8()-style: the few massive channels, found once at load,
-  //     multiplied in float with their weight columns unquantized.
+  // of the exact scores (benchmarks/RESULTS.md, "Int8 mode"):
+  //   plain: Spearman 0.99924 (met), max 10.4% of the std (missed). The int8
+  //     weights set it: round to nearest per output channel has a relative
+  //     RMS error of max|w| / (127 √12 rms(w)), 0.6-0.8% per Gaussian weight,
+  //     and the errors of every projection add up in the residual stream
+  //     (each kind alone, measured: q/k/v 6.0%, o 5.3%, gate/up 3.8%, down
+  //     3.5%). Even the rate-distortion bound of 8 bits per Gaussian weight
+  //     (σ · 2⁻⁸) is only 2x below round to nearest's error.
+  //   massive activations: with the massive channels in float32 (inputs and
+  //     outputs, found by the calibration pass) Spearman 0.99996 (met), max
+  //     5.8% of the std (missed, below the plain model's); without them it
+  //     was Spearman 0.983, max 70-107%.
   // The CHECKs hold what is measured, with a margin, so a regression fails;
   // the WARNs are the targets, reported while they are missed.
   const Deviation plain = measure(false, 150);
@@ -232,9 +261,8 @@ TEST_CASE("int8 mode: rank correlation and deviation on random inputs, with and 
   CHECK(plain.max_rel <= 0.15);
   WARN(plain.max_rel <= 0.02);
   const Deviation massive = measure(true, 150);
-  CHECK(massive.spearman >= 0.97);
-  CHECK(massive.max_rel <= 1.0);
-  WARN(massive.spearman >= 0.999);
+  CHECK(massive.spearman >= 0.9995);
+  CHECK(massive.max_rel <= 0.1);
   WARN(massive.max_rel <= 0.02);
 }
 

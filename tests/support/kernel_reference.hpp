@@ -55,6 +55,11 @@ inline StoredTensor store(const std::vector<float>& values, urm::DType dtype, st
   return t;
 }
 
+// q[o, j] of a packed int8 weight, read back from the panel layout (int8_weights.hpp).
+inline std::int8_t int8_weight_q(const urm::kernels::PackedInt8Weights& w, std::size_t o, std::size_t j) {
+  return w.panel(o / 16)[(j / 4) * 64 + 4 * (o % 16) + j % 4];
+}
+
 inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }

@@ -13,6 +13,12 @@
 // A row of zeros has scales 0; a row holding a NaN or an infinity gets scale
 // NaN (all q 0), so its outputs are NaN and the forward pass reports them.
 //
+// Float channels F (int8_float_channels.hpp): x_j for j ∈ F is taken as 0
+// here (q = 0, and max |x_j| is over the other channels, so that a massive
+// channel does not set every other channel's step); the matmul adds those
+// channels' products in float32 from the rows x itself, which `a` keeps a
+// pointer to.
+//
 // Storage: the bytes q + 128 (the VNNI instructions multiply unsigned by
 // signed bytes; the weights' bias128 takes the offset out), rows of k padded
 // to 64 with 128 (q = 0). Row r's part p is "virtual row" r · parts + p, so a
@@ -27,11 +33,14 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "urm/core/aligned_buffer.hpp"
 #include "urm/core/error.hpp"
 #include "urm/core/thread_pool.hpp"
+#include "urm/kernels/int8_float_channels.hpp"
 #include "urm/kernels/int8_weights.hpp"
 #include "urm/kernels/simd.hpp"
 
@@ -107,6 +116,8 @@ inline constexpr std::size_t kMaxInt8Parts = 2;
 struct Int8Activations {
   std::size_t m = 0, k = 0;  // shape of the current activations
   std::size_t parts = 1;
+  const float* x = nullptr;                  // [m, k]: the rows quantized (read for the float channels)
+  std::vector<std::uint32_t> float_channels;  // F, ascending: quantized as 0
   AlignedBuffer<std::uint8_t> q;         // [m_padded · parts][k_padded], q + 128
   AlignedBuffer<float> scales;           // [m_padded · parts]: s_p of row r at r · parts + p
   AlignedBuffer<std::int32_t> accumulators;  // per thread slot: C of one work item
@@ -116,22 +127,29 @@ struct Int8Activations {
   const std::uint8_t* row(std::size_t virtual_row) const { return q.data() + virtual_row * k_padded(); }
 };
 
-// x [m, k] float32 -> a (see the top of this file). Parallel over rows.
+// x [m, k] float32 -> a (see the top of this file), the channels
+// float_channels (strictly ascending, < k) as 0. x must stay valid while a
+// is multiplied. Parallel over rows.
 inline void quantize_activations(Int8Activations& a, const float* x, std::size_t m, std::size_t k, ThreadPool& pool,
-                                 std::size_t parts) {
+                                 std::size_t parts, std::span<const std::uint32_t> float_channels = {}) {
   if (k == 0) throw Error("quantize_activations: k = 0, expected k > 0");
   if (parts < 1 || parts > kMaxInt8Parts)
     throw Error("quantize_activations: parts = " + std::to_string(parts) + ", expected 1 to " +
                 std::to_string(kMaxInt8Parts));
+  check_float_channels(float_channels, k, "quantize_activations");
   a.m = m;
   a.k = k;
   a.parts = parts;
+  a.x = x;
+  a.float_channels = std::vector<std::uint32_t>(float_channels.begin(), float_channels.end());  // (may alias)
+  const std::vector<std::uint32_t>& f = a.float_channels;
   const std::size_t kp = a.k_padded(), rows = a.m_padded();
   a.q.reserve(std::max<std::size_t>(1, rows * parts * kp));
   a.scales.reserve(std::max<std::size_t>(1, rows * parts));
   std::uint8_t* q = a.q.data();
   float* scales = a.scales.data();
   pool.parallel_for(rows / detail::kInt8RowAlign, [&](std::size_t block) {
+    std::vector<float> masked(f.empty() ? 0 : k);  // a row with F zeroed
     for (std::size_t r = block * detail::kInt8RowAlign; r < (block + 1) * detail::kInt8RowAlign; ++r) {
       std::uint8_t* hi = q + r * parts * kp;
       std::uint8_t* lo = hi + kp;
@@ -141,6 +159,11 @@ inline void quantize_activations(Int8Activations& a, const float* x, std::size_t
         continue;
       }
       const float* xr = x + r * k;
+      if (!f.empty()) {
+        std::copy_n(xr, k, masked.data());
+        for (std::uint32_t c : f) masked[c] = 0.0f;
+        xr = masked.data();
+      }
       float amax = 0.0f;
       const bool finite = detail::abs_max(xr, k, amax);
       if (!finite || amax == 0.0f) {

@@ -32,6 +32,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "urm/core/cpu_features.hpp"
 #include "urm/core/error.hpp"
@@ -107,10 +108,13 @@ class Linear {
   const LinearPath& path() const { return path_; }
   // Bytes of memory of its own (packed copies; 0 for a stored weight, which
   // lives in the checkpoint's map).
+  // PackedInt8: the channels kept in float32 (none otherwise).
+  Int8FloatChannels float_channels() const { return int8_ ? int8_->float_channels() : Int8FloatChannels{}; }
   std::size_t own_bytes() const { return (bf16_ ? bf16_->bytes() : 0) + (int8_ ? int8_->bytes() : 0); }
 
  private:
-  friend Linear pack_linear(const Linear& w, const LinearPath& path, ThreadPool& pool);
+  friend Linear pack_linear(const Linear& w, const LinearPath& path, ThreadPool& pool,
+                            const Int8FloatChannels& float_channels);
   friend void linear(LinearInput& in, const Linear& w, float* y, ThreadPool& pool);
 
   TensorView stored_;
@@ -146,10 +150,12 @@ class LinearInput {
     return bf16_;
   }
 
-  // x quantized to int8 rows of `parts` parts, on first use.
-  Int8Activations& int8(std::size_t parts, ThreadPool& pool) {
-    if (int8_parts_ != parts) {
-      quantize_activations(int8_, x_, m_, k_, pool, parts);
+  // x quantized to int8 rows of `parts` parts with the float channels f, on
+  // first use (weights that read one input have one channel set: they were
+  // calibrated on that input).
+  Int8Activations& int8(std::size_t parts, const std::vector<std::uint32_t>& f, ThreadPool& pool) {
+    if (int8_parts_ != parts || int8_.float_channels != f) {
+      quantize_activations(int8_, x_, m_, k_, pool, parts, f);
       int8_parts_ = parts;
     }
     return int8_;
@@ -172,16 +178,23 @@ inline void linear(LinearInput& in, const Linear& w, float* y, ThreadPool& pool)
       matmul_bf16(in.bf16(w.path_.parts, pool), *w.bf16_, y, pool, w.path_.bf16_kernel);
       return;
     case LinearKind::PackedInt8:
-      matmul_int8(in.int8(w.path_.parts, pool), *w.int8_, y, pool, w.path_.int8_kernel);
+      matmul_int8(in.int8(w.path_.parts, w.int8_->float_channels().inputs, pool), *w.int8_, y, pool,
+                  w.path_.int8_kernel);
       return;
   }
 }
 
 // The Linear of `path` for w's stored tensor: w itself when it already has
-// that path, the stored view for kStoredPath, else a packed copy. Throws if
-// this CPU cannot run the path.
-inline Linear pack_linear(const Linear& w, const LinearPath& path, ThreadPool& pool) {
-  if (w.path_ == path) return w;
+// that path (and float channels), the stored view for kStoredPath, else a
+// packed copy. float_channels: PackedInt8's channels kept in float32
+// (int8_float_channels.hpp); other kinds take none. Throws if this CPU
+// cannot run the path.
+inline Linear pack_linear(const Linear& w, const LinearPath& path, ThreadPool& pool,
+                          const Int8FloatChannels& float_channels = {}) {
+  if (!float_channels.empty() && path.kind != LinearKind::PackedInt8)
+    throw Error("pack_linear: path " + linear_path_name(path) + " for " + w.name() +
+                " takes no float channels (only int8 paths do)");
+  if (w.path_ == path && w.float_channels() == float_channels) return w;
   if (!linear_path_available(path))
     throw Error("pack_linear: path " + linear_path_name(path) + " for " + w.name() +
                 " is not available on this machine (" + cpu_features().brand + ")");
@@ -193,7 +206,7 @@ inline Linear pack_linear(const Linear& w, const LinearPath& path, ThreadPool& p
       out.bf16_ = std::make_shared<const PackedBf16Weights>(pack_bf16(w.stored_, pool));
       break;
     case LinearKind::PackedInt8:
-      out.int8_ = std::make_shared<const PackedInt8Weights>(pack_int8(w.stored_, pool));
+      out.int8_ = std::make_shared<const PackedInt8Weights>(pack_int8(w.stored_, pool, float_channels));
       break;
   }
   return out;

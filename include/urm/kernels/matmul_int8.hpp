@@ -3,7 +3,13 @@
 //   y[m, n] = sw[n] · Σ_p s_p[m] · acc_p[m, n],   acc_p[m, n] = Σ_j q_p[m, j] · qw[n, j]  (int32, exact)
 //
 // with W quantized once per output channel (int8_weights.hpp: qw, sw) and x
-// per row in 1 or 2 int8 parts (int8_activations.hpp: q_p, s_p). The int32
+// per row in 1 or 2 int8 parts (int8_activations.hpp: q_p, s_p), plus, for
+// the weight's float channels (int8_float_channels.hpp), in float32:
+//
+//   y[m, n] += x[m, c] · W[n, c]   for input channels c ∈ I in ascending order (fma)
+//   y[m, o] += Σ_j x[m, j] W[o, j]  for output channels o ∈ O (a dot product)
+//
+// (I's columns and O's rows are 0 in qw, I's channels 0 in q_p). The int32
 // sums come from a block kernel chosen at run time (matmul_int8_blocks.hpp:
 // avx512_vnni, avx_vnni, avx2, generic); the float epilogue is this file's,
 // the same code for every kernel.
@@ -18,8 +24,8 @@
 // Order of operations (batch invariance): the int32 sums are exact, so they
 // do not depend on the order of additions at all; the epilogue computes each
 // y[i, j] by the same float operations on (sw[j], s_p[i], acc_p[i, j]),
-// whatever the row's position, the number of rows, the thread or the kernel.
-// So a row gives the same bits alone, in any batch, for any number of
+// whatever the row's position, the number of rows, the thread or the kernel,
+// and then adds the float channels' products in one fixed order. So a row gives the same bits alone, in any batch, for any number of
 // threads, and on every int8 kernel.
 #pragma once
 
@@ -28,6 +34,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -112,6 +119,38 @@ inline void int8_epilogue(const std::int32_t* c, const float* row_scales, std::s
   }
 }
 
+// Σ_j a[j] b[j], in simd_width lanes then a scalar tail: the same order for
+// every call of one n.
+inline float dot(const float* a, const float* b, std::size_t n) {
+  const std::size_t nv = n - n % simd_width;
+  fbatch acc(0.0f);
+  for (std::size_t j = 0; j < nv; j += simd_width)
+    acc = xsimd::fma(fbatch::load_unaligned(a + j), fbatch::load_unaligned(b + j), acc);
+  float s = xsimd::hadd(acc);
+  for (std::size_t j = nv; j < n; ++j) s = std::fma(a[j], b[j], s);
+  return s;
+}
+
+// The float32 part of row x's outputs col … col + count − 1 (y: their int8
+// part; int8_float_channels.hpp): y[j] += x[c] · W[j, c] for the input
+// channels c = I[i] in order, then, for each output o ∈ O in the range,
+// y[o] += Σ_j x[j] · W[o, j] (one dot product, the same order for every row).
+inline void float_channel_epilogue(const float* x, std::size_t k, const kernels::PackedInt8Weights& w, std::size_t col,
+                                   float* y, std::size_t count) {
+  const kernels::Int8FloatChannels& f = w.float_channels();
+  const std::size_t n = w.n();
+  for (std::size_t i = 0; i < f.inputs.size(); ++i) {
+    const float xc = x[f.inputs[i]];
+    const float* wc = w.input_weights() + i * n + col;
+    for (std::size_t j = 0; j < count; ++j) y[j] = std::fma(xc, wc[j], y[j]);
+  }
+  const auto first = std::lower_bound(f.outputs.begin(), f.outputs.end(), col);
+  for (auto o = first; o != f.outputs.end() && *o < col + count; ++o) {
+    const float* wo = w.output_weights() + static_cast<std::size_t>(o - f.outputs.begin()) * k;
+    y[*o - col] += dot(x, wo, k);
+  }
+}
+
 }  // namespace urm::detail
 
 namespace urm::kernels {
@@ -124,6 +163,10 @@ inline void matmul_int8(Int8Activations& a, const PackedInt8Weights& w, float* y
   if (a.k != w.k())
     throw Error("matmul_int8: activations have k = " + std::to_string(a.k) + " but weight " + w.name() +
                 " was packed with k = " + std::to_string(w.k()));
+  if (a.float_channels != w.float_channels().inputs)
+    throw Error("matmul_int8: activations were quantized with " + std::to_string(a.float_channels.size()) +
+                " float channels, not with the " + std::to_string(w.float_channels().inputs.size()) + " of weight " +
+                w.name());
   if (!int8_kernel_available(kernel, cpu_features()))
     throw Error("matmul_int8: kernel " + std::string(int8_kernel_name(kernel)) + " is not available on this machine (" +
                 cpu_features().brand + ")");
@@ -156,18 +199,21 @@ inline void matmul_int8(Int8Activations& a, const PackedInt8Weights& w, float* y
                .c = c,
                .first = g0 == 0});
       const std::size_t col0 = panel0 * kInt8Panel, cols = std::min(n, col0 + panels * kInt8Panel) - col0;
-      for (std::size_t r = 0; r < rows && row0 + r < m; ++r)
-        int8_epilogue(c + r * parts * kInt8COutputs, a.scales.data() + (row0 + r) * parts, parts,
-                      w.scales() + col0, y + (row0 + r) * n + col0, cols);
+      for (std::size_t r = 0; r < rows && row0 + r < m; ++r) {
+        float* yr = y + (row0 + r) * n + col0;
+        int8_epilogue(c + r * parts * kInt8COutputs, a.scales.data() + (row0 + r) * parts, parts, w.scales() + col0,
+                      yr, cols);
+        if (!w.float_channels().empty()) float_channel_epilogue(a.x + (row0 + r) * a.k, a.k, w, col0, yr, cols);
+      }
     }
   });
 }
 
-// One-shot form: quantizes x [m, k] into a, then multiplies.
+// One-shot form: quantizes x [m, k] into a (with w's float channels), then multiplies.
 inline void matmul_int8(const float* x, std::size_t m, std::size_t k, const PackedInt8Weights& w, float* y,
                         ThreadPool& pool, Int8Activations& a, std::size_t parts,
                         Int8Kernel kernel = best_int8_kernel()) {
-  quantize_activations(a, x, m, k, pool, parts);
+  quantize_activations(a, x, m, k, pool, parts, w.float_channels().inputs);
   matmul_int8(a, w, y, pool, kernel);
 }
 

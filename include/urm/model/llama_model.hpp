@@ -25,6 +25,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -42,6 +44,7 @@
 #include "urm/kernels/attention.hpp"
 #include "urm/kernels/embedding.hpp"
 #include "urm/kernels/finite.hpp"
+#include "urm/kernels/int8_float_channels.hpp"
 #include "urm/kernels/linear.hpp"
 #include "urm/kernels/rmsnorm.hpp"
 #include "urm/kernels/rope.hpp"
@@ -239,6 +242,11 @@ class LlamaState {
     n_past_ += n;
   }
 
+  // Called after each projection with its weight, its input x [m, k] and its
+  // output y [m, n] (calibration: LlamaModel::pack_projections); unset in
+  // normal use.
+  std::function<void(const kernels::Linear&, const kernels::LinearInput&, const float*)> on_projection;
+
  private:
   friend class LlamaModel;
 
@@ -303,13 +311,62 @@ class LlamaModel {
 
   // Every layer's projections on `path` from now on (fast mode: packed once;
   // the mapped pages they were packed from then leave the resident set).
+  // Int8 paths first run a calibration pass on the current path (exact, on a
+  // freshly loaded model) to find each projection's float channels
+  // (kernels/int8_float_channels.hpp).
   void pack_projections(ThreadPool& pool, const kernels::LinearPath& path) {
+    std::map<std::string, kernels::Int8FloatChannels> float_channels;
+    if (path.kind == kernels::LinearKind::PackedInt8) float_channels = calibrate_float_channels(pool);
     for (LlamaLayerWeights& w : w_.layers)
       for (kernels::Linear* p : projections(w)) {
-        *p = kernels::pack_linear(*p, path, pool);
+        const auto f = float_channels.find(p->name());
+        *p = kernels::pack_linear(*p, path, pool, f == float_channels.end() ? kernels::Int8FloatChannels{} : f->second);
         if (p->own_bytes() > 0) release_resident(p->stored());
       }
     path_ = path;
+  }
+
+  // Tokens of the calibration pass: kCalibrationTokens ids spread over the
+  // vocabulary by a fixed stride (no tokenizer at this layer). Massive
+  // activations sit in fixed channels, whichever tokens show them (the first
+  // position always does: Sun et al. 2024), so any text finds the channels.
+  static constexpr std::size_t kCalibrationTokens = 64;
+
+  // Per projection (by tensor name), its float channels: the
+  // kernels::select_float_channels of max |x| per input channel and of max
+  // |y| per output channel over one forward pass of the calibration tokens.
+  // Each weight's pages leave the resident set once it has been multiplied,
+  // so the pass does not hold the whole checkpoint in memory before packing.
+  std::map<std::string, kernels::Int8FloatChannels> calibrate_float_channels(ThreadPool& pool) const {
+    const std::size_t n = std::min(kCalibrationTokens, s_.max_positions);
+    std::vector<std::int32_t> ids(n);
+    for (std::size_t t = 0; t < n; ++t) ids[t] = static_cast<std::int32_t>((t * 7919 + 1) % s_.vocab);
+    struct Maxima {
+      std::vector<float> inputs, outputs;
+    };
+    const auto max_abs = [](std::vector<float>& mx, const float* a, std::size_t rows, std::size_t cols) {
+      mx.resize(cols, 0.0f);
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t j = 0; j < cols; ++j) mx[j] = std::max(mx[j], std::abs(a[r * cols + j]));
+    };
+    std::map<std::string, Maxima> maxima;
+    LlamaState st;
+    st.on_projection = [&](const kernels::Linear& w, const kernels::LinearInput& in, const float* y) {
+      Maxima& mx = maxima[w.name()];
+      max_abs(mx.inputs, in.data(), in.rows(), in.cols());
+      max_abs(mx.outputs, y, in.rows(), static_cast<std::size_t>(w.stored().dim(0)));
+      release_resident(w.stored());
+    };
+    try {
+      forward(ids, st, LlamaOutput::All, pool);
+    } catch (const Error& e) {  // a NaN weight, ...: say where it surfaced
+      throw Error(std::string("int8 calibration pass: ") + e.what());
+    }
+    std::map<std::string, kernels::Int8FloatChannels> f;
+    for (const auto& [name, mx] : maxima)
+      f[name] = {.inputs = kernels::select_float_channels(mx.inputs, name + " (inputs)"),
+                 .outputs = kernels::select_float_channels(mx.outputs, name + " (outputs)")};
+    return f;
   }
   // The path of the projections (kernels::kStoredPath until pack_projections).
   const kernels::LinearPath& path() const { return path_; }
@@ -372,6 +429,11 @@ class LlamaModel {
     record(st.x.data(), n - 1);
 
     kernels::LinearInput& in = st.in;
+    // y = in · Wᵀ (kernels/linear.hpp: on W's path), then the observer, if any.
+    const auto project = [&](const kernels::Linear& weight, float* y) {
+      kernels::linear(in, weight, y, pool);
+      if (st.on_projection) st.on_projection(weight, in, y);
+    };
     for (std::size_t l = 0; l < L; ++l) {
       const LlamaLayerWeights& w = w_.layers[l];
       float* kc = st.k[l].data();  // [T, KV]
@@ -391,8 +453,8 @@ class LlamaModel {
       // k, v for the new positions, written straight into the cache
       //   k = xb Wkᵀ, v = xb Wvᵀ                               [n, KV] at rows past …
       in.set(st.xb.data(), n, D);
-      kernels::linear(in, w.wk, kc + past * KV, pool);
-      kernels::linear(in, w.wv, vc + past * KV, pool);
+      project(w.wk, kc + past * KV);
+      project(w.wv, vc + past * KV);
       // Qwen3: k = rmsnorm(k) · k_norm per head, before RoPE.
       if (s_.qk_norm)
         kernels::rmsnorm(kc + past * KV, w.k_norm, s_.norm_eps, kc + past * KV, n * s_.n_kv_heads, s_.head_dim);
@@ -408,7 +470,7 @@ class LlamaModel {
         }
       //   q = xb Wqᵀ (rows r0 …; for r0 = 0 the input of k and v)   q: [m, Q]
       if (r0 != 0) in.set(st.xb.data() + r0 * D, m, D);
-      kernels::linear(in, w.wq, st.q.data(), pool);
+      project(w.wq, st.q.data());
       // Qwen3: q = rmsnorm(q) · q_norm per head, before RoPE.
       if (s_.qk_norm) kernels::rmsnorm(st.q.data(), w.q_norm, s_.norm_eps, st.q.data(), m * s_.n_heads, s_.head_dim);
       // att = softmax(q kᵀ / √head_dim, causal) v  over the keys up to each row, into q   att: [m, Q]
@@ -427,7 +489,7 @@ class LlamaModel {
       // x += att Woᵀ                                            x: [m, D] (rows r0 …)
       float* x = st.x.data() + r0 * D;
       in.set(att, m, Q);
-      kernels::linear(in, w.wo, st.xb.data(), pool);
+      project(w.wo, st.xb.data());
       kernels::add_inplace(x, st.xb.data(), m * D);
 
       // --- MLP block, on chunks of at most kMlpRows rows c0 … c0 + mc − 1 ---
@@ -439,12 +501,12 @@ class LlamaModel {
         kernels::rmsnorm(xc, w.ffn_norm, s_.norm_eps, xbc, mc, D);
         // gate = silu(xb Wgᵀ) · (xb Wuᵀ)                        gate, up: [mc, F]
         in.set(xbc, mc, D);
-        kernels::linear(in, w.w_gate, st.gate.data(), pool);
-        kernels::linear(in, w.w_up, st.up.data(), pool);
+        project(w.w_gate, st.gate.data());
+        project(w.w_up, st.up.data());
         kernels::silu_mul(st.gate.data(), st.up.data(), mc * F);
         // x += gate Wdᵀ                                         x: [mc, D]
         in.set(st.gate.data(), mc, F);
-        kernels::linear(in, w.w_down, xbc, pool);
+        project(w.w_down, xbc);
         kernels::add_inplace(xc, xbc, mc * D);
       }
       require_finite(st.x.data() + (n - 1) * D, l, ids, past);
