@@ -78,12 +78,19 @@ inline std::vector<urm::kernels::LinearPath> bf16_paths(std::size_t parts = 2) {
   return paths;
 }
 
+// Every int8 block kernel this machine can run, best first.
+inline std::vector<urm::kernels::Int8Kernel> runnable_int8_kernels() {
+  std::vector<urm::kernels::Int8Kernel> ks;
+  for (urm::kernels::Int8Kernel k : urm::kernels::kInt8Kernels)
+    if (urm::kernels::int8_kernel_available(k, urm::cpu_features())) ks.push_back(k);
+  return ks;
+}
+
 // Int8 mode's paths (its parts) on every int8 kernel this machine can run, best first.
 inline std::vector<urm::kernels::LinearPath> int8_paths() {
   std::vector<urm::kernels::LinearPath> paths;
-  for (urm::kernels::Int8Kernel k : urm::kernels::kInt8Kernels)
-    if (urm::kernels::int8_kernel_available(k, urm::cpu_features()))
-      paths.push_back({.kind = urm::kernels::LinearKind::PackedInt8, .parts = 2, .int8_kernel = k});
+  for (urm::kernels::Int8Kernel k : runnable_int8_kernels())
+    paths.push_back({.kind = urm::kernels::LinearKind::PackedInt8, .parts = 2, .int8_kernel = k});
   return paths;
 }
 
