@@ -55,51 +55,18 @@ CpuFeatures vnni_cpu() {
 TEST_CASE("int8 block kernels: C bit for bit the generic kernel's on 8-row remainders, 1-4 panels, any k range") {
   const std::vector<Int8Kernel> kernels = runnable_int8_kernels();
   note_amx_int8(kernels);
-  std::mt19937 rng(11);
-  urm::ThreadPool pool(1);
-  const std::size_t n = 64, k = 1100, m = 80;  // k_padded 1152: 288 groups, not a multiple of 64 k values
-  const PackedInt8Weights w =
-      urm::kernels::pack_int8(store(random_floats(n * k, rng, 0.05f), DType::BF16, {64, 1100}).view, pool);
-  Int8Activations a;
-  const auto x = random_floats(m * k, rng);
-  urm::kernels::quantize_activations(a, x.data(), m, k, pool, 1);
-  REQUIRE(w.k_groups() == 288);
-  // Chains of k blocks over all 288 groups (the VNNI and AMX kernels start C
-  // at bias128, which is −128 Σ w over the whole k), the first one starting
-  // C: the driver's (128 groups), one block, and ranges that are not whole
-  // tiles of 16 groups, a first block of fewer than 16 among them.
-  const std::vector<std::vector<std::size_t>> chains = {
-      {0, 128, 256, 288}, {0, 288}, {0, 5, 37, 288}, {0, 16, 19, 288}, {0, 3, 288}};
-  for (std::size_t rows : {8u, 16u, 24u, 32u, 40u, 56u, 64u})
-    for (std::size_t panels = 1; panels <= urm::detail::kInt8BlockPanels; ++panels)
-      for (const auto& chain : chains) {
-        CAPTURE(rows);
-        CAPTURE(panels);
-        CAPTURE(chain.size());
-        CAPTURE(chain[1]);
-        // Start at virtual row 8, so the block does not begin at the activations' first row.
-        const auto run = [&](Int8Kernel kernel) {
-          std::vector<std::int32_t> c(rows * urm::detail::kInt8COutputs, 0x5a5a5a5a);  // unwritten C stays this
-          for (std::size_t i = 0; i + 1 < chain.size(); ++i)
-            urm::detail::int8_block_fn(kernel)({.a = a.row(8),
-                                                .a_stride = a.k_padded(),
-                                                .rows = rows,
-                                                .b = w.panel(0),
-                                                .b_stride = w.panel_bytes(),
-                                                .panels = panels,
-                                                .bias = w.bias128(),
-                                                .g0 = chain[i],
-                                                .g1 = chain[i + 1],
-                                                .c = c.data(),
-                                                .first = i == 0});
-          return c;
-        };
-        const std::vector<std::int32_t> generic = run(Int8Kernel::Generic);
-        for (Int8Kernel kernel : kernels) {
-          CAPTURE(urm::kernels::int8_kernel_name(kernel));
-          CHECK(run(kernel) == generic);
-        }
-      }
+  for_each_int8_block_edge([&](const Int8Activations& a, const PackedInt8Weights& w, std::size_t row0,
+                               std::size_t rows, std::size_t panels, const std::vector<std::size_t>& chain) {
+    CAPTURE(rows);
+    CAPTURE(panels);
+    CAPTURE(chain.size());
+    CAPTURE(chain[1]);
+    const auto generic = run_int8_block_chain(Int8Kernel::Generic, a, w, row0, rows, panels, chain);
+    for (Int8Kernel kernel : kernels) {
+      CAPTURE(urm::kernels::int8_kernel_name(kernel));
+      CHECK(run_int8_block_chain(kernel, a, w, row0, rows, panels, chain) == generic);
+    }
+  });
 }
 
 TEST_CASE("matmul_int8: every kernel bit for bit the generic one on the AMX kernel's edge shapes") {
