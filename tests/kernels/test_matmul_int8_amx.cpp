@@ -57,10 +57,6 @@ TEST_CASE("int8 block kernels: C bit for bit the generic kernel's on 8-row remai
   note_amx_int8(kernels);
   for_each_int8_block_edge([&](const Int8Activations& a, const PackedInt8Weights& w, std::size_t row0,
                                std::size_t rows, std::size_t panels, const std::vector<std::size_t>& chain) {
-    CAPTURE(rows);
-    CAPTURE(panels);
-    CAPTURE(chain.size());
-    CAPTURE(chain[1]);
     const auto generic = run_int8_block_chain(Int8Kernel::Generic, a, w, row0, rows, panels, chain);
     for (Int8Kernel kernel : kernels) {
       CAPTURE(urm::kernels::int8_kernel_name(kernel));

@@ -35,10 +35,6 @@ TEST_CASE("amx_int8 on the tile model: C bit for bit the generic kernel's, tiles
   std::size_t cases = 0, with_tiles = 0;
   for_each_int8_block_edge([&](const Int8Activations& a, const PackedInt8Weights& w, std::size_t row0,
                                std::size_t rows, std::size_t panels, const std::vector<std::size_t>& chain) {
-    CAPTURE(rows);
-    CAPTURE(panels);
-    CAPTURE(chain.size());
-    CAPTURE(chain[1]);
     const std::size_t dot_products = model.dot_products;
     const auto generic = run_int8_block_chain(Int8Kernel::Generic, a, w, row0, rows, panels, chain);
     CHECK((urm::detail::int8_block_fn(Int8Kernel::AmxInt8) == &urm::detail::amx_int8_block));

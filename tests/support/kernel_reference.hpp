@@ -3,6 +3,8 @@
 // checked against.
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -113,12 +115,13 @@ inline std::vector<std::int32_t> run_int8_block_chain(urm::kernels::Int8Kernel k
 }
 
 // The edges of the AMX-INT8 block kernel (16-row tiles, 2-panel steps,
-// 16-group tiles): calls check(a, w, row0, rows, panels, chain) for rows 8 …
-// 64 (8-row remainders among them) from virtual row 8, 1 … 4 panels, and
-// chains of k blocks over all 288 groups of a k = 1100 weight (the VNNI and
-// AMX kernels start C at bias128, −128 Σ w over the whole k): the driver's
-// 128-group blocks, one block, and ranges that are not whole tiles, a first
-// block of fewer than 16 groups among them.
+// 16-group tiles): calls check(a, w, row0, rows, panels, chain), with those
+// captured for doctest, for rows 8 … 64 (8-row remainders among them) from
+// virtual row 8, 1 … 4 panels, and chains of k blocks over all 288 groups of
+// a k = 1100 weight (the VNNI and AMX kernels start C at bias128, −128 Σ w
+// over the whole k): the driver's 128-group blocks, one block, and ranges
+// that are not whole tiles, a first block of fewer than 16 groups among
+// them.
 template <class Check>
 void for_each_int8_block_edge(Check&& check) {
   std::mt19937 rng(11);
@@ -129,11 +132,18 @@ void for_each_int8_block_edge(Check&& check) {
   urm::kernels::Int8Activations a;
   const auto x = random_floats(m * k, rng);
   urm::kernels::quantize_activations(a, x.data(), m, k, pool, 1);
+  REQUIRE(w.k_groups() == 288);
   const std::vector<std::vector<std::size_t>> chains = {
       {0, 128, 256, 288}, {0, 288}, {0, 5, 37, 288}, {0, 16, 19, 288}, {0, 3, 288}};
   for (std::size_t rows : {8u, 16u, 24u, 32u, 40u, 56u, 64u})
     for (std::size_t panels = 1; panels <= urm::detail::kInt8BlockPanels; ++panels)
-      for (const auto& chain : chains) check(a, w, std::size_t{8}, rows, panels, chain);
+      for (const auto& chain : chains) {
+        CAPTURE(rows);
+        CAPTURE(panels);
+        CAPTURE(chain.size());
+        CAPTURE(chain[1]);
+        check(a, w, std::size_t{8}, rows, panels, chain);
+      }
 }
 
 // Int8 mode's paths (its parts) on every int8 kernel this machine can run, best first.
