@@ -52,8 +52,9 @@
 // amx_int8 is first by its tile throughput, not yet by a measurement (it
 // was written on a machine without AMX).
 //
-// A new path (AMX-INT8, ...) is a new row in its mode's table, at the place
-// its measured speed puts it, once it meets the contract.
+// A new path is a new row in its mode's table, at the place its measured
+// speed puts it, once it meets the contract (amx_int8's place, above, is
+// still to be confirmed on an AMX machine).
 #pragma once
 
 #include <iterator>
