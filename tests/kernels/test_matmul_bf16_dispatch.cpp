@@ -55,6 +55,7 @@ TEST_CASE("CPUID detection agrees with the kernel's /proc/cpuinfo flags") {
   CHECK(f.avx_vnni == has(flags, "avx_vnni"));
   CHECK(f.amx_tile == has(flags, "amx_tile"));
   CHECK(f.amx_bf16 == has(flags, "amx_bf16"));
+  CHECK(f.amx_int8 == has(flags, "amx_int8"));
   // Linux lists a flag only when it enables the state, so a listed AMX must
   // also have been granted to this process.
   if (has(flags, "amx_tile") && has(flags, "amx_bf16")) CHECK(f.os_amx);

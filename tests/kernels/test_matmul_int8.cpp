@@ -29,13 +29,6 @@ using namespace urm::test;
 
 namespace {
 
-std::vector<Int8Kernel> runnable_int8_kernels() {
-  std::vector<Int8Kernel> ks;
-  for (Int8Kernel k : urm::kernels::kInt8Kernels)
-    if (urm::kernels::int8_kernel_available(k, urm::cpu_features())) ks.push_back(k);
-  return ks;
-}
-
 // q of row r, part p, channel j, read back from the activation layout.
 int activation_q(const Int8Activations& a, std::size_t r, std::size_t p, std::size_t j) {
   return static_cast<int>(a.row(r * a.parts + p)[j]) - 128;
@@ -308,8 +301,9 @@ TEST_CASE("describe_kernels names int8 mode's kernel and its candidates") {
   if (URM_HAVE_X86_BF16_KERNELS) {
     CHECK(s.find("\nint8 mode matmul: int8x2-avx2 (int8 x int8 -> int32 on avx2, x per token in 2 int8 parts, weights "
                  "quantized per output channel at load)\n") != std::string::npos);
-    CHECK(s.find("\nint8 mode candidates, fastest first: int8x2-avx512_vnni [needs AVX512-VNNI], int8x2-avx_vnni "
-                 "[needs AVX-VNNI], int8x2-avx2, int8x2-generic") != std::string::npos);
+    CHECK(s.find("\nint8 mode candidates, fastest first: int8x2-amx_int8 [needs AMX-INT8 with the OS's tile-data "
+                 "permission], int8x2-avx512_vnni [needs AVX512-VNNI], int8x2-avx_vnni [needs AVX-VNNI], int8x2-avx2, "
+                 "int8x2-generic") != std::string::npos);
   }
   f.avx512_vnni = f.avx_vnni = true;
   CHECK(urm::kernels::describe_kernels(f).find("isa: avx2 fma avx512_vnni avx_vnni\n") != std::string::npos);

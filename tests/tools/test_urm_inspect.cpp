@@ -134,7 +134,7 @@ TEST_CASE("urm-inspect --cpu reports the machine without a checkpoint") {
   CHECK(r.out.find("\n  fast mode candidates, fastest first: ") != std::string::npos);
   CHECK(r.out.find("\n  int8 mode matmul: " + urm::kernels::linear_path_name(urm::kernels::int8_mode_path()) + " (int8 x int8 -> int32 on ") !=
         std::string::npos);
-  CHECK(r.out.find("\n  int8 mode candidates, fastest first: int8x2-avx512_vnni") != std::string::npos);
+  CHECK(r.out.find("\n  int8 mode candidates, fastest first: int8x2-amx_int8") != std::string::npos);
 }
 
 TEST_CASE("urm-inspect shows the family of each zoo checkpoint") {

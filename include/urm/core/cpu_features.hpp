@@ -48,6 +48,7 @@ struct CpuFeatures {
   bool avx_vnni = false;     // vpdpbusd on ymm (VEX encoding)
   bool amx_tile = false;
   bool amx_bf16 = false;  // tdpbf16ps
+  bool amx_int8 = false;  // tdpbusd and the other int8 tile dot products
 
   // Enabled by the operating system.
   bool os_avx = false;     // XCR0 bits 1-2: XMM and YMM state saved
@@ -62,6 +63,9 @@ struct CpuFeatures {
   bool can_avx512_vnni() const { return avx512f && avx512bw && avx512_vnni && os_avx512; }
   bool can_avx512_bf16() const { return avx512f && avx512bw && avx512_bf16 && os_avx512; }
   bool can_amx_bf16() const { return amx_tile && amx_bf16 && os_amx && can_avx512_bf16(); }
+  // The AMX-INT8 kernel hands the rows and k groups its tiles do not cover to
+  // the AVX512-VNNI kernel (matmul_int8_amx.hpp), so it needs that too.
+  bool can_amx_int8() const { return amx_tile && amx_int8 && os_amx && can_avx512_vnni(); }
 };
 
 namespace detail {
@@ -117,6 +121,7 @@ inline CpuFeatures detect_cpu_features() {
     f.avx512_vnni = (c >> 11) & 1u;
     f.amx_bf16 = (d >> 22) & 1u;
     f.amx_tile = (d >> 24) & 1u;
+    f.amx_int8 = (d >> 25) & 1u;
     if (subleaves >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) {
       f.avx_vnni = (a >> 4) & 1u;
       f.avx512_bf16 = (a >> 5) & 1u;
@@ -151,7 +156,7 @@ inline const CpuFeatures& cpu_features() {
 
 // One line per group, e.g.
 //   cpu: Intel(R) Xeon(R) Processor
-//   isa: avx2 fma f16c avx512f avx512bw avx512_bf16 avx512_vnni avx_vnni amx_tile amx_bf16
+//   isa: avx2 fma f16c avx512f avx512bw avx512_bf16 avx512_vnni avx_vnni amx_tile amx_bf16 amx_int8
 //   os:  avx avx512 amx (tile data permitted)
 inline std::string describe_cpu(const CpuFeatures& f) {
   std::string s = "cpu: " + f.brand + "\nisa:";
@@ -168,6 +173,7 @@ inline std::string describe_cpu(const CpuFeatures& f) {
   add(f.avx_vnni, "avx_vnni");
   add(f.amx_tile, "amx_tile");
   add(f.amx_bf16, "amx_bf16");
+  add(f.amx_int8, "amx_int8");
   s += "\nos: ";
   add(f.os_avx, "avx");
   add(f.os_avx512, "avx512");

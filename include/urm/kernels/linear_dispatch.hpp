@@ -44,16 +44,20 @@
 // run: int8 weights with per-channel scales, x per row in 2 int8 parts (hi +
 // lo, about 16 bits: one part misses Spearman 0.999 on the random 1B shape,
 // benchmarks/RESULTS.md "Int8 mode"), on the fastest int8 block kernel
-// (AVX512-VNNI, AVX-VNNI, AVX2, generic), with each projection's massive
-// channels in float32 (int8_float_channels.hpp; found by a calibration pass
-// at load). Its targets (tests/model/test_int8_mode.cpp): Spearman >= 0.999
-// with exact and max deviation <= 2% of the exact scores' std on random
-// inputs, with and without massive activations: the rank correlation is met
-// on both, the max deviation on neither (int8 weight rounding, ~10% and ~6%).
-// An AMX-INT8 kernel would be a row above avx512_vnni.
+// (AMX-INT8, AVX512-VNNI, AVX-VNNI, AVX2, generic), with each projection's
+// massive channels in float32 (int8_float_channels.hpp; found by a
+// calibration pass at load). Its targets (tests/model/test_int8_mode.cpp):
+// Spearman >= 0.999 with exact and max deviation <= 2% of the exact scores'
+// std on random inputs, with and without massive activations: the rank
+// correlation is met on both, the max deviation on neither (int8 weight
+// rounding, ~10% and ~6%). The kernels' int32 sums are exact, so every row
+// of the table gives the same bits; amx_int8 is first by its tile
+// throughput, not yet by a measurement (it was written on a machine
+// without AMX).
 //
-// A new path (AMX-INT8, ...) is a new row in its mode's table, at the place
-// its measured speed puts it, once it meets the contract.
+// A new path is a new row in its mode's table, at the place its measured
+// speed puts it, once it meets the contract (amx_int8's place, above, is
+// still to be confirmed on an AMX machine).
 #pragma once
 
 #include <iterator>
@@ -99,6 +103,7 @@ inline LinearPath fast_mode_path(const CpuFeatures& f = cpu_features()) {
 // Int8 mode's candidates, fastest first. The last one runs everywhere.
 inline constexpr std::size_t kInt8ModeParts = 2;
 inline constexpr LinearPath kInt8ModePaths[] = {
+    {.kind = LinearKind::PackedInt8, .parts = kInt8ModeParts, .int8_kernel = Int8Kernel::AmxInt8},
     {.kind = LinearKind::PackedInt8, .parts = kInt8ModeParts, .int8_kernel = Int8Kernel::Avx512Vnni},
     {.kind = LinearKind::PackedInt8, .parts = kInt8ModeParts, .int8_kernel = Int8Kernel::AvxVnni},
     {.kind = LinearKind::PackedInt8, .parts = kInt8ModeParts, .int8_kernel = Int8Kernel::Avx2},
@@ -142,6 +147,7 @@ inline std::string linear_path_requirement(const LinearPath& p) {
       break;
     case LinearKind::PackedInt8:
       switch (p.int8_kernel) {
+        case Int8Kernel::AmxInt8: return "AMX-INT8 with the OS's tile-data permission";
         case Int8Kernel::Avx512Vnni: return "AVX512-VNNI";
         case Int8Kernel::AvxVnni: return "AVX-VNNI";
         case Int8Kernel::Avx2: return "AVX2";
@@ -160,7 +166,7 @@ inline std::string linear_path_requirement(const LinearPath& p) {
 //   fast mode matmul: bf16x2-amx (bf16 x bf16 -> float32 on amx, ...)
 //   fast mode candidates, fastest first: bf16x2-amx [needs AMX-BF16 ...], float32
 //   int8 mode matmul: int8x2-avx512_vnni (int8 x int8 -> int32 on avx512_vnni, ...)
-//   int8 mode candidates, fastest first: int8x2-avx512_vnni, int8x2-avx_vnni [needs AVX-VNNI], ...
+//   int8 mode candidates, fastest first: int8x2-amx_int8 [needs AMX-INT8 ...], int8x2-avx512_vnni, ...
 inline std::string describe_kernels(const CpuFeatures& f = cpu_features()) {
   const auto candidates = [&f](std::span<const LinearPath> paths) {
     std::string s;

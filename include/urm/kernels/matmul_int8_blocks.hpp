@@ -19,8 +19,10 @@
 //                pairs into int32 (exact). 4 instructions per 32
 //                multiply-adds where VNNI needs 1.
 //   generic      plain C++ (any CPU), the reference of the others
+//   amx_int8     TDPBUSD on AMX tiles, 16 rows x 16 outputs x 64 k values
+//                per instruction: its own header, matmul_int8_amx.hpp
 //
-// The VNNI kernels start C at the weights' bias128 (−128 Σ w) in the first k
+// The VNNI and AMX kernels start C at the weights' bias128 (−128 Σ w) in the first k
 // block to take out the +128 of the activations; the others compute with
 // x − 128 directly. Rows are a multiple of 8 (Int8Activations pads them).
 #pragma once

@@ -6,7 +6,8 @@
 //
 // Compile time vs run time. Most kernels are xsimd code compiled for the
 // build's -march (fbatch: 16 float lanes with AVX-512, 8 with AVX2). The
-// fast-mode bf16 kernels (AMX, AVX512-BF16) are compiled with target
+// fast-mode bf16 kernels (AMX, AVX512-BF16) and the int8 block kernels
+// (AMX-INT8, AVX512-VNNI, AVX-VNNI, AVX2) are compiled with target
 // attributes instead, so a portable build carries them and runs them only
 // where cpu_features() says the CPU and OS allow it.
 //
@@ -48,6 +49,7 @@
 #define URM_TARGET_AVX2 __attribute__((target("avx2")))
 #define URM_TARGET_AVX_VNNI __attribute__((target("avx2,avxvnni")))
 #define URM_TARGET_AVX512_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define URM_TARGET_AMX_INT8 __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw,avx512vnni")))
 #endif
 
 #if defined(__GNUC__) && !defined(__clang__)
