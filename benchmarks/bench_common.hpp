@@ -67,7 +67,7 @@ inline double fma_peak_gflops() {
   return 2.0 * 10 * kIters * static_cast<double>(B::size) / s * 1e-9;
 }
 
-#if URM_HAVE_X86_BF16_KERNELS
+#if URM_HAVE_X86_KERNELS
 // bf16 GFLOP per CPU second of TDPBF16PS with operands already in tiles: 4
 // independent accumulators, no memory traffic. The ceiling the AMX kernel is
 // measured against.

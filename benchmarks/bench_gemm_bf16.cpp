@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
               blocking.mc, blocking.nc, blocking.kc, parts);
   std::printf("note: the machine may be shared with other jobs; numbers are medians of %zu runs but still noisy\n",
               reps);
-#if URM_HAVE_X86_BF16_KERNELS
+#if URM_HAVE_X86_KERNELS
   double peak = 0.0;
   if (urm::kernels::bf16_kernel_available(urm::kernels::Bf16Kernel::Amx, urm::cpu_features())) {
     std::vector<double> p;
@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
         const double tt = median(total), tm = median(multiply), tc = median(cpu);
         std::printf("%-12s %-20s %7zu %11.0f %14.0f %13.0f %9.2f", kname.c_str(), shape.name, pool.size(),
                     flops / tt * 1e-9, flops / tm * 1e-9, flops / tc * 1e-9, tt * 1e3);
-#if URM_HAVE_X86_BF16_KERNELS
+#if URM_HAVE_X86_KERNELS
         if (kernel == urm::kernels::Bf16Kernel::Amx && peak > 0)
           std::printf("   cpu: %3.0f%% of AMX peak", 100.0 * flops / tc * 1e-9 / peak);
 #endif

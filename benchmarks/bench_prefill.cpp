@@ -228,7 +228,7 @@ int main(int argc, char** argv) {
   std::printf("%s\n", urm::kernels::describe_kernels().c_str());
   const double fma_peak = fma_peak_gflops();
   double amx_peak = 0;
-#if URM_HAVE_X86_BF16_KERNELS
+#if URM_HAVE_X86_KERNELS
   if (urm::kernels::bf16_kernel_available(urm::kernels::Bf16Kernel::Amx, urm::cpu_features())) amx_peak = amx_peak_gflops();
 #endif
   std::printf("peak (1 thread, per CPU second): float32 FMA %.0f GFLOP/s, AMX bf16 %.0f GFLOP/s\n", fma_peak,

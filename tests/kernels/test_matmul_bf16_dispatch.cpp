@@ -117,7 +117,7 @@ TEST_CASE("fast mode takes AMX where it runs, else float32: no bf16 emulation sl
   f.os_amx = false;  // a hypervisor or an old kernel refuses the tile state
   CHECK(fast_mode_path(f) == urm::kernels::kStoredPath);
   f.os_amx = true;
-  CHECK(fast_mode_path(f) == (URM_HAVE_X86_BF16_KERNELS ? amx : urm::kernels::kStoredPath));
+  CHECK(fast_mode_path(f) == (URM_HAVE_X86_KERNELS ? amx : urm::kernels::kStoredPath));
   // Every candidate is a path that keeps the 0.02 contract: split (2-part) bf16 or float32.
   for (const auto& p : urm::kernels::kFastModePaths)
     CHECK((p.kind == LinearKind::Stored || p.parts >= 2));
@@ -136,7 +136,7 @@ TEST_CASE("exact mode takes 3-part bfloat16 on AMX for BF16 weights only, else f
   f.amx_tile = f.amx_bf16 = true;
   CHECK(exact_mode_path(DType::BF16, f) == urm::kernels::kStoredPath);  // no tile-data permission
   f.os_amx = true;
-  CHECK(exact_mode_path(DType::BF16, f) == (URM_HAVE_X86_BF16_KERNELS ? amx3 : urm::kernels::kStoredPath));
+  CHECK(exact_mode_path(DType::BF16, f) == (URM_HAVE_X86_KERNELS ? amx3 : urm::kernels::kStoredPath));
   // float16 and float32 weights are not exact in one bfloat16 part; mixed dtypes take the float32 path too.
   CHECK(exact_mode_path(DType::F16, f) == urm::kernels::kStoredPath);
   CHECK(exact_mode_path(DType::F32, f) == urm::kernels::kStoredPath);
@@ -163,7 +163,7 @@ TEST_CASE("describe_kernels names the features and the path of each mode") {
                "tile-data permission], float32\n") != std::string::npos);
   CHECK(s.find("\nfast mode candidates, fastest first: bf16x2-amx [needs AMX-BF16 with the OS's tile-data "
                "permission], float32") != std::string::npos);
-#if URM_HAVE_X86_BF16_KERNELS
+#if URM_HAVE_X86_KERNELS
   f.os_amx = true;
   CHECK(urm::kernels::describe_kernels(f).find(
             "\nfast mode matmul: bf16x2-amx (bf16 x bf16 -> float32 on amx, x in 2 bf16 parts, weights packed at "

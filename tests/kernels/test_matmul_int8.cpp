@@ -275,7 +275,7 @@ TEST_CASE("int8 mode's kernel for given CPU features: VNNI 512, VNNI 256, AVX2, 
   CHECK(int8_mode_path(f).kind == LinearKind::PackedInt8);
   CHECK(int8_mode_path(f).parts == 2);
   f.avx2 = f.fma = f.os_avx = true;
-  const bool x86 = URM_HAVE_X86_BF16_KERNELS;
+  const bool x86 = URM_HAVE_X86_KERNELS;
   CHECK(int8_mode_path(f).int8_kernel == (x86 ? Int8Kernel::Avx2 : Int8Kernel::Generic));
   f.avx_vnni = true;
   CHECK(int8_mode_path(f).int8_kernel == (x86 ? Int8Kernel::AvxVnni : Int8Kernel::Generic));
@@ -298,7 +298,7 @@ TEST_CASE("describe_kernels names int8 mode's kernel and its candidates") {
   f.brand = "Test CPU";
   f.avx2 = f.fma = f.os_avx = true;
   const std::string s = urm::kernels::describe_kernels(f);
-  if (URM_HAVE_X86_BF16_KERNELS) {
+  if (URM_HAVE_X86_KERNELS) {
     CHECK(s.find("\nint8 mode matmul: int8x2-avx2 (int8 x int8 -> int32 on avx2, x per token in 2 int8 parts, weights "
                  "quantized per output channel at load)\n") != std::string::npos);
     CHECK(s.find("\nint8 mode candidates, fastest first: int8x2-amx_int8 [needs AMX-INT8 with the OS's tile-data "

@@ -111,7 +111,7 @@ TEST_CASE("amx_int8 needs AMX-TILE, AMX-INT8, the OS's tile-data permission and 
   using urm::kernels::int8_kernel_available;
   using urm::kernels::int8_mode_path;
   using urm::kernels::linear_path_name;
-  const bool x86 = URM_HAVE_X86_BF16_KERNELS;
+  const bool x86 = URM_HAVE_X86_KERNELS;
   CHECK(urm::kernels::int8_kernel_name(Int8Kernel::AmxInt8) == "amx_int8");
   CHECK(urm::kernels::kInt8Kernels[0] == Int8Kernel::AmxInt8);
   CHECK(urm::kernels::kInt8ModePaths[0].int8_kernel == Int8Kernel::AmxInt8);
@@ -139,7 +139,7 @@ TEST_CASE("amx_int8 needs AMX-TILE, AMX-INT8, the OS's tile-data permission and 
   CHECK(int8_kernel_available(Int8Kernel::AmxInt8, f) == x86);
   CHECK(best_int8_kernel(f) == (x86 ? Int8Kernel::AmxInt8 : Int8Kernel::Generic));
   CHECK(linear_path_name(int8_mode_path(f)) == (x86 ? "int8x2-amx_int8" : "int8x2-generic"));
-#if URM_HAVE_X86_BF16_KERNELS
+#if URM_HAVE_X86_KERNELS
   CHECK((urm::detail::int8_block_fn(Int8Kernel::AmxInt8) == &urm::detail::amx_int8_block));
 #endif
 
@@ -170,7 +170,7 @@ TEST_CASE("describe_kernels lists amx_int8 first, with what it needs, and names 
   std::string s = urm::kernels::describe_kernels(f);
   CHECK(s.find("\nint8 mode candidates, fastest first: int8x2-amx_int8 [needs AMX-INT8 with the OS's tile-data "
                "permission], ") != std::string::npos);
-  if (URM_HAVE_X86_BF16_KERNELS)
+  if (URM_HAVE_X86_KERNELS)
     CHECK(s.find("\nint8 mode candidates, fastest first: int8x2-amx_int8 [needs AMX-INT8 with the OS's tile-data "
                  "permission], int8x2-avx512_vnni, int8x2-avx_vnni, int8x2-avx2, int8x2-generic") != std::string::npos);
   CHECK(s.find("\nisa: avx2 fma avx512f avx512bw avx512_vnni avx_vnni\n") != std::string::npos);
@@ -179,7 +179,7 @@ TEST_CASE("describe_kernels lists amx_int8 first, with what it needs, and names 
   s = urm::kernels::describe_kernels(f);
   CHECK(s.find("\nisa: avx2 fma avx512f avx512bw avx512_vnni avx_vnni amx_tile amx_int8\n") != std::string::npos);
   CHECK(s.find("\nos:  avx avx512 amx (tile data permitted)\n") != std::string::npos);
-  if (URM_HAVE_X86_BF16_KERNELS) {
+  if (URM_HAVE_X86_KERNELS) {
     CHECK(s.find("\nint8 mode matmul: int8x2-amx_int8 (int8 x int8 -> int32 on amx_int8, x per token in 2 int8 parts, "
                  "weights quantized per output channel at load)\n") != std::string::npos);
     CHECK(s.find("\nint8 mode candidates, fastest first: int8x2-amx_int8, int8x2-avx512_vnni, int8x2-avx_vnni, "

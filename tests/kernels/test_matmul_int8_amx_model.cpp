@@ -25,7 +25,7 @@ using urm::kernels::PackedInt8Weights;
 using namespace urm::test;
 
 TEST_CASE("amx_int8 on the tile model: C bit for bit the generic kernel's, tiles configured, shaped and released") {
-#if URM_HAVE_X86_BF16_KERNELS
+#if URM_HAVE_X86_KERNELS
   // The kernel hands its 8-row remainders and partial tiles to the real AVX512-VNNI kernel.
   if (!urm::cpu_features().can_avx512_vnni()) {
     MESSAGE("skipped: the AMX-INT8 kernel's remainders need AVX512-VNNI, which this CPU lacks");

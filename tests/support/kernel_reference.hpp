@@ -73,7 +73,7 @@ inline const urm::DType float_dtypes[] = {urm::DType::F32, urm::DType::F16, urm:
 inline std::vector<urm::kernels::Bf16Kernel> runnable_bf16_kernels() {
   using urm::kernels::Bf16Kernel;
   std::vector<Bf16Kernel> ks;
-  for (Bf16Kernel k : {Bf16Kernel::Amx, Bf16Kernel::Avx512Bf16, Bf16Kernel::Generic})
+  for (Bf16Kernel k : urm::kernels::kBf16Kernels)
     if (urm::kernels::bf16_kernel_available(k, urm::cpu_features())) ks.push_back(k);
   return ks;
 }

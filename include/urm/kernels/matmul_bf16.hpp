@@ -66,6 +66,9 @@ namespace urm::kernels {
 
 enum class Bf16Kernel : std::uint8_t { Generic, Avx512Bf16, Amx };
 
+inline constexpr Bf16Kernel kBf16Kernels[] = {Bf16Kernel::Amx, Bf16Kernel::Avx512Bf16,
+                                              Bf16Kernel::Generic};  // fastest first
+
 constexpr std::string_view bf16_kernel_name(Bf16Kernel kernel) {
   switch (kernel) {
     case Bf16Kernel::Generic: return "generic";
@@ -79,15 +82,15 @@ constexpr std::string_view bf16_kernel_name(Bf16Kernel kernel) {
 inline bool bf16_kernel_available(Bf16Kernel kernel, const CpuFeatures& f) {
   switch (kernel) {
     case Bf16Kernel::Generic: return true;
-    case Bf16Kernel::Avx512Bf16: return URM_HAVE_X86_BF16_KERNELS && f.can_avx512_bf16();
-    case Bf16Kernel::Amx: return URM_HAVE_X86_BF16_KERNELS && f.can_amx_bf16();
+    case Bf16Kernel::Avx512Bf16: return URM_HAVE_X86_KERNELS && f.can_avx512_bf16();
+    case Bf16Kernel::Amx: return URM_HAVE_X86_KERNELS && f.can_amx_bf16();
   }
   return false;
 }
 
 inline Bf16Kernel best_bf16_kernel(const CpuFeatures& f = cpu_features()) {
-  if (bf16_kernel_available(Bf16Kernel::Amx, f)) return Bf16Kernel::Amx;
-  if (bf16_kernel_available(Bf16Kernel::Avx512Bf16, f)) return Bf16Kernel::Avx512Bf16;
+  for (Bf16Kernel k : kBf16Kernels)
+    if (bf16_kernel_available(k, f)) return k;
   return Bf16Kernel::Generic;
 }
 
@@ -134,7 +137,7 @@ void run_bf16_items(const AElem* a_tiles, kernels::Bf16Workspace& ws, const kern
   // items until none are left (dynamic balancing on a busy machine).
   pool.parallel_for(slots, [&](std::size_t slot) {
     float* acc = ws.accumulators.data() + slot * slot_floats;
-#if URM_HAVE_X86_BF16_KERNELS
+#if URM_HAVE_X86_KERNELS
     if (amx) amx_begin();
 #endif
     for (std::size_t item; (item = next_item.fetch_add(1, std::memory_order_relaxed)) < items;) {
@@ -203,7 +206,7 @@ void run_bf16_items(const AElem* a_tiles, kernels::Bf16Workspace& ws, const kern
           }
         }
     }
-#if URM_HAVE_X86_BF16_KERNELS
+#if URM_HAVE_X86_KERNELS
     if (amx) amx_end();
 #endif
   });
@@ -219,7 +222,7 @@ inline void matmul_bf16_blocked(kernels::Bf16Workspace& ws, const kernels::Packe
                 " is not available on this machine (" + cpu_features().brand + ")");
   if (ws.m == 0) return;
 
-#if URM_HAVE_X86_BF16_KERNELS
+#if URM_HAVE_X86_KERNELS
   if (kernel == kernels::Bf16Kernel::Amx)
     return run_bf16_items<std::uint16_t>(ws.x.data(), ws, w, y, pool, &amx_block, true, blocking);
   if (kernel == kernels::Bf16Kernel::Avx512Bf16)

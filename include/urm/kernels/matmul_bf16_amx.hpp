@@ -29,7 +29,7 @@
 
 namespace urm::detail {
 
-#if URM_HAVE_X86_BF16_KERNELS
+#if URM_HAVE_X86_KERNELS
 
 URM_TARGET_AMX inline void amx_block(const Bf16Block<std::uint16_t>& blk) {
   const std::uint16_t *a0 = blk.a0, *a1 = blk.a1, *b = blk.b;
@@ -95,6 +95,6 @@ URM_TARGET_AMX inline void amx_block(const Bf16Block<std::uint16_t>& blk) {
   }
 }
 
-#endif  // URM_HAVE_X86_BF16_KERNELS
+#endif  // URM_HAVE_X86_KERNELS
 
 }  // namespace urm::detail

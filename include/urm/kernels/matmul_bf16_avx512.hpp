@@ -20,7 +20,7 @@
 
 namespace urm::detail {
 
-#if URM_HAVE_X86_BF16_KERNELS
+#if URM_HAVE_X86_KERNELS
 
 URM_TARGET_AVX512_BF16 inline void avx512_bf16_block(const Bf16Block<std::uint16_t>& blk) {
   constexpr std::size_t kRows = 8;
@@ -58,6 +58,6 @@ URM_TARGET_AVX512_BF16 inline void avx512_bf16_block(const Bf16Block<std::uint16
   }
 }
 
-#endif  // URM_HAVE_X86_BF16_KERNELS
+#endif  // URM_HAVE_X86_KERNELS
 
 }  // namespace urm::detail

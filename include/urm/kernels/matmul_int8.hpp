@@ -73,10 +73,10 @@ constexpr std::string_view int8_kernel_name(Int8Kernel kernel) {
 inline bool int8_kernel_available(Int8Kernel kernel, const CpuFeatures& f) {
   switch (kernel) {
     case Int8Kernel::Generic: return true;
-    case Int8Kernel::Avx2: return URM_HAVE_X86_BF16_KERNELS && f.can_avx2();
-    case Int8Kernel::AvxVnni: return URM_HAVE_X86_BF16_KERNELS && f.can_avx_vnni();
-    case Int8Kernel::Avx512Vnni: return URM_HAVE_X86_BF16_KERNELS && f.can_avx512_vnni();
-    case Int8Kernel::AmxInt8: return URM_HAVE_X86_BF16_KERNELS && f.can_amx_int8();
+    case Int8Kernel::Avx2: return URM_HAVE_X86_KERNELS && f.can_avx2();
+    case Int8Kernel::AvxVnni: return URM_HAVE_X86_KERNELS && f.can_avx_vnni();
+    case Int8Kernel::Avx512Vnni: return URM_HAVE_X86_KERNELS && f.can_avx512_vnni();
+    case Int8Kernel::AmxInt8: return URM_HAVE_X86_KERNELS && f.can_amx_int8();
   }
   return false;
 }
@@ -98,7 +98,7 @@ static_assert(kInt8KBlockGroups % kAmxInt8Groups == 0, "k blocks are whole AMX-I
 using Int8BlockFn = void (*)(const Int8Block&);
 
 inline Int8BlockFn int8_block_fn(kernels::Int8Kernel kernel) {
-#if URM_HAVE_X86_BF16_KERNELS
+#if URM_HAVE_X86_KERNELS
   switch (kernel) {
     case kernels::Int8Kernel::AmxInt8: return &amx_int8_block;
     case kernels::Int8Kernel::Avx512Vnni: return &avx512_vnni_int8_block;

@@ -64,7 +64,7 @@ inline constexpr std::size_t kAmxInt8Rows = 16;    // virtual rows per A and C t
 inline constexpr std::size_t kAmxInt8Groups = 16;  // k groups per A and B tile (64 bytes a row)
 static_assert(kInt8KAlign % (4 * kAmxInt8Groups) == 0, "a weight's k groups come in whole B tiles");
 
-#if URM_HAVE_X86_BF16_KERNELS
+#if URM_HAVE_X86_KERNELS
 
 // C rows [r0, r0 + 16 R) x panels [p0, p0 + P) += groups [g0, g_end) (g_end − g0 a
 // multiple of 16), with the tiles configured. R, P ∈ {1, 2}. Tile numbers
@@ -142,6 +142,6 @@ URM_TARGET_AMX_INT8 inline void amx_int8_block(const Int8Block& blk) {
   }
 }
 
-#endif  // URM_HAVE_X86_BF16_KERNELS
+#endif  // URM_HAVE_X86_KERNELS
 
 }  // namespace urm::detail

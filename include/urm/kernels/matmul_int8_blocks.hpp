@@ -75,7 +75,7 @@ inline void generic_int8_block(const Int8Block& blk) {
   }
 }
 
-#if URM_HAVE_X86_BF16_KERNELS
+#if URM_HAVE_X86_KERNELS
 
 URM_TARGET_AVX2 inline void avx2_int8_block(const Int8Block& blk) {
   constexpr std::size_t kRows = 4;
@@ -167,6 +167,6 @@ URM_TARGET_AVX512_VNNI inline void avx512_vnni_int8_block(const Int8Block& blk) 
     }
 }
 
-#endif  // URM_HAVE_X86_BF16_KERNELS
+#endif  // URM_HAVE_X86_KERNELS
 
 }  // namespace urm::detail

@@ -37,12 +37,12 @@
 // int8 kernels' AVX2, AVX-VNNI and AVX512-VNNI) with
 // target attributes, whatever -march the program itself is compiled for.
 #if defined(__x86_64__) && (defined(__clang__) ? __clang_major__ >= 12 : (defined(__GNUC__) && __GNUC__ >= 11))
-#define URM_HAVE_X86_BF16_KERNELS 1
+#define URM_HAVE_X86_KERNELS 1
 #else
-#define URM_HAVE_X86_BF16_KERNELS 0
+#define URM_HAVE_X86_KERNELS 0
 #endif
 
-#if URM_HAVE_X86_BF16_KERNELS
+#if URM_HAVE_X86_KERNELS
 #define URM_TARGET_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
 #define URM_TARGET_AMX __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512bf16")))
 // The int8 kernels (matmul_int8_blocks.hpp).
@@ -190,7 +190,7 @@ inline void lane_sums(const fbatch* in, float* out) {
   for (std::size_t i = 0; i < simd_width; ++i) out[i] = xsimd::hadd(in[i]);
 }
 
-#if URM_HAVE_X86_BF16_KERNELS
+#if URM_HAVE_X86_KERNELS
 // AMX palette 1, tiles 0..7 all 16 rows x 64 bytes (LDTILECFG memory format,
 // Intel SDM vol. 1, 3.2.1: palette, start_row, 14 reserved, 16 x colsb, 16 x rows).
 struct alignas(64) AmxTileConfig {
