@@ -110,6 +110,26 @@ TEST_CASE("FairScheduler: at most max_requests in flight; drain answers all acce
   CHECK_FALSE(sched.submit("a", inputs({5})).has_value());
 }
 
+TEST_CASE("FairScheduler: a request has left in_flight() by the time its future is ready") {
+  // A server answers, then the client reads urm_requests_in_flight: it must
+  // not count the answered request. Racy before the fix, so many rounds.
+  const auto score = [](const FairScheduler::Ids& ids) {
+    Score s;
+    s.reward = float(ids.at(0));
+    return s;
+  };
+  FairScheduler sched(score, {.workers = 2, .max_requests = 1});
+  int counted = 0;
+  for (int round = 0; round < 2000; ++round) {
+    auto f = sched.submit("a", inputs({round}));
+    REQUIRE(f);
+    f->wait();
+    counted += int(sched.in_flight());
+    CHECK_FALSE(sched.full());  // max_requests = 1: full while it is still counted
+  }
+  CHECK(counted == 0);
+}
+
 TEST_CASE("FairScheduler: a request whose input fails gets the error; the others are unaffected") {
   Recorder rec;
   rec.hold.open();

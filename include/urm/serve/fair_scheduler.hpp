@@ -175,10 +175,13 @@ class FairScheduler {
         complete = ++r->done == r->inputs.size();
       }
       if (complete) {
-        // Only this worker sees the last input done: the promise is set once, outside the lock.
+        // Only this worker sees the last input done. The promise is set and
+        // the request leaves in_flight_ in one critical section: a client that
+        // has its answer and then reads /metrics must see it gone (the waiter
+        // on the future never takes mutex_, so this cannot deadlock).
+        std::lock_guard lock(mutex_);
         if (r->error) r->promise.set_exception(r->error);
         else r->promise.set_value(std::move(r->scores));
-        std::lock_guard lock(mutex_);
         if (--in_flight_ == 0) idle_.notify_all();
       }
     }
