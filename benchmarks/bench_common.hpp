@@ -58,7 +58,7 @@ inline double fma_peak_gflops() {
   constexpr long kIters = 20000000;
   const double t0 = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
   for (long it = 0; it < kIters; ++it)
-    for (int i = 0; i < 10; ++i) acc[i] = xsimd::fma(acc[i], a, b);
+    for (int i = 0; i < 10; ++i) acc[i] = urm::detail::fma(acc[i], a, b);
   const double s = cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - t0;
   B sum(0.0f);
   for (int i = 0; i < 10; ++i) sum += acc[i];

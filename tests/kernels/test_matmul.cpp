@@ -212,7 +212,7 @@ TEST_CASE("matmul rejects a weight of the wrong shape, dtype or size") {
 namespace {
 
 // The order every form promises: s ← 0; s ← fma(x[i, p], w[j, p], s) for p in order.
-// (Only with FMA hardware does xsimd::fma round once, as std::fma does.)
+// (Only with FMA hardware does detail::fma round once, as std::fma does.)
 std::vector<float> fma_chain_reference(const std::vector<float>& x, std::size_t m, std::size_t k,
                                        const urm::TensorView& w) {
   const std::size_t n = static_cast<std::size_t>(w.dim(0));
@@ -247,7 +247,7 @@ TEST_CASE("matmul: a row gives the same bits for any m, row offset and thread co
       std::vector<float> all(total * s.n);
       urm::kernels::matmul(x.data(), total, s.k, w.view, all.data(), p2);
 #if defined(__FMA__)
-      // With FMA hardware xsimd::fma rounds once, as std::fma does: the result
+      // With FMA hardware detail::fma rounds once, as std::fma does: the result
       // is exactly the chain, whatever the kernel's blocking.
       CHECK(same_bits(all, fma_chain_reference(x, total, s.k, w.view)));
 #endif

@@ -38,6 +38,7 @@
 #include "urm/kernels/convert.hpp"
 #include "urm/kernels/blocking.hpp"
 #include "urm/kernels/scratch.hpp"
+#include "urm/kernels/simd.hpp"
 #include "urm/kernels/vector_exp.hpp"
 
 namespace urm::detail {
@@ -69,7 +70,7 @@ inline void attention_score_tile(const float* const* qr, const float* const* kc,
       for (std::size_t c = 0; c < KT; ++c) kv[c] = fbatch::load_unaligned(kc[c] + d);
       for (std::size_t r = 0; r < QT; ++r) {
         const fbatch qv = fbatch::load_unaligned(qr[r] + d);
-        for (std::size_t c = 0; c < KT; ++c) acc[r * KT + c] = xsimd::fma(qv, kv[c], acc[r * KT + c]);
+        for (std::size_t c = 0; c < KT; ++c) acc[r * KT + c] = detail::fma(qv, kv[c], acc[r * KT + c]);
       }
     }
     lane_sums(acc, dots);
@@ -109,7 +110,7 @@ inline void attention_accumulate_pv(float* const* o, const float* p, std::size_t
       for (std::size_t i = 0; i < DT; ++i) vv[i] = i < nd ? fbatch::load_unaligned(vc + i * L) : fbatch(0.0f);
       for (std::size_t r = 0; r < RT; ++r) {
         const fbatch pr(p[r * p_stride + c]);
-        for (std::size_t i = 0; i < DT; ++i) acc[r][i] = xsimd::fma(pr, vv[i], acc[r][i]);
+        for (std::size_t i = 0; i < DT; ++i) acc[r][i] = detail::fma(pr, vv[i], acc[r][i]);
       }
     }
     for (std::size_t r = 0; r < rows; ++r)

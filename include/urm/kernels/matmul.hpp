@@ -15,7 +15,7 @@
 // A k block after the first starts its chain from the partial sum it left in
 // y, so the blocking adds no rounding and no reordering. The result of an
 // element is thus a function of its row of x, its row of w, k and the build
-// (xsimd::fma: one rounding with FMA hardware, two without) only: never of m,
+// (detail::fma: one rounding with FMA hardware, two without) only: never of m,
 // of the row's position in x, of the form below, of the register width or of
 // the thread that computed it. A row scored alone, in a batch, or after a
 // reused prefix gets the same bits.
@@ -164,8 +164,8 @@ inline void gemm_micro_kernel(const float* xp, const float* wp, std::size_t kc, 
     const fbatch b0 = fbatch::load_aligned(wp + p * NR), b1 = fbatch::load_aligned(wp + p * NR + L);
     for (std::size_t r = 0; r < R; ++r) {
       const fbatch a(xp[r * KC + p]);
-      acc[r][0] = xsimd::fma(a, b0, acc[r][0]);
-      acc[r][1] = xsimd::fma(a, b1, acc[r][1]);
+      acc[r][0] = detail::fma(a, b0, acc[r][0]);
+      acc[r][1] = detail::fma(a, b1, acc[r][1]);
     }
   }
   for (std::size_t r = 0; r < R; ++r) {
@@ -318,7 +318,7 @@ inline void gemm_few_micro_kernel(const float* xt, const float* wr, std::size_t 
     for (std::size_t v = 0; v < V; ++v) a[v] = fbatch::load_aligned(xt + p * MT + v * L);
     for (std::size_t j = 0; j < NR; ++j) {
       const fbatch b(wr[j * KC + p]);
-      for (std::size_t v = 0; v < V; ++v) acc[j][v] = xsimd::fma(a[v], b, acc[j][v]);
+      for (std::size_t v = 0; v < V; ++v) acc[j][v] = detail::fma(a[v], b, acc[j][v]);
     }
   }
   for (std::size_t j = 0; j < NR; ++j)
@@ -397,7 +397,7 @@ inline void gemv_columns(const float* x, std::size_t k, const std::byte* w, std:
       transpose_lanes(r);  // r[c] = w[j0 …, p0 + c]
 #pragma GCC unroll 16
       for (std::size_t c = 0; c < L; ++c)
-        for (std::size_t i = 0; i < M; ++i) acc[i] = xsimd::fma(fbatch(x[i * k + p0 + c]), r[c], acc[i]);
+        for (std::size_t i = 0; i < M; ++i) acc[i] = detail::fma(fbatch(x[i * k + p0 + c]), r[c], acc[i]);
     }
     if (kv < k) {  // the last k % L values, zero padded; only their steps run
       for (std::size_t q = 0; q < L; ++q) {
@@ -407,7 +407,7 @@ inline void gemv_columns(const float* x, std::size_t k, const std::byte* w, std:
       }
       transpose_lanes(r);
       for (std::size_t c = 0; c < k - kv; ++c)
-        for (std::size_t i = 0; i < M; ++i) acc[i] = xsimd::fma(fbatch(x[i * k + kv + c]), r[c], acc[i]);
+        for (std::size_t i = 0; i < M; ++i) acc[i] = detail::fma(fbatch(x[i * k + kv + c]), r[c], acc[i]);
     }
     for (std::size_t i = 0; i < M; ++i) {
       alignas(64) float out[L];

@@ -83,7 +83,7 @@ inline void generic_bf16_block(const Bf16Block<float>& blk) {
             for (std::size_t r = 0; r < kRows; ++r) {
               const F x0(at[r * kTileK + 2 * p]), x1(at[r * kTileK + 2 * p + 1]);
               for (std::size_t q = 0; q < kB; ++q)
-                acc[r][q] = xsimd::fma(x1, w_odd[q], xsimd::fma(x0, w_even[q], acc[r][q]));
+                acc[r][q] = detail::fma(x1, w_odd[q], detail::fma(x0, w_even[q], acc[r][q]));
             }
           }
         }

@@ -134,7 +134,7 @@ inline float dot(const float* a, const float* b, std::size_t n) {
   const std::size_t nv = n - n % simd_width;
   fbatch acc(0.0f);
   for (std::size_t j = 0; j < nv; j += simd_width)
-    acc = xsimd::fma(fbatch::load_unaligned(a + j), fbatch::load_unaligned(b + j), acc);
+    acc = detail::fma(fbatch::load_unaligned(a + j), fbatch::load_unaligned(b + j), acc);
   float s = xsimd::hadd(acc);
   for (std::size_t j = nv; j < n; ++j) s = std::fma(a[j], b[j], s);
   return s;

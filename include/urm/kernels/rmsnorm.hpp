@@ -16,6 +16,7 @@
 #include "urm/core/error.hpp"
 #include "urm/core/tensor_view.hpp"
 #include "urm/kernels/convert.hpp"
+#include "urm/kernels/simd.hpp"
 
 namespace urm::kernels {
 
@@ -35,7 +36,7 @@ inline void rmsnorm(const float* x, const TensorView& weight, float eps, float* 
       fbatch acc(0.0f);
       for (std::size_t i = 0; i < dv; i += L) {
         const fbatch v = fbatch::load_unaligned(xr + i);
-        acc = xsimd::fma(v, v, acc);
+        acc = detail::fma(v, v, acc);
       }
       float ss = xsimd::hadd(acc);
       for (std::size_t i = dv; i < dim; ++i) ss += xr[i] * xr[i];

@@ -43,6 +43,7 @@
 #endif
 
 #if URM_HAVE_X86_KERNELS
+#define URM_TARGET_AVX512 __attribute__((target("avx512f,avx512bw")))
 #define URM_TARGET_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
 #define URM_TARGET_AMX __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512bf16")))
 // The int8 kernels (matmul_int8_blocks.hpp).
@@ -67,6 +68,23 @@ namespace urm::detail {
 
 using fbatch = xsimd::batch<float>;
 inline constexpr std::size_t simd_width = fbatch::size;  // float lanes per register
+
+// a · b + c with one rounding where the build has FMA (AVX2 builds: xsimd's
+// fma3 kernel). Kernels call this, never xsimd::fma: xsimd 8.1 has no AVX-512
+// fma kernel, and its generic fallback computes a * b + c, which rounds once
+// only if the compiler contracts it. GCC's default -ffp-contract=fast does in
+// an optimised build; -fsanitize=address or -ffp-contract=off builds do not,
+// and then exact mode rounds twice per product (test_matmul.cpp's FMA-chain
+// check found it under ASan). Always qualified (detail::fma), so argument-
+// dependent lookup never meets xsimd::fma.
+inline fbatch fma(const fbatch& a, const fbatch& b, const fbatch& c) {
+#if defined(__AVX512F__)
+  static_assert(simd_width == 16);
+  return fbatch(_mm512_fmadd_ps(a, b, c));
+#else
+  return xsimd::fma(a, b, c);
+#endif
+}
 
 #if defined(__AVX512F__)
 inline constexpr __mmask16 kAll16 = 0xffff;  // all-ones masks: see the GCC 12 note above

@@ -27,17 +27,17 @@ namespace urm::detail {
 inline fbatch exp_f32(const fbatch& x) {
   using ubatch = xsimd::batch<std::uint32_t>;
   const fbatch magic(12582912.0f);  // 1.5 · 2²³
-  const fbatch nf = xsimd::fma(x, fbatch(1.44269504088896341f), magic) - magic;
-  fbatch r = xsimd::fma(nf, fbatch(-0.693359375f), x);
-  r = xsimd::fma(nf, fbatch(2.12194440e-4f), r);
+  const fbatch nf = detail::fma(x, fbatch(1.44269504088896341f), magic) - magic;
+  fbatch r = detail::fma(nf, fbatch(-0.693359375f), x);
+  r = detail::fma(nf, fbatch(2.12194440e-4f), r);
   // e^r ≈ 1 + r + r²·(1/2 + r·(1/6 + r·(1/24 + …)))
   fbatch p(1.9875691500e-4f);
-  p = xsimd::fma(p, r, fbatch(1.3981999507e-3f));
-  p = xsimd::fma(p, r, fbatch(8.3334519073e-3f));
-  p = xsimd::fma(p, r, fbatch(4.1665795894e-2f));
-  p = xsimd::fma(p, r, fbatch(1.6666665459e-1f));
-  p = xsimd::fma(p, r, fbatch(5.0000001201e-1f));
-  p = xsimd::fma(p, r * r, r + fbatch(1.0f));
+  p = detail::fma(p, r, fbatch(1.3981999507e-3f));
+  p = detail::fma(p, r, fbatch(8.3334519073e-3f));
+  p = detail::fma(p, r, fbatch(4.1665795894e-2f));
+  p = detail::fma(p, r, fbatch(1.6666665459e-1f));
+  p = detail::fma(p, r, fbatch(5.0000001201e-1f));
+  p = detail::fma(p, r * r, r + fbatch(1.0f));
   // n as an integer: the low bits of (n + magic) − bits(magic). 2¹²⁸ is not a
   // float, so n = 128 (x ≥ 88.38) scales by 2¹²⁷ and then by 2.
   const auto top = nf > fbatch(127.0f);
