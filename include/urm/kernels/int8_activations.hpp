@@ -42,6 +42,7 @@
 #include "urm/core/thread_pool.hpp"
 #include "urm/kernels/int8_float_channels.hpp"
 #include "urm/kernels/int8_weights.hpp"
+#include "urm/kernels/scratch.hpp"
 #include "urm/kernels/simd.hpp"
 
 namespace urm::detail {
@@ -149,7 +150,8 @@ inline void quantize_activations(Int8Activations& a, const float* x, std::size_t
   std::uint8_t* q = a.q.data();
   float* scales = a.scales.data();
   pool.parallel_for(rows / detail::kInt8RowAlign, [&](std::size_t block) {
-    std::vector<float> masked(f.empty() ? 0 : k);  // a row with F zeroed
+    // A row with F zeroed, in this thread's buffer (no allocation per block).
+    float* const masked = f.empty() ? nullptr : detail::thread_scratch<struct MaskedRowScratch>(k);
     for (std::size_t r = block * detail::kInt8RowAlign; r < (block + 1) * detail::kInt8RowAlign; ++r) {
       std::uint8_t* hi = q + r * parts * kp;
       std::uint8_t* lo = hi + kp;
@@ -160,9 +162,9 @@ inline void quantize_activations(Int8Activations& a, const float* x, std::size_t
       }
       const float* xr = x + r * k;
       if (!f.empty()) {
-        std::copy_n(xr, k, masked.data());
+        std::copy_n(xr, k, masked);
         for (std::uint32_t c : f) masked[c] = 0.0f;
-        xr = masked.data();
+        xr = masked;
       }
       float amax = 0.0f;
       const bool finite = detail::abs_max(xr, k, amax);

@@ -6,8 +6,8 @@
 // (AlignedBuffer: 64-byte aligned, huge pages when large) per Tag for its
 // whole life: it grows to the largest size ever asked for and is then
 // reused. Its contents are not kept from one call to the next. Every caller
-// asks for a size bounded by compile-time blocking constants (or by the
-// model's head_dim), so the memory is bounded.
+// asks for a size bounded by compile-time blocking constants (or by a
+// model dimension: head_dim, one activation row), so the memory is bounded.
 #pragma once
 
 #include <cstddef>
