@@ -8,14 +8,14 @@
 //                 [--prefix-reuse] [--deviation N] [--deviation-max-len L]
 //
 // Modes: exact (the path RewardModel's exact mode takes for this checkpoint on
-// this CPU, kernels::exact_mode_path: float32 on the stored weights, or
-// bf16x3-amx for BF16 weights on AMX), fast (the path RewardModel's
+// this CPU, kernels::exact_mode_path: float32 on the stored weights, or on
+// AMX bf16x3-amx for BF16 weights and bf16x3w2-amx for F16 ones), fast (the path RewardModel's
 // fast mode takes on this CPU, kernels::fast_mode_path), int8 (int8 mode's,
 // kernels::int8_mode_path), fast-single (bf16
 // projections on the best bf16 kernel with one rounding of x: half the work,
 // larger deviations; for comparison only), or a path by name
 // (kernels::linear_path_name: float32, bf16x2-amx, bf16x2-avx512_bf16,
-// bf16x1-generic, ... run as fast mode; int8x2-avx2, int8x1-avx512_vnni, ...
+// bf16x1-generic, bf16x3w2-avx512_bf16 (F16 weights), ... run as fast mode; int8x2-avx2, int8x1-avx512_vnni, ...
 // run as int8 mode: a way to force a kernel).
 //
 // Prefill: one forward pass over random token ids of the given length (the
@@ -153,8 +153,12 @@ std::optional<Mode> mode_named(const std::string& name) {
   if (name == "fast-single")
     return Mode{name, urm::ComputeMode::Fast, urm::kernels::LinearPath{LinearKind::PackedBf16, urm::kernels::best_bf16_kernel(), 1}};
   std::vector<urm::kernels::LinearPath> paths = {urm::kernels::kStoredPath};
-  for (auto kernel : {urm::kernels::Bf16Kernel::Amx, urm::kernels::Bf16Kernel::Avx512Bf16, urm::kernels::Bf16Kernel::Generic})
-    for (std::size_t parts = 1; parts <= 3; ++parts) paths.push_back({LinearKind::PackedBf16, kernel, parts});
+  for (auto kernel : urm::kernels::kBf16Kernels)
+    for (std::size_t parts = 1; parts <= urm::kernels::kMaxBf16Parts; ++parts) {
+      paths.push_back({LinearKind::PackedBf16, kernel, parts});
+      if (parts >= 2)  // float16 weights split in two
+        paths.push_back({.kind = LinearKind::PackedBf16, .bf16_kernel = kernel, .parts = parts, .weight_parts = 2});
+    }
   for (auto kernel : urm::kernels::kInt8Kernels)
     for (std::size_t parts = 1; parts <= urm::kernels::kMaxInt8Parts; ++parts)
       paths.push_back({.kind = LinearKind::PackedInt8, .parts = parts, .int8_kernel = kernel});

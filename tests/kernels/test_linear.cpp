@@ -63,6 +63,41 @@ TEST_CASE("linear on a packed weight is matmul_bf16 with the path's kernel and p
     }
 }
 
+TEST_CASE("linear on a float16 weight split in 2 parts is matmul_bf16 on pack_bf16(w, 2)") {
+  std::mt19937 rng(5);
+  urm::ThreadPool pool(2);
+  const std::size_t m = 20, n = 50, k = 70;
+  const auto x = random_floats(m * k, rng);
+  const auto w = store(random_floats(n * k, rng), DType::F16, {50, 70}, 0, "model.layers.0.mlp.down_proj.weight");
+  for (std::size_t parts : {2u, 3u})
+    for (LinearPath path : bf16_paths(parts)) {
+      path.weight_parts = 2;
+      CAPTURE(urm::kernels::linear_path_name(path));
+      const Linear packed = urm::kernels::pack_linear(w.view, path, pool);
+      CHECK(packed.path() == path);
+      CHECK(packed.own_bytes() == urm::kernels::pack_bf16(w.view, pool, 2).bytes());
+      LinearInput in;
+      in.set(x.data(), m, k);
+      std::vector<float> y(m * n), ref(m * n);
+      urm::kernels::linear(in, packed, y.data(), pool);
+      urm::kernels::Bf16Workspace ws;
+      urm::kernels::set_activations_bf16(ws, x.data(), m, k, pool, parts);
+      urm::kernels::matmul_bf16(ws, urm::kernels::pack_bf16(w.view, pool, 2), ref.data(), pool, path.bf16_kernel);
+      CHECK(same_bits(y, ref));
+    }
+  // Split weights need a second part of x to meet lo, and float16 weights.
+  LinearPath one_part = bf16_paths(1).front();
+  one_part.weight_parts = 2;
+  CHECK_FALSE(urm::kernels::linear_path_available(one_part));
+  LinearPath split = bf16_paths(3).front();
+  split.weight_parts = 2;
+  const auto w32 = store(random_floats(n * k, rng), DType::F32, {50, 70}, 0, "model.layers.0.mlp.up_proj.weight");
+  CHECK_THROWS_WITH_AS(urm::kernels::pack_linear(w32.view, split, pool),
+                       "pack_bf16: weight model.layers.0.mlp.up_proj.weight has dtype F32; only F16 weights are split "
+                       "into 2 bfloat16 parts",
+                       urm::Error);
+}
+
 TEST_CASE("one LinearInput feeds weights of several paths, each its own form of x") {
   std::mt19937 rng(3);
   urm::ThreadPool pool(2);
@@ -132,4 +167,7 @@ TEST_CASE("linear path names") {
   CHECK(urm::kernels::linear_path_name({LinearKind::PackedBf16, Bf16Kernel::Amx, 2}) == "bf16x2-amx");
   CHECK(urm::kernels::linear_path_name({LinearKind::PackedBf16, Bf16Kernel::Avx512Bf16, 1}) == "bf16x1-avx512_bf16");
   CHECK(urm::kernels::linear_path_name({LinearKind::PackedBf16, Bf16Kernel::Generic, 3}) == "bf16x3-generic");
+  CHECK(urm::kernels::linear_path_name(
+            {.kind = LinearKind::PackedBf16, .bf16_kernel = Bf16Kernel::Amx, .parts = 3, .weight_parts = 2}) ==
+        "bf16x3w2-amx");
 }

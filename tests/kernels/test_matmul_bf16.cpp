@@ -15,6 +15,7 @@
 #include "urm/core/thread_pool.hpp"
 #include "support/bf16_layout.hpp"
 #include "support/kernel_reference.hpp"
+#include "urm/kernels/matmul.hpp"
 #include "urm/kernels/matmul_bf16.hpp"
 
 using urm::DType;
@@ -226,6 +227,136 @@ TEST_CASE("pack_bf16 converts every float16 value like f16_to_f32 then f32_to_bf
     REQUIRE(packed_at(p, i / 32, i % 32) == urm::f32_to_bf16(urm::f16_to_f32(static_cast<std::uint16_t>(i))));
 }
 
+TEST_CASE("split_f16_to_bf16: hi + lo is every finite float16 exactly; hi carries inf and NaN, with lo = 0") {
+  std::vector<std::uint16_t> bits(65536), hi(65536), lo(65536);
+  for (std::uint32_t i = 0; i < 65536; ++i) bits[i] = static_cast<std::uint16_t>(i);
+  urm::detail::split_f16_to_bf16(bits.data(), hi.data(), lo.data(), bits.size());
+  std::size_t with_lo = 0;
+  for (std::uint32_t i = 0; i < 65536; ++i) {
+    const float w = urm::f16_to_f32(bits[i]);
+    CAPTURE(i);
+    REQUIRE(hi[i] == urm::f32_to_bf16(w));
+    if (!std::isfinite(w)) {
+      REQUIRE(lo[i] == 0);
+      continue;
+    }
+    const float h = urm::bf16_to_f32(hi[i]), l = urm::bf16_to_f32(lo[i]);
+    REQUIRE(h + l == w);  // exact: the sum is w, no rounding
+    REQUIRE(std::fabs(l) <= std::ldexp(std::fabs(h), -8));
+    with_lo += lo[i] != 0;
+  }
+  CHECK(with_lo > 40000);  // most float16 values need the second part
+#if URM_HAVE_X86_KERNELS
+  // The AVX-512 form (the AMX and AVX512-BF16 drivers') gives the same bits.
+  if (urm::cpu_features().can_avx512()) {
+    std::vector<std::uint16_t> hi2(65536, 1), lo2(65536, 1);
+    urm::detail::split_f16_to_bf16_avx512(bits.data(), hi2.data(), lo2.data(), bits.size());
+    CHECK(hi2 == hi);
+    CHECK(lo2 == lo);
+  } else {
+    MESSAGE("no AVX-512 here: split_f16_to_bf16_avx512 not run");
+  }
+#endif
+}
+
+TEST_CASE("pack_bf16 with weight_parts = 2 keeps a float16 weight's bits in panel layout, zero padded") {
+  const std::size_t n = 35, k = 70;
+  const std::vector<float> v = random_values(n * k, 12);
+  const Tensor t = make_tensor("layers.0.w", DType::F16, n, k, v);
+  ThreadPool pool(3);
+  const PackedBf16Weights p = urm::kernels::pack_bf16(t.view, pool, 2);
+  CHECK(p.weight_parts() == 2);
+  CHECK(urm::kernels::pack_bf16(t.view, pool).weight_parts() == 1);
+  CHECK(p.bytes() == 64 * 96 * 2);  // as many bytes as the stored weight, padded: not 4 a weight
+  for (std::size_t r = 0; r < n; ++r)
+    for (std::size_t c = 0; c < k; ++c) REQUIRE(packed_at(p, r, c) == urm::f32_to_f16(v[r * k + c]));
+  for (std::size_t r = 0; r < 64; ++r)
+    for (std::size_t c = (r < n ? k : 0); c < 96; ++c) REQUIRE(packed_at(p, r, c) == 0);
+  for (DType dt : {DType::F32, DType::BF16}) {
+    const Tensor other = make_tensor("layers.0.w", dt, n, k, v);
+    CHECK_THROWS_WITH_AS(urm::kernels::pack_bf16(other.view, pool, 2),
+                         ("pack_bf16: weight layers.0.w has dtype " + std::string(urm::dtype_name(dt)) +
+                          "; only F16 weights are split into 2 bfloat16 parts")
+                             .c_str(),
+                         urm::Error);
+  }
+  CHECK_THROWS_WITH_AS(urm::kernels::pack_bf16(t.view, pool, 3),
+                       "pack_bf16: weight layers.0.w: weight_parts = 3, expected 1 or 2", urm::Error);
+  CHECK_THROWS_WITH_AS(urm::kernels::pack_bf16(t.view, pool, 0),
+                       "pack_bf16: weight layers.0.w: weight_parts = 0, expected 1 or 2", urm::Error);
+}
+
+TEST_CASE("matmul_bf16 with float16 weights in 2 parts and x in 3 is float32-accurate, for every kernel") {
+  // x = x0 + x1 + x2 + r, w = hi + lo exactly; computed: Σ_p x_p hi + (x0 + x1) lo,
+  // all exact products, 5k of them summed in float32. Left out: r w and x2 lo,
+  // |r| <= 2^-24 |x|, |x2 lo| <= 2^-16 |x| 2^-9 |w|. So, with s = Σ |x w|:
+  //   |ŷ - x·w| <= γ(5k + 1) (1 + 2^-7) s + 2^-23 s.
+  // That bound is loose (worst case); in fact the error is that of the float32
+  // FMA path (matmul on the stored weights) within a small factor (its sums
+  // have 5 times the terms), which a missing product (x1 lo is 2^-17 of x w)
+  // would exceed 100-fold. Weights
+  // rounded to one bfloat16 part instead are far further off.
+  const auto kernels = urm::test::runnable_bf16_kernels();
+  ThreadPool pool(2);
+  Bf16Workspace ws;
+  std::uint32_t seed = 900;
+  for (std::size_t m : {1u, 33u, 600u})
+    for (std::size_t n : {3u, 40u, 257u})
+      for (std::size_t k : {17u, 300u, 1100u}) {
+        if (m * n * k > 600 * 40 * 1100) continue;
+        const std::vector<float> x = random_values(m * k, ++seed);
+        std::vector<float> w = random_values(n * k, ++seed);
+        for (auto& v : w) v = urm::f16_to_f32(urm::f32_to_f16(v));  // the values the F16 tensor holds
+        const Tensor wt = make_tensor("w", DType::F16, n, k, w);
+        const PackedBf16Weights split = urm::kernels::pack_bf16(wt.view, pool, 2),
+                                rounded = urm::kernels::pack_bf16(wt.view, pool);
+        const double gamma = gamma_of(static_cast<double>(5 * k + 1));
+        for (Bf16Kernel kernel : kernels) {
+          CAPTURE(urm::kernels::bf16_kernel_name(kernel));
+          CAPTURE(m);
+          CAPTURE(n);
+          CAPTURE(k);
+          urm::kernels::set_activations_bf16(ws, x.data(), m, k, pool, 3);
+          std::vector<float> y(m * n, std::numeric_limits<float>::quiet_NaN()), y1(m * n), y_fma(m * n);
+          urm::kernels::matmul_bf16(ws, split, y.data(), pool, kernel);
+          urm::kernels::matmul_bf16(ws, rounded, y1.data(), pool, kernel);
+          urm::kernels::matmul(x.data(), m, k, wt.view, y_fma.data(), pool);
+          double worst = 0.0, worst_rounded = 0.0, worst_fma = 0.0;
+          for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t j = 0; j < n; ++j) {
+              double exact = 0.0, s = 0.0;
+              for (std::size_t p = 0; p < k; ++p) {
+                const double t = static_cast<double>(x[i * k + p]) * w[j * k + p];
+                exact += t;
+                s += std::fabs(t);
+              }
+              const double err = std::fabs(y[i * n + j] - exact);
+              REQUIRE(err <= gamma * (1 + std::ldexp(1.0, -7)) * s + std::ldexp(s, -23) + std::ldexp(1.0, -120));
+              worst = std::max(worst, err);
+              worst_rounded = std::max(worst_rounded, std::fabs(y1[i * n + j] - exact));
+              worst_fma = std::max(worst_fma, std::fabs(y_fma[i * n + j] - exact));
+            }
+          CHECK(worst <= 10 * worst_fma + std::ldexp(1.0, -120));  // measured: at most 3.1x
+          CHECK(worst_rounded > 30 * worst);  // lo is really there
+        }
+      }
+}
+
+TEST_CASE("matmul_bf16 refuses split float16 weights with activations in one part") {
+  const std::vector<float> w = random_values(4 * 8, 32), x = random_values(2 * 8, 33);
+  const Tensor t = make_tensor("model.layers.1.self_attn.o_proj.weight", DType::F16, 4, 8, w);
+  ThreadPool pool(1);
+  const PackedBf16Weights p = urm::kernels::pack_bf16(t.view, pool, 2);
+  Bf16Workspace ws;
+  urm::kernels::set_activations_bf16(ws, x.data(), 2, 8, pool, 1);
+  std::vector<float> y(8, 5.0f);
+  CHECK_THROWS_WITH_AS(urm::kernels::matmul_bf16(ws, p, y.data(), pool, Bf16Kernel::Generic),
+                       "matmul_bf16: weight model.layers.1.self_attn.o_proj.weight is split into 2 bfloat16 parts "
+                       "(float16), which needs activations in 2 or more parts, not 1",
+                       urm::Error);
+  CHECK(y == std::vector<float>(8, 5.0f));
+}
+
 TEST_CASE("pack_bf16 rejects weights it cannot pack, naming the tensor") {
   std::vector<std::byte> bytes(64);
   TensorView v{"model.norm.weight", DType::F32, {16}, bytes.data(), 64};
@@ -365,18 +496,22 @@ TEST_CASE("matmul_bf16 is bitwise identical for 1, 2 and 7 threads, for every ke
   const Tensor wt = make_tensor("w", DType::BF16, n, k, w);
   ThreadPool one(1), two(2), seven(7);
   const PackedBf16Weights p = urm::kernels::pack_bf16(wt.view, seven);
+  // And a float16 weight split in two (exact mode's AMX path for F16).
+  const Tensor wt16 = make_tensor("w16", DType::F16, n, k, w);
+  const PackedBf16Weights p16 = urm::kernels::pack_bf16(wt16.view, seven, 2);
   for (Bf16Kernel kernel : urm::test::runnable_bf16_kernels())
-    for (std::size_t parts : {1u, 2u}) {
+    for (std::size_t parts : {1u, 2u, 3u}) {
       CAPTURE(urm::kernels::bf16_kernel_name(kernel));
       CAPTURE(parts);
+      const PackedBf16Weights& pw = parts == 3 ? p16 : p;
       std::vector<float> y1(m * n), y2(m * n), y7(m * n);
       Bf16Workspace ws1, ws2, ws7;
       urm::kernels::set_activations_bf16(ws1, x.data(), m, k, one, parts);
       urm::kernels::set_activations_bf16(ws2, x.data(), m, k, two, parts);
       urm::kernels::set_activations_bf16(ws7, x.data(), m, k, seven, parts);
-      urm::kernels::matmul_bf16(ws1, p, y1.data(), one, kernel);
-      urm::kernels::matmul_bf16(ws2, p, y2.data(), two, kernel);
-      urm::kernels::matmul_bf16(ws7, p, y7.data(), seven, kernel);
+      urm::kernels::matmul_bf16(ws1, pw, y1.data(), one, kernel);
+      urm::kernels::matmul_bf16(ws2, pw, y2.data(), two, kernel);
+      urm::kernels::matmul_bf16(ws7, pw, y7.data(), seven, kernel);
       CHECK(std::memcmp(y1.data(), y2.data(), 4 * m * n) == 0);
       CHECK(std::memcmp(y1.data(), y7.data(), 4 * m * n) == 0);
     }
@@ -424,11 +559,16 @@ TEST_CASE("matmul_bf16: a row gives the same bits for any m and row offset, for 
   const std::vector<float> x = random_values(total * k, 40), w = random_values(n * k, 41);
   const Tensor wt = make_tensor("w", DType::BF16, n, k, w);
   ThreadPool p1(1), p3(3);
-  const PackedBf16Weights p = urm::kernels::pack_bf16(wt.view, p3);
+  const PackedBf16Weights bf16 = urm::kernels::pack_bf16(wt.view, p3);
+  const Tensor wt16 = make_tensor("w16", DType::F16, n, k, w);
+  const PackedBf16Weights split = urm::kernels::pack_bf16(wt16.view, p3, 2);  // parts 4, 5: parts 2, 3 of x
   for (Bf16Kernel kernel : urm::test::runnable_bf16_kernels())
-    for (std::size_t parts : {1u, 2u, 3u}) {
+    for (std::size_t variant : {1u, 2u, 3u, 4u, 5u}) {
+      const std::size_t parts = variant <= 3 ? variant : variant - 2;
+      const PackedBf16Weights& p = variant <= 3 ? bf16 : split;
       CAPTURE(urm::kernels::bf16_kernel_name(kernel));
       CAPTURE(parts);
+      CAPTURE(p.weight_parts());
       Bf16Workspace ws;
       std::vector<float> all(total * n);
       urm::kernels::set_activations_bf16(ws, x.data(), total, k, p3, parts);

@@ -124,26 +124,35 @@ TEST_CASE("fast mode takes AMX where it runs, else float32: no bf16 emulation sl
   CHECK(urm::kernels::linear_path_available(fast_mode_path()));
 }
 
-TEST_CASE("exact mode takes 3-part bfloat16 on AMX for BF16 weights only, else float32") {
+TEST_CASE("exact mode takes 3-part bfloat16 on AMX for BF16 and (split) F16 weights only, else float32") {
   using urm::DType;
   using urm::kernels::exact_mode_path;
   using urm::kernels::LinearKind;
   const urm::kernels::LinearPath amx3{LinearKind::PackedBf16, Bf16Kernel::Amx, 3};
+  const urm::kernels::LinearPath amx3w2{
+      .kind = LinearKind::PackedBf16, .bf16_kernel = Bf16Kernel::Amx, .parts = 3, .weight_parts = 2};
   CpuFeatures f = avx512_bf16_cpu();
   for (auto d : {std::optional<DType>(DType::BF16), std::optional<DType>(DType::F16), std::optional<DType>(DType::F32),
                  std::optional<DType>()})
     CHECK(exact_mode_path(d, f) == urm::kernels::kStoredPath);  // no AMX: float32 (VDPBF16PS x 3 would be slower)
   f.amx_tile = f.amx_bf16 = true;
   CHECK(exact_mode_path(DType::BF16, f) == urm::kernels::kStoredPath);  // no tile-data permission
+  CHECK(exact_mode_path(DType::F16, f) == urm::kernels::kStoredPath);
   f.os_amx = true;
   CHECK(exact_mode_path(DType::BF16, f) == (URM_HAVE_X86_KERNELS ? amx3 : urm::kernels::kStoredPath));
-  // float16 and float32 weights are not exact in one bfloat16 part; mixed dtypes take the float32 path too.
-  CHECK(exact_mode_path(DType::F16, f) == urm::kernels::kStoredPath);
+  // float16 weights are exact in two bfloat16 parts, split as they are multiplied.
+  CHECK(exact_mode_path(DType::F16, f) == (URM_HAVE_X86_KERNELS ? amx3w2 : urm::kernels::kStoredPath));
+  // float32 weights are not bfloat16 sums of few parts; mixed dtypes take the float32 path too.
   CHECK(exact_mode_path(DType::F32, f) == urm::kernels::kStoredPath);
   CHECK(exact_mode_path(std::nullopt, f) == urm::kernels::kStoredPath);
-  // Every candidate keeps exact mode's accuracy: 3 parts of x (24 significant bits) or float32.
-  for (const auto& p : urm::kernels::kExactModeBf16Paths) CHECK((p.kind == LinearKind::Stored || p.parts >= 3));
+  // Every candidate keeps exact mode's accuracy: 3 parts of x (24 significant bits) or float32, and for
+  // float16 weights both of their bfloat16 parts.
+  for (const auto& p : urm::kernels::kExactModeBf16Paths)
+    CHECK((p.kind == LinearKind::Stored || (p.parts >= 3 && p.weight_parts == 1)));
+  for (const auto& p : urm::kernels::kExactModeF16Paths)
+    CHECK((p.kind == LinearKind::Stored || (p.parts >= 3 && p.weight_parts == 2)));
   CHECK(urm::kernels::linear_path_available(exact_mode_path(DType::BF16)));
+  CHECK(urm::kernels::linear_path_available(exact_mode_path(DType::F16)));
 }
 
 TEST_CASE("describe_kernels names the features and the path of each mode") {
@@ -161,6 +170,9 @@ TEST_CASE("describe_kernels names the features and the path of each mode") {
   CHECK(s.find("\nexact mode matmul, BF16 weights: " + float32 + "\n") != std::string::npos);
   CHECK(s.find("\nexact mode candidates for BF16 weights, fastest first: bf16x3-amx [needs AMX-BF16 with the OS's "
                "tile-data permission], float32\n") != std::string::npos);
+  CHECK(s.find("\nexact mode matmul, F16 weights: " + float32 + "\n") != std::string::npos);
+  CHECK(s.find("\nexact mode candidates for F16 weights, fastest first: bf16x3w2-amx [needs AMX-BF16 with the OS's "
+               "tile-data permission], float32\n") != std::string::npos);
   CHECK(s.find("\nfast mode candidates, fastest first: bf16x2-amx [needs AMX-BF16 with the OS's tile-data "
                "permission], float32") != std::string::npos);
 #if URM_HAVE_X86_KERNELS
@@ -171,6 +183,9 @@ TEST_CASE("describe_kernels names the features and the path of each mode") {
   CHECK(urm::kernels::describe_kernels(f).find(
             "\nexact mode matmul, BF16 weights: bf16x3-amx (bf16 x bf16 -> float32 on amx, x in 3 bf16 parts, "
             "weights packed at load)\n") != std::string::npos);
+  CHECK(urm::kernels::describe_kernels(f).find(
+            "\nexact mode matmul, F16 weights: bf16x3w2-amx (bf16 x bf16 -> float32 on amx, x in 3 bf16 parts, "
+            "float16 weights packed at load and split into 2 bf16 parts per k block)\n") != std::string::npos);
 #endif
   const std::string here = urm::kernels::describe_kernels();
   CHECK(here.find("fast mode matmul: " + urm::kernels::linear_path_name(urm::kernels::fast_mode_path()) + " (") !=

@@ -117,6 +117,18 @@ TEST_CASE("parity: exact mode's 3-part bfloat16 path (AMX machines), on every ke
       check_model(name, path);
     }
 }
+TEST_CASE("parity: exact mode's split float16 path (AMX machines), on every kernel this CPU runs") {
+  // F16 projections: exact mode on AMX takes bf16x3w2-amx (each weight as
+  // hi + lo bfloat16, x in 3 parts); the other kernels compute the same exact
+  // products in another order of float32 sums.
+  const std::string dir = std::string(URM_TEST_DATA_DIR) + "/models/tiny-urm-llama3";
+  REQUIRE(LlamaModel::from_checkpoint(Checkpoint::open(dir), LlamaConfig::load(dir + "/config.json"))
+              .projection_dtype() == DType::F16);
+  for (kernels::LinearPath path : test::bf16_paths(3)) {
+    path.weight_parts = 2;
+    check_model("tiny-urm-llama3", path);
+  }
+}
 TEST_CASE("parity: small-urm31-gated (llama3 RoPE scaling, head_dim 128, URM-3.1 gate)") {
   check_model("small-urm31-gated");
 }

@@ -60,6 +60,7 @@ struct CpuFeatures {
   bool can_f16c() const { return f16c && os_avx; }
   bool can_avx2() const { return avx2 && os_avx; }
   bool can_avx_vnni() const { return avx2 && avx_vnni && os_avx; }
+  bool can_avx512() const { return avx512f && avx512bw && os_avx512; }
   bool can_avx512_vnni() const { return avx512f && avx512bw && avx512_vnni && os_avx512; }
   bool can_avx512_bf16() const { return avx512f && avx512bw && avx512_bf16 && os_avx512; }
   bool can_amx_bf16() const { return amx_tile && amx_bf16 && os_amx && can_avx512_bf16(); }

@@ -28,6 +28,8 @@ struct Bf16Workspace {
   std::size_t parts = 1;              // 1: bf16(x); 2: hi = bf16(x), lo = bf16(x − hi); ...
   AlignedBuffer<std::uint16_t> x;     // A tiles [m32 / 16][parts][k32 / 32][16][32]
   AlignedBuffer<float> accumulators;  // per slot: C tiles of one work item
+  AlignedBuffer<std::uint16_t> split_weights;  // per slot: hi and lo B tiles of one item's panels, one k
+                                               //   block (float16 weights split in 2, matmul_bf16.hpp)
   AlignedBuffer<float> x_f32;         // x widened to float32, same layout (generic kernel only)
   bool x_f32_current = false;         // x_f32 holds the current activations
 

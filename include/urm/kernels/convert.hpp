@@ -11,6 +11,7 @@
 // scalar reads go through memcpy.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -124,6 +125,56 @@ inline void split_to_bf16(const float* src, std::uint16_t* const* parts, std::si
     }
   }
 }
+
+// A float16 weight as the exact sum of two bfloat16 values: hi[i] = bf16(w),
+// lo[i] = bf16(w − hi) for w = f16_to_f32(src[i]) (split_to_bf16 with two
+// parts). float16 has 11 significant bits: w − hi is a multiple of w's last
+// bit no larger than half of hi's, at most 3 significant bits, so lo is exact
+// and f32(hi) + f32(lo) = w for every finite float16 (tested on all 65536).
+// Where w is ±inf or NaN, hi carries it and lo = 0.
+// Since w − f32(hi) is exact and fits bfloat16, lo is its high half as it is.
+inline void split_f16_to_bf16(const std::uint16_t* src, std::uint16_t* hi, std::uint16_t* lo, std::size_t n) {
+  constexpr std::size_t kChunk = 256;
+  alignas(64) float w[kChunk];
+  for (std::size_t i = 0; i < n; i += kChunk) {
+    const std::size_t len = std::min(kChunk, n - i);
+    convert_f32<DType::F16>(reinterpret_cast<const std::byte*>(src + i), 0, len, w);
+    for (std::size_t j = 0; j < len; ++j) {  // (branch-free: vectorises)
+      const std::uint16_t h = f32_to_bf16(w[j]);
+      const float hf = std::bit_cast<float>(static_cast<std::uint32_t>(h) << 16);
+      const bool finite = (h & 0x7f80u) != 0x7f80u;
+      hi[i + j] = h;
+      lo[i + j] = finite ? static_cast<std::uint16_t>(std::bit_cast<std::uint32_t>(w[j] - hf) >> 16) : 0;
+    }
+  }
+}
+
+#if URM_HAVE_X86_KERNELS
+// The same on AVX-512 whatever the build's -march, for the drivers of the
+// AVX-512 block kernels (a portable x86-64-v3 build splits 7x slower with the
+// loop above: 2 ns a weight, against 0.3 ns native and less here). n % 16 == 0.
+URM_TARGET_AVX512 inline void split_f16_to_bf16_avx512(const std::uint16_t* src, std::uint16_t* hi, std::uint16_t* lo,
+                                                       std::size_t n) {
+  const __mmask16 all = 0xffff;  // zero-masking forms: simd.hpp's GCC note
+  const __m512i round_bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1);
+  const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+  const __m512i quiet = _mm512_set1_epi32(0x40), exp16 = _mm512_set1_epi32(0x7f80);
+  for (std::size_t i = 0; i < n; i += 16) {
+    const __m512 w = _mm512_maskz_cvtph_ps(all, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i)));
+    const __m512i u = _mm512_castps_si512(w);
+    // f32_to_bf16: (u + 0x7fff + ((u >> 16) & 1)) >> 16, NaN -> (u >> 16) | 0x40.
+    const __m512i lsb = _mm512_and_si512(_mm512_maskz_srli_epi32(all, u, 16), one);
+    const __m512i rounded = _mm512_maskz_srli_epi32(all, _mm512_add_epi32(_mm512_add_epi32(u, round_bias), lsb), 16);
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs_mask), inf);
+    const __m512i h = _mm512_mask_or_epi32(rounded, nan, _mm512_maskz_srli_epi32(all, u, 16), quiet);
+    const __m512 hf = _mm512_castsi512_ps(_mm512_maskz_slli_epi32(all, h, 16));
+    const __mmask16 finite = _mm512_cmpneq_epu32_mask(_mm512_and_si512(h, exp16), exp16);
+    const __m512i l = _mm512_maskz_srli_epi32(finite, _mm512_castps_si512(_mm512_sub_ps(w, hf)), 16);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(hi + i), _mm512_maskz_cvtepi32_epi16(all, h));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(lo + i), _mm512_maskz_cvtepi32_epi16(all, l));
+  }
+}
+#endif
 
 // Calls f(std::integral_constant<DType, D>{}) for the runtime dtype t, so a
 // kernel is compiled once per storage type with the conversion inlined.

@@ -9,7 +9,9 @@
 //               FMA with the weights widened in registers (matmul.hpp)
 //   PackedBf16  bfloat16 panels packed once (bf16_weights.hpp); x rounded to
 //               `parts` bfloat16 parts, products exact, sums in float32
-//               (matmul_bf16.hpp, on the block kernel the path names)
+//               (matmul_bf16.hpp, on the block kernel the path names); with
+//               weight_parts = 2, float16 panels split into hi + lo bfloat16
+//               as they are multiplied (W is not rounded)
 //   PackedInt8  int8 with one scale per output channel (int8_weights.hpp);
 //               x quantized per row into `parts` int8 parts, int32 sums
 //               (matmul_int8.hpp, on the block kernel the path names)
@@ -63,18 +65,24 @@ struct LinearPath {
   Bf16Kernel bf16_kernel = Bf16Kernel::Generic;  // PackedBf16: the block kernel
   std::size_t parts = 1;                         // packed kinds: parts of x, >= 1
   Int8Kernel int8_kernel = Int8Kernel::Generic;  // PackedInt8: the block kernel
+  // PackedBf16: bfloat16 parts of each weight. 1: W rounded to bfloat16 (as
+  // it is, for BF16 weights); 2: float16 W = hi + lo exactly, hi times all
+  // parts of x and lo times all but the last (needs parts >= 2).
+  std::size_t weight_parts = 1;
 
   friend bool operator==(const LinearPath&, const LinearPath&) = default;
 };
 
 inline constexpr LinearPath kStoredPath{};  // exact mode
 
-// "float32", "bf16x2-amx" (bf16 x <parts> parts on the amx kernel), ...
+// "float32", "bf16x2-amx" (bf16 x <parts> parts on the amx kernel),
+// "bf16x3w2-amx" (3 parts of x, float16 weights in 2 parts), ...
 inline std::string linear_path_name(const LinearPath& p) {
   switch (p.kind) {
     case LinearKind::Stored: return "float32";
     case LinearKind::PackedBf16:
-      return "bf16x" + std::to_string(p.parts) + "-" + std::string(bf16_kernel_name(p.bf16_kernel));
+      return "bf16x" + std::to_string(p.parts) + (p.weight_parts == 1 ? "" : "w" + std::to_string(p.weight_parts)) +
+             "-" + std::string(bf16_kernel_name(p.bf16_kernel));
     case LinearKind::PackedInt8:
       return "int8x" + std::to_string(p.parts) + "-" + std::string(int8_kernel_name(p.int8_kernel));
   }
@@ -85,7 +93,10 @@ inline std::string linear_path_name(const LinearPath& p) {
 inline bool linear_path_available(const LinearPath& p, const CpuFeatures& f = cpu_features()) {
   switch (p.kind) {
     case LinearKind::Stored: return true;
-    case LinearKind::PackedBf16: return p.parts >= 1 && bf16_kernel_available(p.bf16_kernel, f);
+    case LinearKind::PackedBf16:
+      return p.parts >= 1 && p.parts <= kMaxBf16Parts &&
+             (p.weight_parts == 1 || (p.weight_parts == 2 && p.parts >= 2)) &&
+             bf16_kernel_available(p.bf16_kernel, f);
     case LinearKind::PackedInt8:
       return p.parts >= 1 && p.parts <= kMaxInt8Parts && int8_kernel_available(p.int8_kernel, f);
   }
@@ -203,7 +214,7 @@ inline Linear pack_linear(const Linear& w, const LinearPath& path, ThreadPool& p
   switch (path.kind) {
     case LinearKind::Stored: break;
     case LinearKind::PackedBf16:
-      out.bf16_ = std::make_shared<const PackedBf16Weights>(pack_bf16(w.stored_, pool));
+      out.bf16_ = std::make_shared<const PackedBf16Weights>(pack_bf16(w.stored_, pool, path.weight_parts));
       break;
     case LinearKind::PackedInt8:
       out.int8_ = std::make_shared<const PackedInt8Weights>(pack_int8(w.stored_, pool, float_channels));

@@ -3,8 +3,9 @@
 //
 // Exact mode keeps float32-level accuracy (parity 1e-4 with the reference on
 // every fixture). It takes kStoredPath (float32 FMA on the stored weights:
-// the reference's arithmetic) except for BF16 weights on a CPU with AMX,
-// where it takes bf16x3-amx (kExactModeBf16Paths). That path loses nothing:
+// the reference's arithmetic) except for BF16 and F16 weights on a CPU with
+// AMX, where it takes bf16x3-amx (kExactModeBf16Paths) or bf16x3w2-amx
+// (kExactModeF16Paths). The BF16 path loses nothing:
 //   - a BF16 weight is packed as it is (no rounding);
 //   - x is split into three bfloat16 parts, x = x0 + x1 + x2 + r with
 //     x_p = bf16(x − Σ_{q<p} x_q): each part carries the next 8 significant
@@ -16,12 +17,24 @@
 // 1B shape against the FMA path: benchmarks/RESULTS.md, "Exact mode on AMX".
 // Three products per weight still win: an AMX tile unit does 512 bf16
 // multiply-adds per cycle where two AVX-512 FMA ports do 32 float32 ones.
-// For F16 weights the float32 path stays: a float16 weight is exactly the
-// sum of two bfloat16 values, but packing both would take 4 bytes per weight
-// (32 GB for an 8B checkpoint, more than a float32 copy), and the kernel
-// that would split them from the mapped float16 weights tile by tile needs
-// an AMX machine to be written and tested on. F32 weights are not bfloat16
-// sums of few parts: the float32 path.
+// The F16 path loses nothing that matters at float32 precision:
+//   - a float16 weight is exactly hi + lo, two bfloat16 values (11
+//     significant bits: lo has at most 3); the panels keep the float16 bits
+//     (2 bytes a weight, as stored) and the matmul splits them per k block
+//     (matmul_bf16.hpp), since storing both halves would take 4 bytes a
+//     weight (32 GB for an 8B checkpoint);
+//   - x in three parts as above; hi meets all three, lo the first two. The
+//     one product left out, x2 · lo, has |x2| ≤ 2⁻¹⁶|x| and |lo| ≤ 2⁻⁹|w|:
+//     under 2⁻²⁴ |x w|, with the rest r below float32's rounding too;
+//   - so 5 exact products per weight, summed in float32: five roundings of
+//     the running sums where the FMA path has one, measured on the 1B shape
+//     at 2.3-3x the FMA path's own rounding noise (max 4.4e-5 on scores of
+//     std 0.98; benchmarks/RESULTS.md, "Float16 checkpoints").
+// Five tile products still beat float32 FMA by the tile unit's margin (512
+// against 32 multiply-adds per cycle). Neither AMX path has run on an AMX
+// machine yet for speed; their arithmetic is tested on every machine with
+// the other bf16 kernels (tests/model/test_model_parity.cpp). F32 weights
+// are not bfloat16 sums of few parts: the float32 path.
 //
 // Fast mode takes the first path of
 // kFastModePaths that this build and CPU can run (linear_path_available).
@@ -73,18 +86,24 @@
 
 namespace urm::kernels {
 
-// Exact mode's candidates for BF16 weights, fastest first. The last one runs
-// everywhere (and is exact mode's path for F32 and F16 weights).
+// Exact mode's candidates for BF16 and for F16 weights, fastest first. The
+// last one runs everywhere (and is exact mode's path for F32 weights).
 inline constexpr LinearPath kExactModeBf16Paths[] = {
     {LinearKind::PackedBf16, Bf16Kernel::Amx, 3},
+    kStoredPath,
+};
+inline constexpr LinearPath kExactModeF16Paths[] = {
+    {.kind = LinearKind::PackedBf16, .bf16_kernel = Bf16Kernel::Amx, .parts = 3, .weight_parts = 2},
     kStoredPath,
 };
 
 // Exact mode's path for projections whose weights are all stored as
 // `weights` (std::nullopt: mixed dtypes, the float32 path).
 inline LinearPath exact_mode_path(std::optional<DType> weights, const CpuFeatures& f = cpu_features()) {
-  if (weights != DType::BF16) return kStoredPath;
-  for (const LinearPath& p : kExactModeBf16Paths)
+  const std::span<const LinearPath> paths = weights == DType::BF16  ? std::span<const LinearPath>(kExactModeBf16Paths)
+                                            : weights == DType::F16 ? std::span<const LinearPath>(kExactModeF16Paths)
+                                                                    : std::span<const LinearPath>();
+  for (const LinearPath& p : paths)
     if (linear_path_available(p, f)) return p;
   return kStoredPath;
 }
@@ -126,7 +145,10 @@ inline std::string linear_path_description(const LinearPath& p) {
       return "float32 FMA on the stored weights, xsimd " + std::string(xsimd::default_arch::name());
     case LinearKind::PackedBf16:
       return "bf16 x bf16 -> float32 on " + std::string(bf16_kernel_name(p.bf16_kernel)) + ", x in " +
-             std::to_string(p.parts) + " bf16 part" + (p.parts == 1 ? "" : "s") + ", weights packed at load";
+             std::to_string(p.parts) + " bf16 part" + (p.parts == 1 ? "" : "s") +
+             (p.weight_parts == 1 ? ", weights packed at load"
+                                  : ", float16 weights packed at load and split into " +
+                                        std::to_string(p.weight_parts) + " bf16 parts per k block");
     case LinearKind::PackedInt8:
       return "int8 x int8 -> int32 on " + std::string(int8_kernel_name(p.int8_kernel)) + ", x per token in " +
              std::to_string(p.parts) + " int8 part" + (p.parts == 1 ? "" : "s") +
@@ -164,6 +186,8 @@ inline std::string linear_path_requirement(const LinearPath& p) {
 //   exact mode matmul: float32 (float32 FMA on the stored weights, xsimd avx512bw)
 //   exact mode matmul, BF16 weights: bf16x3-amx (bf16 x bf16 -> float32 on amx, ...)
 //   exact mode candidates for BF16 weights, fastest first: bf16x3-amx [needs …], float32
+//   exact mode matmul, F16 weights: bf16x3w2-amx (bf16 x bf16 -> float32 on amx, ...)
+//   exact mode candidates for F16 weights, fastest first: bf16x3w2-amx [needs …], float32
 //   fast mode matmul: bf16x2-amx (bf16 x bf16 -> float32 on amx, ...)
 //   fast mode candidates, fastest first: bf16x2-amx [needs AMX-BF16 ...], float32
 //   int8 mode matmul: int8x2-avx512_vnni (int8 x int8 -> int32 on avx512_vnni, ...)
@@ -183,6 +207,8 @@ inline std::string describe_kernels(const CpuFeatures& f = cpu_features()) {
   return describe_cpu(f) + chosen("exact mode matmul", kStoredPath) +
          chosen("exact mode matmul, BF16 weights", exact_mode_path(DType::BF16, f)) +
          "\nexact mode candidates for BF16 weights, fastest first: " + candidates(kExactModeBf16Paths) +
+         chosen("exact mode matmul, F16 weights", exact_mode_path(DType::F16, f)) +
+         "\nexact mode candidates for F16 weights, fastest first: " + candidates(kExactModeF16Paths) +
          chosen("fast mode matmul", fast_mode_path(f)) +
          "\nfast mode candidates, fastest first: " + candidates(kFastModePaths) +
          chosen("int8 mode matmul", int8_mode_path(f)) +

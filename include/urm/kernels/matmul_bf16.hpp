@@ -29,13 +29,26 @@
 // the item's k loop is done. The sizes were tuned on Sapphire Rapids (48 KiB
 // L1, 2 MiB L2; benchmarks/RESULTS.md, "Kernel design measurements").
 //
+// Float16 weights split in two (w.weight_parts() = 2, exact mode on AMX):
+// the panels hold float16 bits, and per work item and k block the driver
+// splits the item's panels into hi + lo bfloat16 tiles in a per-slot area
+// (split_f16_to_bf16: W = hi + lo exactly), which then serve every row
+// block. Each block is two kernel calls on the same C: Σ_p A_p · hiᵀ over
+// all parts, then Σ_{p < parts−1} A_p · loᵀ. The product left out, the last
+// part times lo, is below 2⁻¹⁶ · 2⁻⁹ of x · w, under float32's rounding
+// (with 3 parts: 5 tile products per weight instead of 3, and no rounding
+// of W). The split costs about 0.2 ns a weight per item (its AVX-512 form,
+// measured on a Xeon), against about 5 ns of tile products for the item's
+// 512 rows at 1 TFLOP/s.
+//
 // Any thread that runs the AMX kernel must have AMX permission; calling
 // cpu_features() (done here before any kernel runs) requests it.
 //
 // Order of operations (batch invariance): each output y[i, j] is computed by
 // exactly one item, by a sequence of operations that depends only on k, the
-// number of parts and the kernel: its k blocks in order, within one the k
-// tiles in order and for each tile every part in order, on the same
+// number of parts, the weight parts and the kernel: its k blocks in order,
+// within one the k tiles in order and for each tile every part in order (hi
+// before lo for split weights), on the same
 // kernel instructions whatever the row's position, the number of rows or the
 // thread. So a row gives the same bits alone, in any batch and for any
 // number of threads.
@@ -109,9 +122,13 @@ using Bf16BlockFn = void (*)(const Bf16Block<AElem>&);
 
 // The item loop of matmul_bf16_blocked for one kernel; a_tiles: A tiles of
 // the workspace's activations ([m32 / 16][parts][k tiles][512] elements).
+// How float16 panels become hi + lo tiles (split_f16_to_bf16 or its AVX-512 form).
+using SplitF16Fn = void (*)(const std::uint16_t*, std::uint16_t*, std::uint16_t*, std::size_t);
+
 template <class AElem>
 void run_bf16_items(const AElem* a_tiles, kernels::Bf16Workspace& ws, const kernels::PackedBf16Weights& w,
-                    float* y, ThreadPool& pool, Bf16BlockFn<AElem> block, bool amx, const Blocking& blocking) {
+                    float* y, ThreadPool& pool, Bf16BlockFn<AElem> block, bool amx, const Blocking& blocking,
+                    SplitF16Fn split_f16 = &split_f16_to_bf16) {
   const std::size_t m = ws.m, n = w.n(), kt = w.k_tiles(), parts = ws.parts;
   const std::size_t part_stride = kt * kTileElems;  // elements from a tile of one part to the next part's
   const std::size_t k_block = std::max<std::size_t>(1, blocking.kc / kTileK / parts);  // k tiles per k block
@@ -124,6 +141,11 @@ void run_bf16_items(const AElem* a_tiles, kernels::Bf16Workspace& ws, const kern
   const std::size_t slots = std::min(pool.size(), items);
   const std::size_t slot_floats = item_rows * item_panels * kPanel;
   ws.accumulators.reserve(slots * slot_floats);
+  // Float16 weights: per slot, hi then lo tiles of item_panels panels, one k block.
+  const bool split = w.weight_parts() == 2;
+  const std::size_t split_panel_elems = 2 * k_block * kTileElems;  // B tiles of a panel in a k block
+  const std::size_t split_slot_elems = 2 * item_panels * split_panel_elems;
+  if (split) ws.split_weights.reserve(slots * split_slot_elems);
   const auto x_tiles = [&](std::size_t mb) { return a_tiles + mb * parts * part_stride; };
   // Slice `part` of `of` of the A tiles of row block mb, k tiles [kb, kb + bytes / tile bytes), all parts.
   const auto prefetch_a = [&](std::size_t mb, std::size_t kb, std::size_t bytes, std::size_t part, std::size_t of) {
@@ -137,6 +159,8 @@ void run_bf16_items(const AElem* a_tiles, kernels::Bf16Workspace& ws, const kern
   // items until none are left (dynamic balancing on a busy machine).
   pool.parallel_for(slots, [&](std::size_t slot) {
     float* acc = ws.accumulators.data() + slot * slot_floats;
+    std::uint16_t* const hi = split ? ws.split_weights.data() + slot * split_slot_elems : nullptr;
+    std::uint16_t* const lo = split ? hi + item_panels * split_panel_elems : nullptr;
 #if URM_HAVE_X86_KERNELS
     if (amx) amx_begin();
 #endif
@@ -153,6 +177,10 @@ void run_bf16_items(const AElem* a_tiles, kernels::Bf16Workspace& ws, const kern
         const std::size_t a_bytes = sizeof(AElem) * (kb1 - kb0) * kTileElems;      // one A tile row, this k block
         const std::size_t a_next_bytes = sizeof(AElem) * (kb2 - kb1) * kTileElems;  // ... the next k block
         const std::size_t b_next_bytes = 2 * 2 * (kb2 - kb1) * kTileElems;          // one panel, next k block
+        if (split)  // W = hi + lo for this k block of the item's panels, for all its row blocks
+          for (std::size_t j = 0; j < panels; ++j)
+            split_f16(w.panel(panel0 + j) + 2 * kb0 * kTileElems, hi + j * split_panel_elems,
+                      lo + j * split_panel_elems, 2 * (kb1 - kb0) * kTileElems);
         for (std::size_t i = 0; i < row_blocks; ++i) {
           const std::size_t mb = (row0 + i * kMBlock) / kTileRows;
           for (std::size_t j = 0; j < panels; ++j) {
@@ -160,18 +188,35 @@ void run_bf16_items(const AElem* a_tiles, kernels::Bf16Workspace& ws, const kern
             // stores overlap the multiplies of the next blocks.
             const std::size_t row = row0 + i * kMBlock, col = (panel0 + j) * kPanel;
             float* out = kb1 == kt && row + kMBlock <= m && col + kPanel <= n ? y + row * n + col : nullptr;
-            block({.a0 = x_tiles(mb),
-                   .a1 = x_tiles(mb + 1),
-                   .part_stride = part_stride,
-                   .parts = parts,
-                   .b = w.panel(panel0 + j),
-                   .kb0 = kb0,
-                   .kb1 = kb1,
-                   .c = acc + 2 * i * c_stride + 2 * j * 256,
-                   .c_stride = c_stride,
-                   .first = kb0 == 0,
-                   .out = out,
-                   .out_stride = n});
+            Bf16Block<AElem> blk{.a0 = x_tiles(mb),
+                                 .a1 = x_tiles(mb + 1),
+                                 .part_stride = part_stride,
+                                 .parts = parts,
+                                 .b = w.panel(panel0 + j),
+                                 .kb0 = kb0,
+                                 .kb1 = kb1,
+                                 .c = acc + 2 * i * c_stride + 2 * j * 256,
+                                 .c_stride = c_stride,
+                                 .first = kb0 == 0,
+                                 .out = out,
+                                 .out_stride = n};
+            if (!split) {
+              block(blk);
+            } else {
+              // The split tiles hold this k block only: count k tiles from kb0.
+              blk.a0 += kb0 * kTileElems;
+              blk.a1 += kb0 * kTileElems;
+              blk.kb0 = 0;
+              blk.kb1 = kb1 - kb0;
+              blk.b = hi + j * split_panel_elems;  // Σ_p A_p · hiᵀ
+              blk.out = nullptr;
+              block(blk);
+              blk.b = lo + j * split_panel_elems;  // + Σ_{p < parts−1} A_p · loᵀ
+              blk.parts = parts - 1;
+              blk.first = false;
+              blk.out = out;
+              block(blk);
+            }
             // While A[32 rows, k block] is reused from L1 across the panels,
             // fetch into L2 what comes from memory or L3 next, a slice per
             // call: the next row block's activations, or the first row
@@ -217,6 +262,10 @@ inline void matmul_bf16_blocked(kernels::Bf16Workspace& ws, const kernels::Packe
   if (ws.k != w.k())
     throw Error("matmul_bf16: activations have k = " + std::to_string(ws.k) + " but weight " + w.name() +
                 " was packed with k = " + std::to_string(w.k()));
+  if (w.weight_parts() == 2 && ws.parts < 2)
+    throw Error("matmul_bf16: weight " + w.name() +
+                " is split into 2 bfloat16 parts (float16), which needs activations in 2 or more parts, not " +
+                std::to_string(ws.parts));
   if (!kernels::bf16_kernel_available(kernel, cpu_features()))
     throw Error("matmul_bf16: kernel " + std::string(kernels::bf16_kernel_name(kernel)) +
                 " is not available on this machine (" + cpu_features().brand + ")");
@@ -224,9 +273,11 @@ inline void matmul_bf16_blocked(kernels::Bf16Workspace& ws, const kernels::Packe
 
 #if URM_HAVE_X86_KERNELS
   if (kernel == kernels::Bf16Kernel::Amx)
-    return run_bf16_items<std::uint16_t>(ws.x.data(), ws, w, y, pool, &amx_block, true, blocking);
+    return run_bf16_items<std::uint16_t>(ws.x.data(), ws, w, y, pool, &amx_block, true, blocking,
+                                         &split_f16_to_bf16_avx512);
   if (kernel == kernels::Bf16Kernel::Avx512Bf16)
-    return run_bf16_items<std::uint16_t>(ws.x.data(), ws, w, y, pool, &avx512_bf16_block, false, blocking);
+    return run_bf16_items<std::uint16_t>(ws.x.data(), ws, w, y, pool, &avx512_bf16_block, false, blocking,
+                                         &split_f16_to_bf16_avx512);
 #endif
   // Generic: widen the activations to float32 once per set_activations_bf16.
   if (!ws.x_f32_current) {
