@@ -39,6 +39,32 @@ TEST_CASE("linear on a stored weight is matmul on it") {
   }
 }
 
+namespace {
+
+// linear() on w packed for `path` gives the bits of matmul_bf16 with the
+// path's kernel and parts on pack_bf16(w, path.weight_parts).
+void check_linear_is_matmul_bf16(const StoredTensor& w, const LinearPath& path, const std::vector<float>& x,
+                                 urm::ThreadPool& pool) {
+  CAPTURE(urm::kernels::linear_path_name(path));
+  const std::size_t n = static_cast<std::size_t>(w.view.dim(0)), k = static_cast<std::size_t>(w.view.dim(1));
+  const std::size_t m = x.size() / k;
+  const Linear packed = urm::kernels::pack_linear(w.view, path, pool);
+  CHECK(packed.path() == path);
+  CHECK(packed.name() == w.view.name);
+  const urm::kernels::PackedBf16Weights direct = urm::kernels::pack_bf16(w.view, pool, path.weight_parts);
+  CHECK(packed.own_bytes() == direct.bytes());
+  LinearInput in;
+  in.set(x.data(), m, k);
+  std::vector<float> y(m * n), ref(m * n);
+  urm::kernels::linear(in, packed, y.data(), pool);
+  urm::kernels::Bf16Workspace ws;
+  urm::kernels::set_activations_bf16(ws, x.data(), m, k, pool, path.parts);
+  urm::kernels::matmul_bf16(ws, direct, ref.data(), pool, path.bf16_kernel);
+  CHECK(same_bits(y, ref));
+}
+
+}  // namespace
+
 TEST_CASE("linear on a packed weight is matmul_bf16 with the path's kernel and parts") {
   std::mt19937 rng(2);
   urm::ThreadPool pool(2);
@@ -46,21 +72,7 @@ TEST_CASE("linear on a packed weight is matmul_bf16 with the path's kernel and p
   const auto x = random_floats(m * k, rng);
   const auto w = store(random_floats(n * k, rng), DType::BF16, {50, 70});
   for (std::size_t parts : {1u, 2u, 3u})
-    for (const LinearPath& path : bf16_paths(parts)) {
-      CAPTURE(urm::kernels::linear_path_name(path));
-      const Linear packed = urm::kernels::pack_linear(w.view, path, pool);
-      CHECK(packed.path() == path);
-      CHECK(packed.name() == "w");
-      CHECK(packed.own_bytes() == urm::kernels::pack_bf16(w.view, pool).bytes());
-      LinearInput in;
-      in.set(x.data(), m, k);
-      std::vector<float> y(m * n), ref(m * n);
-      urm::kernels::linear(in, packed, y.data(), pool);
-      urm::kernels::Bf16Workspace ws;
-      urm::kernels::set_activations_bf16(ws, x.data(), m, k, pool, parts);
-      urm::kernels::matmul_bf16(ws, urm::kernels::pack_bf16(w.view, pool), ref.data(), pool, path.bf16_kernel);
-      CHECK(same_bits(y, ref));
-    }
+    for (const LinearPath& path : bf16_paths(parts)) check_linear_is_matmul_bf16(w, path, x, pool);
 }
 
 TEST_CASE("linear on a float16 weight split in 2 parts is matmul_bf16 on pack_bf16(w, 2)") {
@@ -72,18 +84,7 @@ TEST_CASE("linear on a float16 weight split in 2 parts is matmul_bf16 on pack_bf
   for (std::size_t parts : {2u, 3u})
     for (LinearPath path : bf16_paths(parts)) {
       path.weight_parts = 2;
-      CAPTURE(urm::kernels::linear_path_name(path));
-      const Linear packed = urm::kernels::pack_linear(w.view, path, pool);
-      CHECK(packed.path() == path);
-      CHECK(packed.own_bytes() == urm::kernels::pack_bf16(w.view, pool, 2).bytes());
-      LinearInput in;
-      in.set(x.data(), m, k);
-      std::vector<float> y(m * n), ref(m * n);
-      urm::kernels::linear(in, packed, y.data(), pool);
-      urm::kernels::Bf16Workspace ws;
-      urm::kernels::set_activations_bf16(ws, x.data(), m, k, pool, parts);
-      urm::kernels::matmul_bf16(ws, urm::kernels::pack_bf16(w.view, pool, 2), ref.data(), pool, path.bf16_kernel);
-      CHECK(same_bits(y, ref));
+      check_linear_is_matmul_bf16(w, path, x, pool);
     }
   // Split weights need a second part of x to meet lo, and float16 weights.
   LinearPath one_part = bf16_paths(1).front();
