@@ -148,7 +148,7 @@ double spearman(const std::vector<double>& a, const std::vector<double>& b) {
 std::optional<Mode> mode_named(const std::string& name) {
   using urm::kernels::LinearKind;
   if (name == "exact") return Mode{name, urm::ComputeMode::Exact, std::nullopt};
-  if (name == "fast") return Mode{name, urm::ComputeMode::Fast, urm::kernels::fast_mode_path()};
+  if (name == "fast") return Mode{name, urm::ComputeMode::Fast, std::nullopt};  // fast_mode_path for the dtype
   if (name == "int8") return Mode{name, urm::ComputeMode::Int8, urm::kernels::int8_mode_path()};
   if (name == "fast-single")
     return Mode{name, urm::ComputeMode::Fast, urm::kernels::LinearPath{LinearKind::PackedBf16, urm::kernels::best_bf16_kernel(), 1}};

@@ -116,12 +116,23 @@ TEST_CASE("fast mode takes AMX where it runs, else float32: no bf16 emulation sl
   f.amx_tile = f.amx_bf16 = true;
   f.os_amx = false;  // a hypervisor or an old kernel refuses the tile state
   CHECK(fast_mode_path(f) == urm::kernels::kStoredPath);
+  CHECK(fast_mode_path(urm::DType::F16, f) == urm::kernels::kStoredPath);
   f.os_amx = true;
   CHECK(fast_mode_path(f) == (URM_HAVE_X86_KERNELS ? amx : urm::kernels::kStoredPath));
-  // Every candidate is a path that keeps the 0.02 contract: split (2-part) bf16 or float32.
+  CHECK(fast_mode_path(urm::DType::BF16, f) == fast_mode_path(f));
+  CHECK(fast_mode_path(std::nullopt, f) == fast_mode_path(f));  // mixed dtypes: weights rounded
+  // float16 weights keep their 11 bits, split in hi + lo.
+  const urm::kernels::LinearPath amx_w2{
+      .kind = LinearKind::PackedBf16, .bf16_kernel = Bf16Kernel::Amx, .parts = 2, .weight_parts = 2};
+  CHECK(fast_mode_path(urm::DType::F16, f) == (URM_HAVE_X86_KERNELS ? amx_w2 : urm::kernels::kStoredPath));
+  // Every candidate is a path that keeps the 0.02 contract: split (2-part) bf16 or float32, and for
+  // float16 weights both of their bfloat16 parts.
   for (const auto& p : urm::kernels::kFastModePaths)
     CHECK((p.kind == LinearKind::Stored || p.parts >= 2));
+  for (const auto& p : urm::kernels::kFastModeF16Paths)
+    CHECK((p.kind == LinearKind::Stored || (p.parts >= 2 && p.weight_parts == 2)));
   CHECK(urm::kernels::linear_path_available(fast_mode_path()));
+  CHECK(urm::kernels::linear_path_available(fast_mode_path(urm::DType::F16)));
 }
 
 TEST_CASE("exact mode takes 3-part bfloat16 on AMX for BF16 and (split) F16 weights only, else float32") {
@@ -173,6 +184,9 @@ TEST_CASE("describe_kernels names the features and the path of each mode") {
   CHECK(s.find("\nexact mode matmul, F16 weights: " + float32 + "\n") != std::string::npos);
   CHECK(s.find("\nexact mode candidates for F16 weights, fastest first: bf16x3w2-amx [needs AMX-BF16 with the OS's "
                "tile-data permission], float32\n") != std::string::npos);
+  CHECK(s.find("\nfast mode matmul, F16 weights: " + float32 + "\n") != std::string::npos);
+  CHECK(s.find("\nfast mode candidates for F16 weights, fastest first: bf16x2w2-amx [needs AMX-BF16 with the "
+               "OS's tile-data permission], float32") != std::string::npos);
   CHECK(s.find("\nfast mode candidates, fastest first: bf16x2-amx [needs AMX-BF16 with the OS's tile-data "
                "permission], float32") != std::string::npos);
 #if URM_HAVE_X86_KERNELS
@@ -180,6 +194,9 @@ TEST_CASE("describe_kernels names the features and the path of each mode") {
   CHECK(urm::kernels::describe_kernels(f).find(
             "\nfast mode matmul: bf16x2-amx (bf16 x bf16 -> float32 on amx, x in 2 bf16 parts, weights packed at "
             "load)\nfast mode candidates, fastest first: bf16x2-amx, float32") != std::string::npos);
+  CHECK(urm::kernels::describe_kernels(f).find(
+            "\nfast mode matmul, F16 weights: bf16x2w2-amx (bf16 x bf16 -> float32 on amx, x in 2 bf16 parts, "
+            "float16 weights packed at load and split into 2 bf16 parts per k block)\n") != std::string::npos);
   CHECK(urm::kernels::describe_kernels(f).find(
             "\nexact mode matmul, BF16 weights: bf16x3-amx (bf16 x bf16 -> float32 on amx, x in 3 bf16 parts, "
             "weights packed at load)\n") != std::string::npos);

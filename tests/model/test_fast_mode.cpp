@@ -34,22 +34,29 @@ RewardModel load(const std::string& name, ComputeMode mode, std::size_t threads 
   return RewardModel::load(model_dir(name), o);
 }
 
-// Fast mode's own path, then every bf16 path this machine can run (the
-// contract holds for each: a CPU with other features takes another).
-std::vector<kernels::LinearPath> paths_to_check() {
-  std::vector<kernels::LinearPath> paths = {kernels::fast_mode_path()};
-  for (const kernels::LinearPath& p : bf16_paths())
+// Fast mode's own path for weights of dtype `weights`, then every bf16 path
+// this machine can run (the contract holds for each: a CPU with other
+// features takes another), for F16 weights also split in 2 parts.
+std::vector<kernels::LinearPath> paths_to_check(std::optional<DType> weights) {
+  std::vector<kernels::LinearPath> paths = {kernels::fast_mode_path(weights)};
+  for (kernels::LinearPath p : bf16_paths()) {
     if (p != paths[0]) paths.push_back(p);
+    p.weight_parts = 2;
+    if (weights == DType::F16 && p != paths[0]) paths.push_back(p);
+  }
   return paths;
 }
 
 }  // namespace
 
 TEST_CASE("fast mode: every fixture score within 0.02 of exact mode") {
-  for (const kernels::LinearPath& path : paths_to_check()) {
-    for (const char* name : {"tiny-urm-llama3", "small-gqa-bf16", "small-urm31-gated"}) {
+  for (const char* name : {"tiny-urm-llama3", "small-gqa-bf16", "small-urm31-gated"}) {
+    const RewardModel exact = load(name, ComputeMode::Exact);
+    const std::optional<DType> dtype = exact.model().projection_dtype();
+    // Unset, the path is fast_mode_path's for the projections' dtype (F16: split weights).
+    CHECK(load(name, ComputeMode::Fast).model().path() == kernels::fast_mode_path(dtype));
+    for (const kernels::LinearPath& path : paths_to_check(dtype)) {
       CAPTURE(kernels::linear_path_name(path));
-      const RewardModel exact = load(name, ComputeMode::Exact);
       const RewardModel fast = load(name, ComputeMode::Fast, 2, path);
       CHECK(exact.model().path() == kernels::exact_mode_path(exact.model().projection_dtype()));
       REQUIRE(fast.model().path() == path);
@@ -61,7 +68,7 @@ TEST_CASE("fast mode: every fixture score within 0.02 of exact mode") {
                       std::string(name) << " case " << i << ": exact " << e[i] << ", fast " << f[i]);
       }
       std::sort(diff.begin(), diff.end());
-      MESSAGE(kernels::linear_path_name(path) << ", " << name << ": |fast - exact| over " << diff.size()
+      MESSAGE(kernels::linear_path_name(path) << ", " << std::string(name) << ": |fast - exact| over " << diff.size()
                                               << " cases: min " << diff.front() << ", median "
                                               << diff[diff.size() / 2] << ", max " << diff.back());
       // A bfloat16 path really runs in bfloat16: it is not bitwise exact mode;
@@ -73,7 +80,7 @@ TEST_CASE("fast mode: every fixture score within 0.02 of exact mode") {
 }
 
 TEST_CASE("fast mode: scores are bitwise identical for 1 and 2 threads") {
-  for (const kernels::LinearPath& path : paths_to_check()) {
+  for (const kernels::LinearPath& path : paths_to_check(DType::BF16)) {
     CAPTURE(kernels::linear_path_name(path));
     for (const char* name : {"small-gqa-bf16", "small-urm31-gated"})
       CHECK(rewards(load(name, ComputeMode::Fast, 1, path), cases(name)) ==
@@ -82,7 +89,7 @@ TEST_CASE("fast mode: scores are bitwise identical for 1 and 2 threads") {
 }
 
 TEST_CASE("fast mode: score_ids_batch reuses the shared prefix, scores unchanged") {
-  for (const kernels::LinearPath& path : paths_to_check()) {
+  for (const kernels::LinearPath& path : paths_to_check(DType::F16)) {  // tiny-urm-llama3 is F16
     CAPTURE(kernels::linear_path_name(path));
     const RewardModel fast = load("tiny-urm-llama3", ComputeMode::Fast, 2, path);
     // The card pipeline's ids share the chat header; add a long shared prefix.

@@ -139,7 +139,7 @@ TEST_CASE("urm-score: --stats reports throughput on standard error") {
 TEST_CASE("urm-score: --stats says which path fast mode chose on this CPU") {
   const ScoreRun r = urm_score("--model " + kTiny + " --mode fast --stats", ids_line(0));
   CHECK(r.status == 0);
-  const urm::kernels::LinearPath path = urm::kernels::fast_mode_path();
+  const urm::kernels::LinearPath path = urm::kernels::fast_mode_path(urm::DType::F16);  // tiny-urm-llama3: F16
   CHECK(r.err.find("\nfast mode, matmul path " + urm::kernels::linear_path_name(path) + " (" +
                    urm::kernels::linear_path_description(path) + ")\n") != std::string::npos);
 }

@@ -36,8 +36,9 @@
 // the other bf16 kernels (tests/model/test_model_parity.cpp). F32 weights
 // are not bfloat16 sums of few parts: the float32 path.
 //
-// Fast mode takes the first path of
-// kFastModePaths that this build and CPU can run (linear_path_available).
+// Fast mode takes the first path of kFastModePaths (kFastModeF16Paths for
+// F16 weights, whose bf16x2w2-amx keeps the weights exact: see there) that
+// this build and CPU can run (linear_path_available).
 // Every path in that table keeps fast mode's accuracy contract (scores
 // within 0.02 of exact on the fixtures, tests/model/test_fast_mode.cpp), and
 // the table is ordered by measured speed (benchmarks/RESULTS.md):
@@ -113,12 +114,27 @@ inline constexpr LinearPath kFastModePaths[] = {
     {LinearKind::PackedBf16, Bf16Kernel::Amx, 2},
     kStoredPath,
 };
+// ... for F16 weights: rounding a float16 weight to bfloat16 drops 3 of its
+// 11 significant bits, which breaks the 0.02 contract on random inputs (the
+// 1B shape: 16 of 200 scores beyond 0.02, max 0.031; on the float16 fixture
+// 0.0185). Split in hi + lo (3 tile products a weight instead of 2) fast mode
+// deviates no more than on a BF16 checkpoint (benchmarks/RESULTS.md).
+inline constexpr LinearPath kFastModeF16Paths[] = {
+    {.kind = LinearKind::PackedBf16, .bf16_kernel = Bf16Kernel::Amx, .parts = 2, .weight_parts = 2},
+    kStoredPath,
+};
 
-inline LinearPath fast_mode_path(const CpuFeatures& f = cpu_features()) {
-  for (const LinearPath& p : kFastModePaths)
+// Fast mode's path for projections stored as `weights` (F16: the split
+// table; anything else, mixed dtypes included: kFastModePaths).
+inline LinearPath fast_mode_path(std::optional<DType> weights, const CpuFeatures& f = cpu_features()) {
+  const std::span<const LinearPath> paths =
+      weights == DType::F16 ? std::span<const LinearPath>(kFastModeF16Paths) : std::span<const LinearPath>(kFastModePaths);
+  for (const LinearPath& p : paths)
     if (linear_path_available(p, f)) return p;
   return kStoredPath;
 }
+// ... for BF16 (or F32) weights.
+inline LinearPath fast_mode_path(const CpuFeatures& f = cpu_features()) { return fast_mode_path(DType::BF16, f); }
 
 // Int8 mode's candidates, fastest first. The last one runs everywhere.
 inline constexpr std::size_t kInt8ModeParts = 2;
@@ -190,6 +206,8 @@ inline std::string linear_path_requirement(const LinearPath& p) {
 //   exact mode candidates for F16 weights, fastest first: bf16x3w2-amx [needs …], float32
 //   fast mode matmul: bf16x2-amx (bf16 x bf16 -> float32 on amx, ...)
 //   fast mode candidates, fastest first: bf16x2-amx [needs AMX-BF16 ...], float32
+//   fast mode matmul, F16 weights: bf16x2w2-amx (...)
+//   fast mode candidates for F16 weights, fastest first: bf16x2w2-amx [needs …], float32
 //   int8 mode matmul: int8x2-avx512_vnni (int8 x int8 -> int32 on avx512_vnni, ...)
 //   int8 mode candidates, fastest first: int8x2-amx_int8 [needs AMX-INT8 ...], int8x2-avx512_vnni, ...
 inline std::string describe_kernels(const CpuFeatures& f = cpu_features()) {
@@ -211,6 +229,8 @@ inline std::string describe_kernels(const CpuFeatures& f = cpu_features()) {
          "\nexact mode candidates for F16 weights, fastest first: " + candidates(kExactModeF16Paths) +
          chosen("fast mode matmul", fast_mode_path(f)) +
          "\nfast mode candidates, fastest first: " + candidates(kFastModePaths) +
+         chosen("fast mode matmul, F16 weights", fast_mode_path(DType::F16, f)) +
+         "\nfast mode candidates for F16 weights, fastest first: " + candidates(kFastModeF16Paths) +
          chosen("int8 mode matmul", int8_mode_path(f)) +
          "\nint8 mode candidates, fastest first: " + candidates(kInt8ModePaths);
 }

@@ -58,10 +58,11 @@ enum class Truncation {
 // How matrix products are computed.
 enum class ComputeMode {
   Exact,  // float32-level arithmetic, matches the reference to ~1e-5 (kernels::exact_mode_path: float32
-          // FMA on the stored weights; BF16 weights on AMX: exact bfloat16 products of 3-part activations)
+          // FMA on the stored weights; BF16 and F16 weights on AMX: exact bfloat16 products of 3-part
+          // activations, F16 weights split exactly into 2 bfloat16 parts)
   Fast,   // the projections on the fastest path this CPU has that keeps scores within ~0.02 of
-          // exact (kernels::fast_mode_path: bfloat16 on AMX tiles, weights packed once at load;
-          // benchmarks/RESULTS.md)
+          // exact (kernels::fast_mode_path: bfloat16 on AMX tiles, weights packed once at load,
+          // F16 weights in 2 parts; benchmarks/RESULTS.md)
   Int8,   // the projections in int8 (kernels::int8_mode_path: weights quantized per output channel at
           // load, activations per token in two int8 parts, int32 sums on VNNI/AVX2, massive channels
           // in float32 from a calibration pass at load); rank correlation >= 0.999 with exact, max
@@ -115,8 +116,9 @@ struct RewardModelOptions {
   std::string date;  // "YYYY-MM-DD" for a chat template's strftime_now(); empty = today (scores then depend on the date)
   std::vector<float> prior_weights;  // override the fixed attribute weights (URM heads without a gate)
   RewardModelOptionNames names;      // how error messages call these options
-  std::optional<kernels::LinearPath> fast_path;  // fast mode's path; unset: kernels::fast_mode_path() (the
-                                                 // fastest one this CPU runs; set by benchmarks and tests)
+  std::optional<kernels::LinearPath> fast_path;  // fast mode's path; unset: kernels::fast_mode_path() for
+                                                 // the projections' dtype (the fastest one this CPU runs
+                                                 // that keeps the contract; set by benchmarks and tests)
   std::optional<kernels::LinearPath> exact_path;  // exact mode's path; unset: kernels::exact_mode_path() for
                                                   // the projections' dtype (set by benchmarks and tests)
   std::optional<kernels::LinearPath> int8_path;  // int8 mode's path; unset: kernels::int8_mode_path()
@@ -258,7 +260,7 @@ class RewardModel {
                     " is more than the model's max_position_embeddings (" + std::to_string(limit) + ")");
       max_tokens = o.max_tokens == 0 ? limit : o.max_tokens;
       if (o.compute == ComputeMode::Fast)
-        model.pack_projections(*pool, o.fast_path.value_or(kernels::fast_mode_path()));
+        model.pack_projections(*pool, o.fast_path.value_or(kernels::fast_mode_path(model.projection_dtype())));
       if (o.compute == ComputeMode::Exact) {
         const kernels::LinearPath p = o.exact_path.value_or(kernels::exact_mode_path(model.projection_dtype()));
         if (p != kernels::kStoredPath) model.pack_projections(*pool, p);
