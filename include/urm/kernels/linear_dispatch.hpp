@@ -87,6 +87,14 @@
 
 namespace urm::kernels {
 
+// The first path of a mode's table (fastest first) this build and CPU run;
+// every table ends in a path that runs everywhere, which is the fallback.
+inline LinearPath first_available(std::span<const LinearPath> paths, const CpuFeatures& f) {
+  for (const LinearPath& p : paths)
+    if (linear_path_available(p, f)) return p;
+  return paths.back();
+}
+
 // Exact mode's candidates for BF16 and for F16 weights, fastest first. The
 // last one runs everywhere (and is exact mode's path for F32 weights).
 inline constexpr LinearPath kExactModeBf16Paths[] = {
@@ -101,11 +109,8 @@ inline constexpr LinearPath kExactModeF16Paths[] = {
 // Exact mode's path for projections whose weights are all stored as
 // `weights` (std::nullopt: mixed dtypes, the float32 path).
 inline LinearPath exact_mode_path(std::optional<DType> weights, const CpuFeatures& f = cpu_features()) {
-  const std::span<const LinearPath> paths = weights == DType::BF16  ? std::span<const LinearPath>(kExactModeBf16Paths)
-                                            : weights == DType::F16 ? std::span<const LinearPath>(kExactModeF16Paths)
-                                                                    : std::span<const LinearPath>();
-  for (const LinearPath& p : paths)
-    if (linear_path_available(p, f)) return p;
+  if (weights == DType::BF16) return first_available(kExactModeBf16Paths, f);
+  if (weights == DType::F16) return first_available(kExactModeF16Paths, f);
   return kStoredPath;
 }
 
@@ -127,11 +132,9 @@ inline constexpr LinearPath kFastModeF16Paths[] = {
 // Fast mode's path for projections stored as `weights` (F16: the split
 // table; anything else, mixed dtypes included: kFastModePaths).
 inline LinearPath fast_mode_path(std::optional<DType> weights, const CpuFeatures& f = cpu_features()) {
-  const std::span<const LinearPath> paths =
-      weights == DType::F16 ? std::span<const LinearPath>(kFastModeF16Paths) : std::span<const LinearPath>(kFastModePaths);
-  for (const LinearPath& p : paths)
-    if (linear_path_available(p, f)) return p;
-  return kStoredPath;
+  return first_available(weights == DType::F16 ? std::span<const LinearPath>(kFastModeF16Paths)
+                                                : std::span<const LinearPath>(kFastModePaths),
+                         f);
 }
 // ... for BF16 (or F32) weights.
 inline LinearPath fast_mode_path(const CpuFeatures& f = cpu_features()) { return fast_mode_path(DType::BF16, f); }
@@ -146,11 +149,7 @@ inline constexpr LinearPath kInt8ModePaths[] = {
     {.kind = LinearKind::PackedInt8, .parts = kInt8ModeParts, .int8_kernel = Int8Kernel::Generic},
 };
 
-inline LinearPath int8_mode_path(const CpuFeatures& f = cpu_features()) {
-  for (const LinearPath& p : kInt8ModePaths)
-    if (linear_path_available(p, f)) return p;
-  return kInt8ModePaths[std::size(kInt8ModePaths) - 1];
-}
+inline LinearPath int8_mode_path(const CpuFeatures& f = cpu_features()) { return first_available(kInt8ModePaths, f); }
 
 // What a path computes, e.g. "float32 FMA on the stored weights, xsimd
 // avx512bw", "bf16 x bf16 -> float32 on amx, x in 2 bf16 parts, weights
