@@ -120,10 +120,11 @@ inline constexpr Blocking kBf16Blocking{.mr = kMBlock, .nr = kPanel, .kc = 256, 
 template <class AElem>
 using Bf16BlockFn = void (*)(const Bf16Block<AElem>&);
 
-// The item loop of matmul_bf16_blocked for one kernel; a_tiles: A tiles of
-// the workspace's activations ([m32 / 16][parts][k tiles][512] elements).
 // How float16 panels become hi + lo tiles (split_f16_to_bf16 or its AVX-512 form).
 using SplitF16Fn = void (*)(const std::uint16_t*, std::uint16_t*, std::uint16_t*, std::size_t);
+
+// The item loop of matmul_bf16_blocked for one kernel; a_tiles: A tiles of
+// the workspace's activations ([m32 / 16][parts][k tiles][512] elements).
 
 template <class AElem>
 void run_bf16_items(const AElem* a_tiles, kernels::Bf16Workspace& ws, const kernels::PackedBf16Weights& w,
